@@ -1,0 +1,125 @@
+// Command attnbench benchmarks attention variants: speed, memory, scaling
+// and numerical error, on the machine it runs on.
+//
+// The command is thin: each subcommand parses its flags and calls into
+// harness/, variants/ or reports/. Subcommands live one per file and add
+// themselves to the table with register.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit codes, as DESIGN §6 defines them.
+const (
+	exitOK       = 0
+	exitCheck    = 1 // a check failed: parity, gate
+	exitBadInput = 2 // bad usage or bad input
+)
+
+// command is one subcommand of attnbench.
+type command struct {
+	name    string
+	summary string
+	// run executes the command. Returning a usageError (see badInput) exits 2;
+	// returning a checkFailed exits 1; any other error exits 2 as well,
+	// because every failure a command can hit before it has produced a
+	// result is a problem with what it was given.
+	run func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{}
+
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("attnbench: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// errCheckFailed is returned (wrapped) by commands whose check failed.
+var errCheckFailed = errors.New("check failed")
+
+// checkFailed reports a failed check (exit 1).
+func checkFailed(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errCheckFailed}, a...)...)
+}
+
+// badInput reports bad usage or input (exit 2).
+func badInput(format string, a ...any) error {
+	return fmt.Errorf(format, a...)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting, so
+// that every bad flag ends in one clear line and exit code 2.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("attnbench "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: attnbench <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'attnbench <command> -h' for a command's flags.")
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process exit, so tests can drive the CLI.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitBadInput
+	}
+	name := args[0]
+	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
+		usage(stdout)
+		return exitOK
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "attnbench: unknown command %q (known: %s)\n", name, strings.Join(sortedNames(), ", "))
+		return exitBadInput
+	}
+	err := c.run(args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errCheckFailed):
+		fmt.Fprintf(stderr, "attnbench %s: %v\n", name, err)
+		return exitCheck
+	default:
+		fmt.Fprintf(stderr, "attnbench %s: %v\n", name, err)
+		return exitBadInput
+	}
+}
+
+func sortedNames() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
