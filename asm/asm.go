@@ -1,0 +1,107 @@
+// Package asm holds the numeric kernels of attention: the two tile GEMMs
+// (S = Q·Kᵀ and O += P·V), row max, fused exp-and-sum, scale and axpy.
+//
+// Several implementations (kernel sets) may exist on one machine: the
+// generic Go one always, plus the SIMD sets the CPU can run. Impls lists
+// them, generic first; Use picks the one the variants call through Active.
+// The environment variable ATTNBENCH_KERNELS forces a set at start-up.
+//
+// The package imports nothing of attnbench's: kernels work on plain slices
+// with explicit leading dimensions, and check nothing that the caller's
+// shapes already guarantee (the generic set does bounds-check, by being Go).
+package asm
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Kernels is one kernel set. Every function has the meaning of the generic
+// Go version in generic.go, which is its reference in tests.
+type Kernels struct {
+	// Name identifies the set: "generic", "avx2", "avx512", "neon".
+	Name string
+
+	// GemmNT computes c[i*ldc+j] = Σ_p a[i*lda+p]·b[j*ldb+p] for i < m,
+	// j < n, p < k, overwriting c. With a = Q tile and b = K tile this is
+	// S = Q·Kᵀ.
+	GemmNT func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
+
+	// GemmNNAcc computes c[i*ldc+j] += Σ_p a[i*lda+p]·b[p*ldb+j] for i < m,
+	// j < n, p < k. With a = P tile and b = V tile this is O += P·V.
+	GemmNNAcc func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
+
+	// Max returns the largest element of x, -Inf when x is empty, and NaN
+	// when x holds a NaN.
+	Max func(x []float32) float32
+
+	// ExpSum sets x[i] = exp(x[i] - m) and returns Σ x[i] (after the
+	// update). Arguments below the float32 exp range give 0 (m may be
+	// +Inf-free; x may hold -Inf for masked entries).
+	ExpSum func(x []float32, m float32) float32
+
+	// Scale sets x[i] *= a.
+	Scale func(x []float32, a float32)
+
+	// Axpy sets y[i] += a·x[i] for i < len(y); len(x) ≥ len(y).
+	Axpy func(y []float32, a float32, x []float32)
+}
+
+var (
+	impls  []*Kernels
+	active *Kernels
+)
+
+// register adds a kernel set. generic.go registers first, so it is Impls()[0].
+func register(k *Kernels) { impls = append(impls, k) }
+
+// Impls returns every kernel set this CPU can run, generic first.
+func Impls() []*Kernels { return append([]*Kernels(nil), impls...) }
+
+// Active returns the kernel set in use.
+func Active() *Kernels { return active }
+
+// Lookup returns the named kernel set if this CPU can run it.
+func Lookup(name string) (*Kernels, error) {
+	for _, k := range impls {
+		if k.Name == name {
+			return k, nil
+		}
+	}
+	names := make([]string, len(impls))
+	for i, k := range impls {
+		names[i] = k.Name
+	}
+	return nil, fmt.Errorf("kernel set %q is not available on this CPU (available: %s)", name, strings.Join(names, ", "))
+}
+
+// Use makes the named kernel set the active one. It is not safe to call
+// while a Forward is running.
+func Use(name string) error {
+	k, err := Lookup(name)
+	if err != nil {
+		return err
+	}
+	active = k
+	return nil
+}
+
+// EnvVar names the environment variable that forces a kernel set.
+const EnvVar = "ATTNBENCH_KERNELS"
+
+// EnvError is set at start-up when ATTNBENCH_KERNELS names a set this CPU
+// cannot run; the best set stays active and the CLI reports the error.
+var EnvError error
+
+func init() {
+	// impls was filled by the per-ISA files' init functions (Go runs a
+	// package's init functions in file-name order after generic.go's
+	// variable initialisation). The last registered set is the fastest.
+	active = impls[len(impls)-1]
+	if name := os.Getenv(EnvVar); name != "" {
+		if err := Use(name); err != nil {
+			EnvError = fmt.Errorf("%s: %w", EnvVar, err)
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package variants
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/attnbench/attnbench/asm"
+)
+
+// Flash is the FlashAttention-2 forward pass: query tiles outer, key tiles
+// inner, a running max m and running sum l per query row, the output
+// accumulator rescaled by α = e^(m−m′) once per key tile, and the division
+// by l once at the end. Causal attention skips key tiles wholly above the
+// diagonal and masks only the tiles that cross it. Working memory is a few
+// tiles per thread, independent of N and M.
+type Flash struct{}
+
+func init() { Register("flash", func() Variant { return Flash{} }) }
+
+func (Flash) Name() string     { return "flash" }
+func (Flash) Exact() bool      { return true }
+func (Flash) Params() []string { return []string{"block-q", "block-k"} }
+
+func (Flash) Validate(s Shape, opt Options) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	if opt.BlockQ < 1 {
+		return fmt.Errorf("-block-q %d: must be ≥ 1", opt.BlockQ)
+	}
+	if opt.BlockK < 0 {
+		return fmt.Errorf("-block-k %d: must be ≥ 1 (or 0 to choose by d)", opt.BlockK)
+	}
+	return nil
+}
+
+func (Flash) Flops(s Shape, opt Options) float64 { return Full{}.Flops(s, opt) }
+
+// flashTiles returns the query and key tile sizes for shape s.
+func flashTiles(s Shape, opt Options) (bq, bk int) {
+	bq, bk = opt.BlockQ, opt.BlockK
+	if bk == 0 {
+		// A K tile and a V tile of bk×D floats each stay in L2 with room
+		// to spare; bk in 64..256 as DESIGN §2 says.
+		bk = min(256, max(64, 16384/s.D))
+	}
+	return min(bq, s.N), min(bk, s.M)
+}
+
+// flashScratch is the per-thread working set, in floats.
+func flashScratch(s Shape, bq, bk int) int {
+	// The output tile itself accumulates, so no accumulator is needed.
+	return bq*bk + // S / P tile
+		2*bq // running max and sum
+}
+
+func (Flash) WorkspaceBytes(s Shape, opt Options) int64 {
+	bq, bk := flashTiles(s, opt)
+	items := s.B * s.H * ((s.N + bq - 1) / bq)
+	return 4 * int64(threadCount(opt.Threads, items)) * int64(flashScratch(s, bq, bk))
+}
+
+func (f Flash) Reference(q, k, v Tensor, opt Options) ([]float64, error) {
+	return SoftmaxAttention64(q, k, v, opt)
+}
+
+func (f Flash) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
+	return softmaxAttention32(q, k, v, opt)
+}
+
+func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
+	s, err := prepare(f, q, k, v, out, opt)
+	if err != nil {
+		return err
+	}
+	bq, bk := flashTiles(s, opt)
+	qTiles := (s.N + bq - 1) / bq
+	items := s.B * s.H * qTiles
+	threads := threadCount(opt.Threads, items)
+	job := flashJob{s: s, bq: bq, bk: bk, qTiles: qTiles, scale: opt.ScaleFor(s.D), causal: opt.Causal,
+		q: q, k: k, v: v, out: out, kern: asm.Active()}
+	if threads == 1 {
+		scratch := ws.Float32s(flashScratch(s, bq, bk))
+		for it := range items {
+			job.tile(it, scratch)
+		}
+		ws.PutFloat32s(scratch)
+		return nil
+	}
+	scratch := make([][]float32, 0, threads)
+	for range threads {
+		scratch = append(scratch, ws.Float32s(flashScratch(s, bq, bk)))
+	}
+	j := job
+	forEach(threads, items, func(w, it int) { j.tile(it, scratch[w]) })
+	for _, b := range scratch {
+		ws.PutFloat32s(b)
+	}
+	return nil
+}
+
+type flashJob struct {
+	s            Shape
+	bq, bk       int
+	qTiles       int
+	scale        float32
+	causal       bool
+	q, k, v, out Tensor
+	kern         *asm.Kernels
+}
+
+// tile computes one query tile of one (batch, head) into out.
+func (f *flashJob) tile(item int, scratch []float32) {
+	s, kern := f.s, f.kern
+	bh, qt := item/f.qTiles, item%f.qTiles
+	b, h := bh/s.H, bh%s.H
+	r0 := qt * f.bq
+	rows := min(f.bq, s.N-r0)
+
+	qh := f.q.Head(b, h)[r0*s.D:]
+	kh, vh := f.k.Head(b, h), f.v.Head(b, h)
+	acc := f.out.Head(b, h)[r0*s.D : (r0+rows)*s.D]
+
+	sTile := scratch[:f.bq*f.bk]
+	rowMax := scratch[f.bq*f.bk:][:rows]
+	rowSum := scratch[f.bq*f.bk+f.bq:][:rows]
+	clear(acc)
+	for i := range rowMax {
+		rowMax[i] = float32(math.Inf(-1))
+		rowSum[i] = 0
+	}
+
+	// Keys visible to some row of this tile: all, or j < r0+rows when causal.
+	kEnd := s.M
+	if f.causal {
+		kEnd = min(s.M, r0+rows)
+	}
+	for c0 := 0; c0 < kEnd; c0 += f.bk {
+		cols := min(f.bk, kEnd-c0)
+		kern.GemmNT(rows, cols, s.D, qh, s.D, kh[c0*s.D:], s.D, sTile, f.bk)
+		for i := range rows {
+			row := sTile[i*f.bk : i*f.bk+cols]
+			visible := cols
+			if f.causal {
+				// Row r0+i sees keys j ≤ r0+i: only the diagonal tile masks.
+				visible = min(cols, r0+i+1-c0)
+			}
+			if visible <= 0 {
+				clear(row)
+				continue
+			}
+			clear(row[visible:])
+			row = row[:visible]
+			kern.Scale(row, f.scale)
+			mNew := max(rowMax[i], kern.Max(row))
+			alpha := float32(math.Exp(float64(rowMax[i] - mNew))) // 0 on the first visible tile
+			sum := kern.ExpSum(row, mNew)
+			if alpha != 1 {
+				kern.Scale(acc[i*s.D:(i+1)*s.D], alpha)
+			}
+			rowSum[i] = alpha*rowSum[i] + sum
+			rowMax[i] = mNew
+		}
+		kern.GemmNNAcc(rows, s.D, cols, sTile, f.bk, vh[c0*s.D:], s.D, acc, s.D)
+	}
+	for i := range rows {
+		if l := rowSum[i]; l > 0 {
+			kern.Scale(acc[i*s.D:(i+1)*s.D], 1/l)
+		} else {
+			clear(acc[i*s.D : (i+1)*s.D]) // no visible key: the row is 0
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package variants
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Variant is one attention algorithm.
+type Variant interface {
+	// Name is the registry name: full, flash, window, sparse, lsh, linear.
+	Name() string
+	// Exact reports whether the variant computes exact softmax attention.
+	Exact() bool
+	// Params lists the names of the parameters (see Params) the variant
+	// reads, beyond causal, scale and threads.
+	Params() []string
+	// Validate reports parameter values that make no sense for shape s.
+	Validate(s Shape, opt Options) error
+	// Forward computes out from q, k, v in float32. Every scratch byte comes
+	// from ws. out must be allocated with q's shape.
+	Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error
+	// Reference computes the variant's definition (DESIGN §2) in float64 by
+	// brute force, independently of Forward's algorithm.
+	Reference(q, k, v Tensor, opt Options) ([]float64, error)
+	// Naive evaluates the same definition as Reference in plain float32:
+	// the yardstick of the parity tolerance (DESIGN §3.1).
+	Naive(q, k, v Tensor, opt Options) ([]float32, error)
+	// Flops is the model flop count of DESIGN §4.
+	Flops(s Shape, opt Options) float64
+	// WorkspaceBytes estimates the workspace peak of one Forward, so a sweep
+	// can skip a case that would not fit in memory before running it.
+	WorkspaceBytes(s Shape, opt Options) int64
+}
+
+// ExactTargeter is implemented by variants whose natural exact counterpart
+// is not plain softmax attention over Q, K, V (LSH in shared-QK mode
+// compares with shared-QK attention that leaves each query's own position
+// out). ExactTarget returns that exact attention in float64.
+type ExactTargeter interface {
+	ExactTarget(q, k, v Tensor, opt Options) ([]float64, error)
+}
+
+// ExactAttention returns the exact softmax attention that variant v
+// approximates, in float64 (DESIGN §3.2).
+func ExactAttention(v Variant, q, k, vv Tensor, opt Options) ([]float64, error) {
+	if t, ok := v.(ExactTargeter); ok {
+		return t.ExactTarget(q, k, vv, opt)
+	}
+	return SoftmaxAttention64(q, k, vv, opt)
+}
+
+var registry = map[string]func() Variant{}
+
+// order is the display order: exact first, then by family.
+var order = []string{"full", "flash", "window", "sparse", "lsh", "linear"}
+
+// Register adds a variant constructor under its name.
+func Register(name string, newVariant func() Variant) {
+	if _, dup := registry[name]; dup {
+		panic("variants: registered twice: " + name)
+	}
+	registry[name] = newVariant
+}
+
+// Names returns the registered variant names in display order.
+func Names() []string {
+	var names []string
+	for _, n := range order {
+		if _, ok := registry[n]; ok {
+			names = append(names, n)
+		}
+	}
+	var rest []string
+	for n := range registry {
+		if !contains(order, n) {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	return append(names, rest...)
+}
+
+// Lookup returns a new instance of the named variant.
+func Lookup(name string) (Variant, error) {
+	f, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown variant %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return f(), nil
+}
+
+// prepare is the common start of Forward: shapes agree, out fits, the
+// parameters make sense.
+func prepare(v Variant, q, k, vv, out Tensor, opt Options) (Shape, error) {
+	s, err := ShapeOf(q, k, vv)
+	if err != nil {
+		return s, err
+	}
+	if err := checkOut(s, out); err != nil {
+		return s, err
+	}
+	return s, v.Validate(s, opt)
+}
+
+// attentionFlops is 4·B·H·pairs·D: two multiply-adds per (query, key, dim)
+// pair, one for Q·Kᵀ and one for P·V.
+func attentionFlops(s Shape, pairsPerHead float64) float64 {
+	return 4 * float64(s.B) * float64(s.H) * pairsPerHead * float64(s.D)
+}

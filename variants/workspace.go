@@ -1,0 +1,118 @@
+package variants
+
+import (
+	"slices"
+	"sync"
+)
+
+// Workspace supplies every scratch buffer of a Forward call and records the
+// peak number of bytes in use, so memory is measured, not declared.
+//
+// Buffers are pooled: once a Forward has run, later calls of the same shape
+// take their buffers from the pool and allocate nothing. A Workspace may be
+// shared by the goroutines of one Forward (it is locked), but not by two
+// concurrent Forward calls whose peaks are to be told apart.
+type Workspace struct {
+	mu          sync.Mutex
+	freeF32     [][]float32
+	freeI32     [][]int32
+	inUse, peak int64
+	reserved    int64
+}
+
+// NewWorkspace returns an empty workspace.
+func NewWorkspace() *Workspace { return &Workspace{} }
+
+// Float32s returns a zeroed buffer of n float32s.
+func (w *Workspace) Float32s(n int) []float32 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.account(int64(n) * 4)
+	if i := bestFit(w.freeF32, n); i >= 0 {
+		b := w.freeF32[i][:n]
+		w.freeF32 = slices.Delete(w.freeF32, i, i+1)
+		clear(b)
+		return b
+	}
+	w.reserved += int64(n) * 4
+	return make([]float32, n)
+}
+
+// Int32s returns a zeroed buffer of n int32s.
+func (w *Workspace) Int32s(n int) []int32 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.account(int64(n) * 4)
+	if i := bestFit(w.freeI32, n); i >= 0 {
+		b := w.freeI32[i][:n]
+		w.freeI32 = slices.Delete(w.freeI32, i, i+1)
+		clear(b)
+		return b
+	}
+	w.reserved += int64(n) * 4
+	return make([]int32, n)
+}
+
+// PutFloat32s returns a buffer obtained from Float32s.
+func (w *Workspace) PutFloat32s(b []float32) {
+	w.mu.Lock()
+	w.inUse -= int64(len(b)) * 4
+	w.freeF32 = append(w.freeF32, b)
+	w.mu.Unlock()
+}
+
+// PutInt32s returns a buffer obtained from Int32s.
+func (w *Workspace) PutInt32s(b []int32) {
+	w.mu.Lock()
+	w.inUse -= int64(len(b)) * 4
+	w.freeI32 = append(w.freeI32, b)
+	w.mu.Unlock()
+}
+
+func (w *Workspace) account(bytes int64) {
+	w.inUse += bytes
+	if w.inUse > w.peak {
+		w.peak = w.inUse
+	}
+}
+
+// bestFit returns the index of the smallest free buffer holding n elements,
+// or -1.
+func bestFit[T any](free [][]T, n int) int {
+	best := -1
+	for i, b := range free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(free[best])) {
+			best = i
+		}
+	}
+	return best
+}
+
+// Peak returns the largest number of bytes in use at once since the last
+// ResetPeak (or since creation).
+func (w *Workspace) Peak() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.peak
+}
+
+// InUse returns the bytes handed out and not yet returned.
+func (w *Workspace) InUse() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inUse
+}
+
+// Reserved returns the bytes the pool has allocated from the Go heap.
+func (w *Workspace) Reserved() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.reserved
+}
+
+// ResetPeak starts a new peak measurement.
+func (w *Workspace) ResetPeak() {
+	w.mu.Lock()
+	w.peak = w.inUse
+	w.mu.Unlock()
+}
