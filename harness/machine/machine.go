@@ -1,0 +1,136 @@
+// Package machine describes the machine a benchmark runs on: its CPU and
+// the features that matter to the kernels, its memory, the build of
+// attnbench, and its measured FMA peak and memory bandwidth (cached per
+// machine, so %peak costs nothing after the first run).
+package machine
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// CPUModel returns the CPU's brand name, or the architecture when the CPU
+// does not report one (emulators, some ARM boards).
+func CPUModel() string {
+	if b := strings.TrimSpace(cpuid.CPU.BrandName); b != "" {
+		return b
+	}
+	return "unknown " + runtime.GOARCH + " CPU"
+}
+
+// relevant lists the CPU features that decide which kernel set can run or
+// how fast it can go, in the order they are printed.
+var relevant = []cpuid.FeatureID{
+	cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.F16C,
+	cpuid.AVX512F, cpuid.AVX512DQ, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512FP16, cpuid.AVX512BF16,
+	cpuid.AVXVNNI, cpuid.AVX10, cpuid.AMXTILE, cpuid.AMXBF16,
+	cpuid.ASIMD, cpuid.FP, cpuid.ASIMDHP, cpuid.ASIMDDP, cpuid.BF16, cpuid.I8MM, cpuid.SVE, cpuid.SVE2,
+}
+
+// Features returns the features of relevant that this CPU has.
+//
+// When asm gains Features (the kernel sets' own view of the CPU), this
+// becomes a call to it.
+func Features() []string {
+	var out []string
+	for _, f := range relevant {
+		if cpuid.CPU.Supports(f) {
+			out = append(out, f.String())
+		}
+	}
+	return out
+}
+
+// Cores returns the logical cores Go may run on (GOMAXPROCS), which is
+// what "all threads" means everywhere in attnbench.
+func Cores() int { return runtime.GOMAXPROCS(0) }
+
+// FallbackMemory is assumed when the memory of the machine cannot be read.
+const FallbackMemory = 4 << 30
+
+// Memory returns the memory this process may use: physical memory
+// (/proc/meminfo MemTotal), or the cgroup limit when lower (a container or
+// a Kubernetes pod is killed at its limit, not at the host's memory). ok is
+// false when neither could be read; the result is then FallbackMemory.
+func Memory() (bytes int64, ok bool) {
+	total, ok := memTotal("/proc/meminfo")
+	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if lim, found := cgroupLimit(p); found && (!ok || lim < total) {
+			total, ok = lim, true
+		}
+	}
+	if !ok {
+		return FallbackMemory, false
+	}
+	return total, true
+}
+
+func memTotal(path string) (int64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil || kb <= 0 {
+				return 0, false
+			}
+			return kb << 10, true
+		}
+	}
+	return 0, false
+}
+
+// cgroupLimit reads a cgroup memory limit; "max" and the v1 "no limit"
+// value (close to 2^63) mean none.
+func cgroupLimit(path string) (int64, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || v <= 0 || v >= 1<<60 {
+		return 0, false
+	}
+	return v, true
+}
+
+// Version identifies this build of attnbench: the module version when it
+// was installed from a tagged version, otherwise v0.0.0- and the VCS
+// revision (12 digits, -dirty when modified), or v0.0.0-devel when the
+// build carries no revision (go run, -buildvcs=false).
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "v0.0.0-devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "v0.0.0-devel"
+	}
+	return fmt.Sprintf("v0.0.0-%.12s%s", rev, dirty)
+}
