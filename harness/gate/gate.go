@@ -36,9 +36,11 @@
 // could ever be significant at alpha 0.05. Such rows are marked
 // inconclusive and warned about instead of being reported as unchanged.
 //
-// Every row is tested at alpha; with many rows some A/A pairs are
-// significant by chance. The threshold is what keeps false alarms rare: the
-// tests measure the rate on A/A pairs.
+// Every row is tested at alpha, so with many rows some are significant by
+// chance; the threshold is what keeps false alarms rare. TestAAFalseAlarmRate
+// measures it on A/A pairs (both sides from one distribution, 10 samples a
+// side): with 3% lognormal noise 4.3% of rows are significant but only 0.1%
+// are regressions, and 0.45% of four-row gate runs fail.
 package gate
 
 import (

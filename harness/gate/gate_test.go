@@ -412,3 +412,33 @@ func TestParseThreshold(t *testing.T) {
 		}
 	}
 }
+
+// A new allocation where there was none is an infinite relative change: a
+// regression, shown as +∞.
+func TestAllocationFromZero(t *testing.T) {
+	var base, new strings.Builder
+	for range 5 {
+		base.WriteString("BenchmarkX-2  100  1000 ns/op  0 B/op  0 allocs/op\n")
+		new.WriteString("BenchmarkX-2  100  1000 ns/op  64 B/op  1 allocs/op\n")
+	}
+	opt := DefaultOptions()
+	opt.Units = []string{"B/op", "allocs/op", "sec/op"}
+	rep, err := CompareFiles(writeTemp(t, "base.txt", base.String()), writeTemp(t, "new.txt", new.String()), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Verdict{"B/op": Regressed, "allocs/op": Regressed, "sec/op": Unchanged}
+	for _, r := range rep.Rows {
+		if r.Verdict != want[r.Unit] {
+			t.Errorf("%s: verdict %v, want %v", r.Unit, r.Verdict, want[r.Unit])
+		}
+		if r.Unit == "B/op" && !math.IsInf(r.Delta, 1) {
+			t.Errorf("B/op 0 → 64: delta %v, want +Inf", r.Delta)
+		}
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	if !strings.Contains(b.String(), "+∞") {
+		t.Errorf("table lacks +∞:\n%s", b.String())
+	}
+}
