@@ -3,6 +3,8 @@
 
 GO ?= go
 
+include Makefile.gate
+
 .PHONY: all build test race lint bench parity
 
 all: build test
