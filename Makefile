@@ -3,8 +3,6 @@
 
 GO ?= go
 
-include Makefile.gate
-
 .PHONY: all build test race lint bench parity
 
 all: build test
@@ -31,3 +29,6 @@ bench:
 
 parity:
 	$(GO) run ./cmd/attnbench parity
+
+# The regression gate: make gate BASE=<ref>, make gate-baseline, make gate-baseline-refresh.
+include Makefile.gate
