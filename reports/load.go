@@ -131,7 +131,10 @@ func Load(paths []string) (*Data, error) {
 func hasNameKey(name benchfmt.Name, key string) bool {
 	_, parts := name.Parts()
 	for _, p := range parts {
-		if k, _, ok := strings.Cut(string(p[1:]), "="); ok && p[0] == '/' && k == key {
+		if len(p) < 2 || p[0] != '/' {
+			continue
+		}
+		if k, _, ok := strings.Cut(string(p[1:]), "="); ok && k == key {
 			return true
 		}
 	}

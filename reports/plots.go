@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -310,8 +311,10 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 		if !ok || !s.hasUnit(unitRelErr) {
 			continue
 		}
-		var x float64
-		fmt.Sscan(v, &x)
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			continue // a non-numeric setting cannot be placed on the axis
+		}
 		fam := familyID(s, knob)
 		if families[fam] == nil {
 			order = append(order, fam)
