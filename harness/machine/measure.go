@@ -14,7 +14,12 @@ import (
 
 // Method says how peak and bandwidth were measured. It is part of the cache
 // key, so numbers from an older method are never reused.
-const Method = "pure-Go estimate"
+const Method = pureGo
+
+// Estimated reports that the numbers are the pure-Go estimate.
+const Estimated = Method == pureGo
+
+const pureGo = "pure-Go estimate"
 
 // measurePeak returns the multiply-add throughput in GFLOP/s (two flops per
 // multiply-add) of kernel set k on threads goroutines, measured for about

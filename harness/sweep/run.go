@@ -1,0 +1,296 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/attnbench/attnbench/harness/machine"
+	"github.com/attnbench/attnbench/harness/parity"
+	"github.com/attnbench/attnbench/harness/results"
+	"github.com/attnbench/attnbench/harness/timing"
+	"github.com/attnbench/attnbench/variants"
+)
+
+// Sink receives rows as they are measured (a *results.Output).
+type Sink interface {
+	Write(results.Row) error
+	Comment(line string)
+	// Done returns the samples each case name already has (-resume).
+	Done() map[string]int
+}
+
+// Config is how to run the cases.
+type Config struct {
+	Count     int // samples per case
+	BenchTime timing.BenchTime
+	// MaxMem skips a case whose estimated memory (EstimateBytes) exceeds it.
+	MaxMem int64
+	// ErrMaxN is the largest n (and m) for which relerr and maxerr are
+	// computed: the exact float64 reference costs O(B·H·N·M·D) scalar
+	// work per case, which at large n would take longer than the
+	// benchmark itself. 0 computes none.
+	ErrMaxN int
+	// Peak gives %peak; nil leaves the column out.
+	Peak *machine.Peak
+	// Clock is the timer's clock; nil is the wall clock.
+	Clock timing.Clock
+	// Progress reports progress and notes; nil reports nothing.
+	Progress *Progress
+}
+
+// Summary counts what a run did.
+type Summary struct {
+	Cases   int // cases given
+	Ran     int // cases measured (fully or partly) by this run
+	Resumed int // cases already complete in the output
+	Skipped int // cases over MaxMem
+	Failed  int // cases whose Forward returned an error
+	Rows    int // rows written by this run
+}
+
+// ErrInterrupted is returned (wrapped) when ctx is cancelled: every
+// finished sample has been written.
+var ErrInterrupted = errors.New("interrupted")
+
+// ErrFailed is returned (wrapped) when some case's Forward failed; the
+// other cases ran.
+var ErrFailed = errors.New("some cases failed")
+
+// Run measures every case, writing each sample to out as soon as it is
+// taken. Cases that already have Count samples in out are skipped, and a
+// case with fewer gets only the missing ones.
+func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, error) {
+	sum := Summary{Cases: len(cases)}
+	if cfg.Count < 1 {
+		return sum, fmt.Errorf("-count %d: must be ≥ 1", cfg.Count)
+	}
+	done := out.Done()
+	prog := cfg.Progress
+	prog.start(cases, cfg, done)
+	defer prog.finish()
+
+	var inputs inputCache
+	var exact exactCache
+	for i, c := range cases {
+		have := done[c.Name]
+		if have >= cfg.Count {
+			sum.Resumed++
+			prog.caseDone(i)
+			continue
+		}
+		if need := EstimateBytes(c, cfg.ErrMaxN); cfg.MaxMem > 0 && need > cfg.MaxMem {
+			msg := fmt.Sprintf("skipped: %s: needs %s > -max-mem %s", c.Name, FormatBytes(need), FormatBytes(cfg.MaxMem))
+			out.Comment(msg)
+			prog.note(msg)
+			sum.Skipped++
+			prog.caseDone(i)
+			continue
+		}
+		prog.caseStart(i, c)
+		rows, err := runCase(ctx, c, have, out, cfg, &inputs, &exact)
+		sum.Rows += rows
+		sum.Ran++
+		switch {
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			return sum, fmt.Errorf("%w after %d of %d cases", ErrInterrupted, i, len(cases))
+		case errors.As(err, new(*caseError)):
+			out.Comment(err.Error())
+			prog.note(err.Error())
+			sum.Failed++
+		case err != nil:
+			return sum, err // the output cannot be written
+		}
+		prog.caseDone(i)
+	}
+	if sum.Failed > 0 {
+		return sum, fmt.Errorf("%w: %d of %d", ErrFailed, sum.Failed, len(cases))
+	}
+	return sum, nil
+}
+
+// caseError is a failure of the variant on one case (not of the sweep).
+type caseError struct {
+	name string
+	err  error
+}
+
+func (e *caseError) Error() string { return fmt.Sprintf("error: %s: %v", e.name, e.err) }
+
+// runCase warms up, computes the approximation error, then takes the
+// missing samples, writing each.
+func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, in *inputCache, ex *exactCache) (rows int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	q, k, v, err := in.get(c)
+	if err != nil {
+		return 0, &caseError{c.Name, err}
+	}
+	o := variants.NewTensor(c.Shape.B, c.Shape.H, c.Shape.N, c.Shape.D)
+	ws := variants.NewWorkspace()
+	tm := timing.New(func() error { return c.Variant.Forward(q, k, v, o, c.Opt, ws) }, cfg.BenchTime, cfg.Clock)
+	// The warm-up fills the workspace pool, so the timed calls allocate
+	// nothing a steady-state Forward would not.
+	if _, err := tm.WarmUp(); err != nil {
+		return 0, &caseError{c.Name, err}
+	}
+	var approx *parity.Approximation
+	if computesError(c, cfg.ErrMaxN) {
+		want, err := ex.get(c, q, k, v)
+		if err != nil {
+			return 0, &caseError{c.Name, err}
+		}
+		a := parity.Approximate(o.Data, want, c.Shape.D)
+		approx = &a
+	}
+	flops := c.Variant.Flops(c.Shape, c.Opt)
+	for range cfg.Count - have {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
+		// The peak over every call of the sample is the peak of one call:
+		// each Forward returns all its buffers before the next begins.
+		ws.ResetPeak()
+		s, err := tm.Sample(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return rows, ctx.Err()
+			}
+			return rows, &caseError{c.Name, err}
+		}
+		if err := out.Write(row(c, s, ws.Peak(), flops, cfg.Peak, approx)); err != nil {
+			return rows, err
+		}
+		rows++
+		cfg.Progress.sample(c, s, flops)
+	}
+	return rows, nil
+}
+
+// row assembles one result line. Values are rounded to the digits that
+// mean something (timing noise is far above 1e-5), so the file stays
+// readable: 5 significant digits for ns/op, 4 for rates and errors; B/op
+// and allocs/op are whole numbers as go test writes them.
+func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.Peak, approx *parity.Approximation) results.Row {
+	ns := s.NsPerOp()
+	gflops := flops / ns // flop/ns = GFLOP/s
+	vals := []results.Value{
+		{Unit: "ns/op", Value: sig(ns, 5)},
+		{Unit: "GFLOP/s", Value: sig(gflops, 4)},
+	}
+	if peak != nil {
+		if p := peak.For(c.Opt.Threads); p > 0 {
+			vals = append(vals, results.Value{Unit: "%peak", Value: sig(100*gflops/p, 4)})
+		}
+	}
+	vals = append(vals,
+		results.Value{Unit: "peak-B/op", Value: float64(peakBytes)},
+		results.Value{Unit: "B/op", Value: float64(s.AllocBytes / uint64(s.Iters))},
+		results.Value{Unit: "allocs/op", Value: float64(s.Allocs / uint64(s.Iters))},
+	)
+	if approx != nil {
+		vals = append(vals,
+			results.Value{Unit: "relerr", Value: sig(approx.RelErr, 4)},
+			results.Value{Unit: "maxerr", Value: sig(approx.MaxErr, 4)},
+		)
+	}
+	return results.Row{Name: c.Name, Iters: s.Iters, Values: vals, Keys: c.Keys}
+}
+
+// sig rounds x to digits significant digits.
+func sig(x float64, digits int) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', digits, 64), 64)
+	if err != nil {
+		return x // ±Inf, NaN
+	}
+	return r
+}
+
+// computesError reports whether relerr and maxerr are computed for c.
+func computesError(c Case, errMaxN int) bool {
+	return max(c.Shape.N, c.Shape.M) <= errMaxN
+}
+
+// EstimateBytes estimates the memory a case needs: the variant's workspace
+// estimate, Q, K, V and the output, and, where the approximation error is
+// computed, the float64 exact output.
+func EstimateBytes(c Case, errMaxN int) int64 {
+	s := c.Shape
+	bh := int64(s.B) * int64(s.H) * int64(s.D)
+	total := c.Variant.WorkspaceBytes(s, c.Opt) + 4*bh*(2*int64(s.N)+2*int64(s.M))
+	if computesError(c, errMaxN) {
+		total += 8*bh*int64(s.N) + 8*int64(s.M)
+	}
+	return total
+}
+
+// FormatBytes writes n in binary units: 512 B, 1.5 KiB, 3.0 GiB.
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for x := n / unit; x >= unit && exp < 5; x /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// inputCache keeps the inputs of the last shape: consecutive cases share a
+// shape (variants vary fastest), so inputs are made once per shape, and
+// only one shape's inputs are alive at a time.
+type inputCache struct {
+	src     *source
+	shape   variants.Shape
+	q, k, v variants.Tensor
+	ok      bool
+}
+
+func (ic *inputCache) get(c Case) (q, k, v variants.Tensor, err error) {
+	if !ic.ok || ic.src != c.src || ic.shape != c.Shape {
+		*ic = inputCache{} // let the old inputs go before making new ones
+		if q, k, v, err = c.src.make(c.Shape); err != nil {
+			return q, k, v, err
+		}
+		*ic = inputCache{src: c.src, shape: c.Shape, q: q, k: k, v: v, ok: true}
+	}
+	return ic.q, ic.k, ic.v, nil
+}
+
+// exactCache keeps the exact attention outputs of the current shape: every
+// variant compared with plain softmax attention on the same inputs,
+// causality and scale shares one.
+type exactCache struct {
+	src   *source
+	shape variants.Shape
+	outs  map[string][]float64
+}
+
+func (ec *exactCache) get(c Case, q, k, v variants.Tensor) ([]float64, error) {
+	if ec.src != c.src || ec.shape != c.Shape {
+		*ec = exactCache{src: c.src, shape: c.Shape, outs: map[string][]float64{}}
+	}
+	key := fmt.Sprintf("softmax causal=%v scale=%v", c.Opt.Causal, c.Opt.ScaleFor(c.Shape.D))
+	if _, own := c.Variant.(variants.ExactTargeter); own {
+		// The variant defines its own exact target, which may depend on
+		// any of its options.
+		key = fmt.Sprintf("%s %+v", c.Variant.Name(), c.Opt)
+	}
+	if out, ok := ec.outs[key]; ok {
+		return out, nil
+	}
+	out, err := variants.ExactAttention(c.Variant, q, k, v, c.Opt)
+	if err != nil {
+		return nil, err
+	}
+	ec.outs[key] = out
+	return out, nil
+}
+
+// elapsedSince is time.Since, replaceable in tests of the progress line.
+var elapsedSince = time.Since
