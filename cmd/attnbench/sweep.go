@@ -41,7 +41,7 @@ var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "ma
 // sweepContext returns the context a sweep runs under: cancelled by the
 // first Ctrl-C or SIGTERM, after which the signals get their default
 // effect again, so a second Ctrl-C ends the process at once.
-var sweepContext = func() (context.Context, context.CancelFunc) {
+func sweepContext() (context.Context, context.CancelFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()

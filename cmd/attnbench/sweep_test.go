@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/attnbench/attnbench/harness/npy"
 )
 
 // tinySweep is a sweep that runs in milliseconds.
@@ -309,5 +312,31 @@ func TestCPUAndPeak(t *testing.T) {
 	}
 	if code, _, _ := runCLI("peak", "-kernels", "nope"); code != 2 {
 		t.Errorf("peak -kernels nope: exit %d, want 2", code)
+	}
+}
+
+func TestSweepNPYInputs(t *testing.T) {
+	isolatePeakCache(t)
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for name, s := range map[string][]int{"q.npy": {2, 24, 8}, "k.npy": {2, 40, 8}, "v.npy": {2, 40, 8}} {
+		if err := npy.Save(filepath.Join(dir, name), randomTensor(rng, 1, s[0], s[1], s[2], 1), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "r.txt")
+	code, _, errOut := runCLI("sweep", "-variants", "full,flash", "-inputs", "npy:"+dir, "-count", "1", "-benchtime", "1x", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	res, _ := readResults(t, out)
+	if len(res) != 2 {
+		t.Fatalf("%d rows, want 2", len(res))
+	}
+	want := "/heads=2/n=24/m=40/d=8/inputs=npy:" + filepath.Base(dir)
+	for _, r := range res {
+		if !strings.Contains(string(r.Name), want) {
+			t.Errorf("%s does not carry the files' shape and name %s", r.Name, want)
+		}
 	}
 }

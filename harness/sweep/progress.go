@@ -117,7 +117,7 @@ func (p *Progress) draw() {
 	if p.mode == Quiet {
 		return
 	}
-	elapsed := elapsedSince(p.began)
+	elapsed := time.Since(p.began)
 	left := "?"
 	if d, ok := p.timeLeft(); ok {
 		left = "~" + clock(d)

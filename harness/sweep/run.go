@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/attnbench/attnbench/harness/machine"
 	"github.com/attnbench/attnbench/harness/parity"
@@ -291,6 +290,3 @@ func (ec *exactCache) get(c Case, q, k, v variants.Tensor) ([]float64, error) {
 	ec.outs[key] = out
 	return out, nil
 }
-
-// elapsedSince is time.Since, replaceable in tests of the progress line.
-var elapsedSince = time.Since
