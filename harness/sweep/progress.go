@@ -3,6 +3,10 @@ package sweep
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/attnbench/attnbench/harness/timing"
@@ -36,6 +40,7 @@ type Progress struct {
 	rate     map[string]float64
 	anyRate  float64 // flop per ns, last seen for any variant
 	lastLine string
+	short    []string // case names cut to the keys that vary
 }
 
 // NewProgress returns a Progress writing to w.
@@ -53,6 +58,38 @@ func (p *Progress) start(cases []Case, cfg Config, done map[string]int) {
 	for i, c := range cases {
 		p.left[i] = max(0, cfg.Count-done[c.Name])
 	}
+	p.short = shortNames(cases)
+}
+
+// shortNames returns the names of cases with only the keys that differ
+// between them ("variant=flash n=1024"), for a status line that fits.
+func shortNames(cases []Case) []string {
+	parts := make([][]string, len(cases))
+	count := map[string]int{}
+	for i, c := range cases {
+		name := strings.TrimPrefix(c.Name, "Attention/")
+		if p := runtime.GOMAXPROCS(0); p != 1 {
+			name = strings.TrimSuffix(name, fmt.Sprintf("-%d", p))
+		}
+		parts[i] = strings.Split(name, "/")
+		for _, kv := range parts[i] {
+			count[kv]++
+		}
+	}
+	out := make([]string, len(cases))
+	for i, ps := range parts {
+		var keep []string
+		for _, kv := range ps {
+			if count[kv] < len(cases) {
+				keep = append(keep, kv)
+			}
+		}
+		if len(keep) == 0 {
+			keep = ps
+		}
+		out[i] = strings.Join(keep, " ")
+	}
+	return out
 }
 
 func (p *Progress) caseStart(i int, c Case) {
@@ -123,11 +160,21 @@ func (p *Progress) draw() {
 		left = "~" + clock(d)
 	}
 	c := p.cases[p.cur]
-	line := fmt.Sprintf("[%d/%d] %s elapsed, %s left  %s", p.cur+1, len(p.cases), clock(elapsed), left, c.Name)
-	p.lastLine = line
+	head := fmt.Sprintf("[%d/%d] %s elapsed, %s left  ", p.cur+1, len(p.cases), clock(elapsed), left)
+	p.lastLine = head + c.Name
 	if p.mode == Lines {
-		fmt.Fprintln(p.w, line)
+		fmt.Fprintln(p.w, p.lastLine)
 		return
+	}
+	line := head + p.short[p.cur]
+	// A line longer than the terminal would wrap, and \r would return to
+	// its last row only: cut it to the width ($COLUMNS, else 80).
+	width := 80
+	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 20 {
+		width = c
+	}
+	if r := []rune(line); len(r) > width-1 {
+		line = string(r[:width-2]) + "…"
 	}
 	fmt.Fprint(p.w, "\r\x1b[K"+line)
 	p.shown = true

@@ -533,6 +533,15 @@ func TestProgressLines(t *testing.T) {
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "[2/2] ") || !strings.HasSuffix(lines[0], cases[1].Name) {
 		t.Errorf("progress %q", buf.String())
 	}
+	if got := shortNames(cases); !slices.Equal(got, []string{"n=16", "n=32"}) {
+		t.Errorf("short names %q", got)
+	}
+	spec.Variants = []string{"full", "fake"}
+	spec.N = []int{16}
+	cases, _, _ = Expand(spec)
+	if got := shortNames(cases); !slices.Equal(got, []string{"variant=full", "variant=fake"}) {
+		t.Errorf("short names %q", got)
+	}
 	if clock(3725*time.Second) != "1:02:05" || clock(65*time.Second) != "1:05" {
 		t.Error("clock format")
 	}
