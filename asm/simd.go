@@ -19,7 +19,7 @@ type simdFuncs struct {
 	dot    func(x, y *float32, n int) float32
 	expsum func(x *float32, n int, m float32) float32
 
-	exp2cols  func(sp *float32, rows, width int, m, alpha, l *float32)
+	exp2cols  func(sp *float32, rows, width, ld int, m, alpha, l *float32)
 	exp2Group int // exp2cols needs width to be a multiple of this
 
 	fmapeak      func(iters int)
@@ -230,7 +230,7 @@ func (f *simdFuncs) softmaxT(rows, width int, s, m, alpha, l []float32) {
 			_ = s[rows*width-1]
 			sp = &s[0]
 		}
-		f.exp2cols(sp, max(rows, 0), wb, &m[0], &alpha[0], &l[0])
+		f.exp2cols(sp, max(rows, 0), wb, width, &m[0], &alpha[0], &l[0])
 	}
 	softmaxTColumns(wb, rows, width, s, m, alpha, l)
 }

@@ -398,16 +398,16 @@ L6_done:
 	VZEROUPPER
 	RET
 
-// func exp2cols_avx2(sp *float32, rows int, width int, m *float32, alpha *float32, l *float32)
+// func exp2cols_avx2(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·exp2cols_avx2(SB), NOSPLIT, $0-48
+TEXT ·exp2cols_avx2(SB), NOSPLIT, $0-56
 	MOVQ sp+0(FP), AX
 	MOVQ width+16(FP), CX
-	MOVQ CX, DX
+	MOVQ ld+24(FP), DX
 	SHLQ $0x02, DX
-	MOVQ m+24(FP), BX
-	MOVQ alpha+32(FP), SI
-	MOVQ l+40(FP), DI
+	MOVQ m+32(FP), BX
+	MOVQ alpha+40(FP), SI
+	MOVQ l+48(FP), DI
 
 group:
 	VMOVUPS      (BX), Y0
@@ -1614,16 +1614,16 @@ L12_done:
 	VZEROUPPER
 	RET
 
-// func exp2cols_avx512(sp *float32, rows int, width int, m *float32, alpha *float32, l *float32)
+// func exp2cols_avx512(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
 // Requires: AVX, AVX512F
-TEXT ·exp2cols_avx512(SB), NOSPLIT, $0-48
+TEXT ·exp2cols_avx512(SB), NOSPLIT, $0-56
 	MOVQ         sp+0(FP), AX
 	MOVQ         width+16(FP), CX
-	MOVQ         CX, DX
+	MOVQ         ld+24(FP), DX
 	SHLQ         $0x02, DX
-	MOVQ         m+24(FP), BX
-	MOVQ         alpha+32(FP), SI
-	MOVQ         l+40(FP), DI
+	MOVQ         m+32(FP), BX
+	MOVQ         alpha+40(FP), SI
+	MOVQ         l+48(FP), DI
 	VBROADCASTSS c_e2min<>+0(SB), Z0
 	VBROADCASTSS c_e2max<>+0(SB), Z1
 	VBROADCASTSS c_one<>+0(SB), Z2

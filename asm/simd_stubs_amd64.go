@@ -23,7 +23,7 @@ func dot_avx2(x *float32, y *float32, n int) float32
 func expsum_avx2(x *float32, n int, m float32) float32
 
 // exp2cols_avx2 is the softmax step of a transposed score tile; width is a multiple of 8.
-func exp2cols_avx2(sp *float32, rows int, width int, m *float32, alpha *float32, l *float32)
+func exp2cols_avx2(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
 
 // fmapeak_avx2 runs iters × 12 vector FMAs (192 flops per iteration).
 func fmapeak_avx2(iters int)
@@ -62,7 +62,7 @@ func dot_avx512(x *float32, y *float32, n int) float32
 func expsum_avx512(x *float32, n int, m float32) float32
 
 // exp2cols_avx512 is the softmax step of a transposed score tile; width is a multiple of 64.
-func exp2cols_avx512(sp *float32, rows int, width int, m *float32, alpha *float32, l *float32)
+func exp2cols_avx512(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
 
 // fmapeak_avx512 runs iters × 12 vector FMAs (384 flops per iteration).
 func fmapeak_avx512(iters int)

@@ -480,19 +480,18 @@ func expSum(s isa) {
 }
 
 // exp2Cols is the softmax step of a flash tile stored transposed (Sᵀ: one
-// row per key, one column per query, row stride width floats):
+// row per key, one column per query, row stride ld floats), columns < width:
 //
 //	s[j][i]  = 2^(s[j][i] − m[i])            for j < rows
 //	alpha[i] = 2^(alpha[i] − m[i])           (old running max in, rescale out)
 //	l[i]     = alpha[i]·l[i] + Σ_j s[j][i]
 func exp2Cols(s isa) {
 	group := exp2ColsGroup(s)
-	TEXT("exp2cols_"+s.name, NOSPLIT, "func(sp *float32, rows, width int, m, alpha, l *float32)")
+	TEXT("exp2cols_"+s.name, NOSPLIT, "func(sp *float32, rows, width, ld int, m, alpha, l *float32)")
 	Doc(fmt.Sprintf("exp2cols_%s is the softmax step of a transposed score tile; width is a multiple of %d.", s.name, group*s.lanes))
 	sp := Load(Param("sp"), GP64())
 	width := Load(Param("width"), GP64())
-	ld := GP64()
-	MOVQ(width, ld)
+	ld := Load(Param("ld"), GP64())
 	SHLQ(U8(2), ld)
 	m := Load(Param("m"), GP64())
 	alpha := Load(Param("alpha"), GP64())
