@@ -13,7 +13,21 @@ import (
 // by l once at the end. Causal attention skips key tiles wholly above the
 // diagonal and masks only the tiles that cross it. Working memory is a few
 // tiles per thread, independent of N and M.
-type Flash struct{}
+type Flash struct {
+	// fault injects one known bug, for the tests that prove the parity
+	// rule catches it (see export_test.go). Always zero outside tests.
+	fault flashFault
+}
+
+// flashFault names a deliberately injected bug.
+type flashFault int
+
+const (
+	noFault           flashFault = iota
+	faultMaskOffByOne            // causal rows also see the key just after them
+	faultNoRescale               // the accumulator is not rescaled when the max grows
+	faultDropTail                // the last partial key tile is ignored
+)
 
 func init() { Register("flash", func() Variant { return Flash{} }) }
 
@@ -78,7 +92,7 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	items := s.B * s.H * qTiles
 	threads := threadCount(opt.Threads, items)
 	job := flashJob{s: s, bq: bq, bk: bk, qTiles: qTiles, scale: opt.ScaleFor(s.D), causal: opt.Causal,
-		q: q, k: k, v: v, out: out, kern: asm.Active()}
+		q: q, k: k, v: v, out: out, kern: asm.Active(), fault: f.fault}
 	if threads == 1 {
 		scratch := ws.Float32s(flashScratch(s, bq, bk))
 		for it := range items {
@@ -107,6 +121,7 @@ type flashJob struct {
 	causal       bool
 	q, k, v, out Tensor
 	kern         *asm.Kernels
+	fault        flashFault
 }
 
 // tile computes one query tile of one (batch, head) into out.
@@ -137,6 +152,9 @@ func (f *flashJob) tile(item int, scratch []float32) {
 	}
 	for c0 := 0; c0 < kEnd; c0 += f.bk {
 		cols := min(f.bk, kEnd-c0)
+		if f.fault == faultDropTail && cols < f.bk {
+			break
+		}
 		kern.GemmNT(rows, cols, s.D, qh, s.D, kh[c0*s.D:], s.D, sTile, f.bk)
 		for i := range rows {
 			row := sTile[i*f.bk : i*f.bk+cols]
@@ -144,6 +162,9 @@ func (f *flashJob) tile(item int, scratch []float32) {
 			if f.causal {
 				// Row r0+i sees keys j ≤ r0+i: only the diagonal tile masks.
 				visible = min(cols, r0+i+1-c0)
+				if f.fault == faultMaskOffByOne {
+					visible = min(cols, visible+1)
+				}
 			}
 			if visible <= 0 {
 				clear(row)
@@ -155,7 +176,7 @@ func (f *flashJob) tile(item int, scratch []float32) {
 			mNew := max(rowMax[i], kern.Max(row))
 			alpha := float32(math.Exp(float64(rowMax[i] - mNew))) // 0 on the first visible tile
 			sum := kern.ExpSum(row, mNew)
-			if alpha != 1 {
+			if alpha != 1 && f.fault != faultNoRescale {
 				kern.Scale(acc[i*s.D:(i+1)*s.D], alpha)
 			}
 			rowSum[i] = alpha*rowSum[i] + sum

@@ -1,12 +1,18 @@
 package variants
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 )
 
 // Variant is one attention algorithm.
+// ErrUnsupported is wrapped by Validate errors for shapes or options a
+// variant does not support by design (as opposed to values that make no
+// sense), e.g. M ≠ N for a self-attention-only variant.
+var ErrUnsupported = errors.New("not supported by this variant")
+
 type Variant interface {
 	// Name is the registry name: full, flash, window, sparse, lsh, linear.
 	Name() string

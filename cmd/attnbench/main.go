@@ -56,11 +56,24 @@ func badInput(format string, a ...any) error {
 	return fmt.Errorf(format, a...)
 }
 
+// helpAsked is set when the command line asks for help, so that flag
+// sets print their defaults then and only then: a bad flag gets one line.
+var helpAsked bool
+
 // newFlagSet returns a flag set that reports errors instead of exiting, so
 // that every bad flag ends in one clear line and exit code 2.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("attnbench "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the error comes back from Parse; run prints it once
+	fs.Usage = func() {
+		if !helpAsked {
+			return
+		}
+		fmt.Fprintf(stderr, "usage: attnbench %s [flags]\n\n%s\n\nflags:\n", name, commands[name].summary)
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
 	return fs
 }
 
@@ -99,6 +112,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		fmt.Fprintf(stderr, "attnbench: unknown command %q (known: %s)\n", name, strings.Join(sortedNames(), ", "))
 		return exitBadInput
+	}
+	helpAsked = false
+	for _, a := range args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			helpAsked = true
+		}
 	}
 	err := c.run(args[1:], stdout, stderr)
 	switch {

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/attnbench/attnbench/harness/npy"
+	"github.com/attnbench/attnbench/variants"
+)
+
+// runCLI runs the command line in-process and returns exit code and output.
+func runCLI(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func randomTensor(rng *rand.Rand, b, h, s, d int, sd float64) variants.Tensor {
+	t := variants.NewTensor(b, h, s, d)
+	for i := range t.Data {
+		t.Data[i] = float32(rng.NormFloat64() * sd)
+	}
+	return t
+}
+
+// softmaxAttention is written out here in float64, independently of the
+// variants package, as the yardstick of `attnbench run`.
+func softmaxAttention(q, k, v variants.Tensor, causal bool) []float64 {
+	out := make([]float64, q.Len())
+	scale := 1 / math.Sqrt(float64(q.D))
+	for b := range q.B {
+		for h := range q.H {
+			qh, kh, vh := q.Head(b, h), k.Head(b, h), v.Head(b, h)
+			base := (b*q.H + h) * q.S * q.D
+			for i := range q.S {
+				logits := make([]float64, k.S)
+				mx := math.Inf(-1)
+				for j := range k.S {
+					logits[j] = math.Inf(-1)
+					if causal && j > i {
+						continue
+					}
+					var dot float64
+					for d := range q.D {
+						dot += float64(qh[i*q.D+d]) * float64(kh[j*q.D+d])
+					}
+					logits[j] = dot * scale
+					mx = math.Max(mx, logits[j])
+				}
+				var z float64
+				for j := range logits {
+					logits[j] = math.Exp(logits[j] - mx)
+					z += logits[j]
+				}
+				for d := range q.D {
+					var o float64
+					for j := range logits {
+						o += logits[j] / z * float64(vh[j*q.D+d])
+					}
+					out[base+i*q.D+d] = o
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestRunMatchesFloat64(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := []struct {
+		dims    []int // the .npy shape of Q; K and V take m for the length
+		n, m, d int
+	}{
+		{[]int{1, 7}, 1, 1, 7},
+		{[]int{33, 7}, 33, 50, 7},
+		{[]int{2, 65, 80}, 65, 65, 80},
+		{[]int{2, 3, 100, 16}, 100, 100, 16},
+	}
+	for _, sh := range shapes {
+		b, h := 1, 1
+		if len(sh.dims) >= 3 {
+			h = sh.dims[len(sh.dims)-3]
+		}
+		if len(sh.dims) == 4 {
+			b = sh.dims[0]
+		}
+		kDims := append(append([]int(nil), sh.dims[:len(sh.dims)-2]...), sh.m, sh.d)
+		for _, sd := range []float64{1, 20} { // 20: logits in the hundreds
+			q := randomTensor(rng, b, h, sh.n, sh.d, sd)
+			k := randomTensor(rng, b, h, sh.m, sh.d, sd)
+			v := randomTensor(rng, b, h, sh.m, sh.d, 1)
+			qp, kp, vp := filepath.Join(dir, "q.npy"), filepath.Join(dir, "k.npy"), filepath.Join(dir, "v.npy")
+			for _, f := range []struct {
+				p    string
+				t    variants.Tensor
+				dims []int
+			}{{qp, q, sh.dims}, {kp, k, kDims}, {vp, v, kDims}} {
+				if err := npy.Save(f.p, f.t, f.dims); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, variant := range []string{"full", "flash"} {
+				for _, causal := range []bool{false, true} {
+					op := filepath.Join(dir, "o.npy")
+					args := []string{"run", "-variant", variant, "-q", qp, "-k", kp, "-v", vp, "-o", op}
+					if causal {
+						args = append(args, "-causal")
+					}
+					if code, _, errOut := runCLI(args...); code != 0 {
+						t.Fatalf("%v: exit %d: %s", args, code, errOut)
+					}
+					got, gotShape, err := npy.LoadShape(op)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(gotShape) != len(sh.dims) {
+						t.Errorf("output shape %v, want rank of %v", gotShape, sh.dims)
+					}
+					want := softmaxAttention(q, k, v, causal)
+					var maxErr float64
+					for i := range want {
+						maxErr = math.Max(maxErr, math.Abs(float64(got.Data[i])-want[i]))
+					}
+					// float32 precision: relative 1e-6 of |V| ~ a few units,
+					// widened by the logit rounding error at sd=20 (|logit|
+					// ~ 400·ε32 ≈ 5e-5).
+					tol := 2e-6
+					if sd > 1 {
+						tol = 2e-4
+					}
+					if maxErr > tol {
+						t.Errorf("%s causal=%v %v sd=%v: max error %.3g > %.3g", variant, causal, sh.dims, sd, maxErr, tol)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestBadInputExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, 4))
+	write := func(name string, dims []int) string {
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		p := filepath.Join(dir, name)
+		if err := npy.Save(p, randomTensor(rng, 1, 1, 1, n, 1), dims); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	q := write("q.npy", []int{8, 4})
+	k := write("k.npy", []int{8, 4})
+	k5 := write("k5.npy", []int{8, 5})
+	v9 := write("v9.npy", []int{9, 4})
+	five := write("five.npy", []int{1, 1, 1, 8, 4})
+	notNpy := filepath.Join(dir, "text.npy")
+	os.WriteFile(notNpy, []byte("not an array"), 0o644)
+	o := filepath.Join(dir, "o.npy")
+	cases := map[string][]string{
+		"no command":       {},
+		"unknown command":  {"frobnicate"},
+		"unknown variant":  {"run", "-variant", "nope", "-q", q, "-k", k, "-v", k, "-o", o},
+		"missing -q":       {"run", "-variant", "full", "-k", k, "-v", k, "-o", o},
+		"D differs":        {"run", "-variant", "full", "-q", q, "-k", k5, "-v", k5, "-o", o},
+		"K/V lengths":      {"run", "-variant", "full", "-q", q, "-k", k, "-v", v9, "-o", o},
+		"5-D":              {"run", "-variant", "full", "-q", five, "-k", k, "-v", k, "-o", o},
+		"not npy":          {"run", "-variant", "full", "-q", notNpy, "-k", k, "-v", k, "-o", o},
+		"missing file":     {"run", "-variant", "full", "-q", filepath.Join(dir, "none.npy"), "-k", k, "-v", k, "-o", o},
+		"bad knob value":   {"run", "-variant", "flash", "-block-q", "0", "-q", q, "-k", k, "-v", k, "-o", o},
+		"knob not applied": {"run", "-variant", "full", "-block-q", "16", "-q", q, "-k", k, "-v", k, "-o", o},
+		"unknown flag":     {"run", "-variant", "full", "-frob", "-q", q, "-k", k, "-v", k, "-o", o},
+		"unwritable out":   {"run", "-variant", "full", "-q", q, "-k", k, "-v", k, "-o", filepath.Join(dir, "no", "dir", "o.npy")},
+		"parity n=0":       {"parity", "-n", "0"},
+		"parity n=-5":      {"parity", "-n", "-5"},
+		"parity variant":   {"parity", "-variants", "flash,nope"},
+	}
+	for what, args := range cases {
+		code, _, errOut := runCLI(args...)
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2 (stderr %q)", what, code, errOut)
+		}
+		if strings.Contains(errOut, "goroutine") || strings.TrimSpace(errOut) == "" {
+			t.Errorf("%s: stderr %q is not one clear line", what, errOut)
+		}
+	}
+}
+
+func TestParityCommandPasses(t *testing.T) {
+	code, out, errOut := runCLI("parity", "-n", "1,40", "-d", "7", "-inputs", "gaussian,peaked")
+	if code != 0 {
+		t.Fatalf("parity exit %d: %s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "0 failed") {
+		t.Errorf("parity output lacks the summary line:\n%s", out)
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/attnbench/attnbench/variants"
+)
+
+// knobFlags registers every variant parameter of variants.Params as a flag
+// of fs. Each flag takes one value, or a comma-separated list where the
+// command sweeps over it. Values are checked as they are parsed.
+type knobFlags struct {
+	lists   bool
+	values  map[string][]string // parameter name → values given, in order
+	ordered []string            // parameter names in the order first given
+}
+
+func addKnobFlags(fs *flag.FlagSet, lists bool) *knobFlags {
+	kf := &knobFlags{lists: lists, values: map[string][]string{}}
+	for _, p := range variants.Params() {
+		usage := p.Usage + " (default " + p.Default + ")"
+		if lists && !p.Bool {
+			usage += "; a comma-separated list sweeps it"
+		}
+		set := func(s string) error {
+			vals := []string{s}
+			if lists && !p.Bool {
+				vals = strings.Split(s, ",")
+			}
+			for _, v := range vals {
+				var o variants.Options
+				if err := o.Set(p.Name, strings.TrimSpace(v)); err != nil {
+					return fmt.Errorf("%v", strings.TrimPrefix(err.Error(), "-"+p.Name+" "+v+": "))
+				}
+			}
+			if _, seen := kf.values[p.Name]; !seen {
+				kf.ordered = append(kf.ordered, p.Name)
+			}
+			for _, v := range vals {
+				kf.values[p.Name] = append(kf.values[p.Name], strings.TrimSpace(v))
+			}
+			return nil
+		}
+		if p.Bool {
+			fs.BoolFunc(p.Name, usage, set)
+		} else {
+			fs.Func(p.Name, usage, set)
+		}
+	}
+	return kf
+}
+
+// universal parameters apply to every variant.
+var universal = []string{"scale", "seed"}
+
+// checkApplies reports a parameter given on the command line that none of
+// the named variants reads.
+func (kf *knobFlags) checkApplies(names []string) error {
+	for _, p := range kf.ordered {
+		if contains(universal, p) {
+			continue
+		}
+		used := false
+		var known []string
+		for _, n := range names {
+			v, err := variants.Lookup(n)
+			if err != nil {
+				return err
+			}
+			used = used || contains(v.Params(), p)
+			known = append(known, v.Params()...)
+		}
+		if !used {
+			sort.Strings(known)
+			return fmt.Errorf("-%s does not apply to variant %s (its parameters: %s)", p, strings.Join(names, ","), orNone(known))
+		}
+	}
+	return nil
+}
+
+// single returns the options with every given parameter set to its one
+// value (commands that do not sweep).
+func (kf *knobFlags) single(base variants.Options) (variants.Options, error) {
+	for _, p := range kf.ordered {
+		vals := kf.values[p]
+		if len(vals) != 1 {
+			return base, fmt.Errorf("-%s given %d times; this command takes one value", p, len(vals))
+		}
+		if err := base.Set(p, vals[0]); err != nil {
+			return base, err
+		}
+	}
+	return base, nil
+}
+
+// combinations expands the given lists into every combination of values,
+// restricted to the parameters variant v reads (and the universal ones),
+// applied on top of base, in a deterministic order.
+func (kf *knobFlags) combinations(v variants.Variant, base variants.Options) ([]variants.Options, error) {
+	out := []variants.Options{base}
+	for _, p := range kf.ordered {
+		if !contains(universal, p) && !contains(v.Params(), p) {
+			continue
+		}
+		var next []variants.Options
+		for _, o := range out {
+			for _, val := range kf.values[p] {
+				if err := o.Set(p, val); err != nil {
+					return nil, err
+				}
+				next = append(next, o)
+			}
+		}
+		out = next
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}
+
+// splitList parses a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// parseInts parses a comma-separated list of integers ≥ min for flag name.
+func parseInts(name, s string, min int) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		var v int
+		if _, err := fmt.Sscan(f, &v); err != nil || fmt.Sprint(v) != f {
+			return nil, fmt.Errorf("-%s %s: %q is not an integer", name, s, f)
+		}
+		if v < min {
+			return nil, fmt.Errorf("-%s %s: %d must be ≥ %d", name, s, v, min)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-%s: no values given", name)
+	}
+	return out, nil
+}
+
+// parseBools parses a comma-separated list of booleans.
+func parseBools(name, s string) ([]bool, error) {
+	var out []bool
+	for _, f := range splitList(s) {
+		switch f {
+		case "true", "1":
+			out = append(out, true)
+		case "false", "0":
+			out = append(out, false)
+		default:
+			return nil, fmt.Errorf("-%s %s: %q is not true or false", name, s, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-%s: no values given", name)
+	}
+	return out, nil
+}
+
+// parseVariants checks a comma-separated list of variant names.
+func parseVariants(s string) ([]string, error) {
+	names := splitList(s)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("-variants: no variant given")
+	}
+	for _, n := range names {
+		if _, err := variants.Lookup(n); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}

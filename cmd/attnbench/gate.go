@@ -1,0 +1,113 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/attnbench/attnbench/harness/gate"
+)
+
+func init() {
+	register(command{
+		name:    "gate",
+		summary: "compare two results files; exit 1 on a significant regression",
+		run:     runGate,
+	})
+}
+
+// thresholdFlag accepts "5%" or "0.05".
+type thresholdFlag struct{ value *float64 }
+
+func (t thresholdFlag) String() string {
+	if t.value == nil {
+		return ""
+	}
+	return fmt.Sprintf("%g%%", 100**t.value)
+}
+
+func (t thresholdFlag) Set(s string) error {
+	v, err := gate.ParseThreshold(s)
+	if err != nil {
+		return err
+	}
+	*t.value = v
+	return nil
+}
+
+func runGate(args []string, stdout, stderr io.Writer) error {
+	opt := gate.DefaultOptions()
+	fs := newFlagSet("gate", stderr)
+	fs.Var(thresholdFlag{&opt.Threshold}, "threshold", "smallest change of the median, in the unit's bad direction, that is a regression: 5% or 0.05")
+	fs.Float64Var(&opt.Alpha, "alpha", opt.Alpha, "significance level of the Mann–Whitney U test")
+	units := fs.String("units", strings.Join(gate.DefaultUnits, ","), "comma-separated units to compare (ns/op = sec/op; e.g. sec/op,peak-B/op,GFLOP/s)")
+	fs.BoolVar(&opt.AllowMismatch, "allow-mismatch", false, "compare files whose cpu, goarch or kernels differ (with a warning) instead of refusing")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: attnbench gate BASE NEW [-threshold 5%] [-alpha 0.05] [-units sec/op,peak-B/op] [-allow-mismatch]")
+		fmt.Fprintln(stderr, "Exit 1 when NEW is significantly (p < alpha) worse than BASE by more than the threshold in some unit, 0 otherwise, 2 on bad input.")
+		fs.PrintDefaults()
+	}
+	files, err := parseGateArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 2 {
+		return badInput("want two results files, BASE and NEW; got %d argument(s) (usage: attnbench gate BASE NEW [flags])", len(files))
+	}
+	opt.Units = nil
+	for _, u := range strings.Split(*units, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			opt.Units = append(opt.Units, u)
+		}
+	}
+	if len(opt.Units) == 0 {
+		return badInput("-units: no unit given")
+	}
+
+	rep, err := gate.CompareFiles(files[0], files[1], opt)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(stderr, "attnbench gate: warning: %s\n", w)
+	}
+	fmt.Fprintln(stdout, rep.Summary())
+	if regs := rep.Regressions(); len(regs) > 0 {
+		const most = 3
+		var worst []string
+		for _, r := range regs[:min(most, len(regs))] {
+			worst = append(worst, fmt.Sprintf("%s %s %+.1f%%", r.Name, r.Unit, 100*r.Delta))
+		}
+		if len(regs) > most {
+			worst = append(worst, fmt.Sprintf("and %d more", len(regs)-most))
+		}
+		return checkFailed("%d regression(s) beyond %s: %s", len(regs), fs.Lookup("threshold").Value, strings.Join(worst, "; "))
+	}
+	return nil
+}
+
+// parseGateArgs parses flags wherever they appear among the positional
+// arguments (`gate BASE NEW -threshold 5%`), which flag.Parse alone does
+// not: it stops at the first positional. A "--" ends flag parsing.
+func parseGateArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		consumed := args[:len(args)-fs.NArg()]
+		args = fs.Args()
+		if len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			return append(positional, args...), nil
+		}
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}

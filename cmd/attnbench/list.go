@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/attnbench/attnbench/variants"
+)
+
+func init() {
+	register(command{
+		name:    "list",
+		summary: "variants, their parameters and defaults",
+		run:     runList,
+	})
+}
+
+func runList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("list", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return badInput("unexpected arguments %q", fs.Args())
+	}
+	for _, name := range variants.Names() {
+		v, _ := variants.Lookup(name)
+		kind := "approximate"
+		if v.Exact() {
+			kind = "exact"
+		}
+		fmt.Fprintf(stdout, "%s (%s)\n", name, kind)
+		for _, pn := range append(append([]string(nil), universal...), v.Params()...) {
+			p, _ := variants.LookupParam(pn)
+			def := p.Default
+			if len(p.Choices) > 0 {
+				def += " (" + strings.Join(p.Choices, "|") + ")"
+			}
+			fmt.Fprintf(stdout, "  -%-10s %-24s %s\n", p.Name, def, p.Usage)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/attnbench/attnbench/harness/inputs"
+	"github.com/attnbench/attnbench/harness/parity"
+	"github.com/attnbench/attnbench/variants"
+)
+
+func init() {
+	register(command{
+		name:    "parity",
+		summary: "check each variant against its float64 definition and report its error vs exact attention",
+		run:     runParity,
+	})
+}
+
+func runParity(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("parity", stderr)
+	variantList := fs.String("variants", strings.Join(variants.Names(), ","), "variants to check")
+	nList := fs.String("n", "1,77,300", "query lengths")
+	mList := fs.String("m", "", "key lengths (default: m = n)")
+	dList := fs.String("d", "7,64", "head dimensions")
+	heads := fs.Int("heads", 2, "heads")
+	batch := fs.Int("batch", 1, "batch size")
+	causalList := fs.String("causal", "false,true", "causal settings to check")
+	inputList := fs.String("inputs", strings.Join(inputs.Kinds, ","), "input kinds: "+strings.Join(inputs.Kinds, ", "))
+	seed := fs.Uint64("input-seed", 1, "seed of the generated inputs")
+	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
+	verbose := fs.Bool("v", false, "print every case, not only failures and the approximation summary")
+	knobs := addKnobFlags(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return badInput("unexpected arguments %q", fs.Args())
+	}
+	names, err := parseVariants(*variantList)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if err := knobs.checkApplies(names); err != nil {
+		return badInput("%v", err)
+	}
+	ns, err := parseInts("n", *nList, 1)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	ms := []int{0}
+	if *mList != "" {
+		if ms, err = parseInts("m", *mList, 1); err != nil {
+			return badInput("%v", err)
+		}
+	}
+	ds, err := parseInts("d", *dList, 1)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if *heads < 1 || *batch < 1 {
+		return badInput("-heads %d -batch %d: must be ≥ 1", *heads, *batch)
+	}
+	if *threads < 0 {
+		return badInput("-threads %d: must be ≥ 0", *threads)
+	}
+	causals, err := parseBools("causal", *causalList)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	kinds := splitList(*inputList)
+	for _, k := range kinds {
+		if !contains(inputs.Kinds, k) {
+			return badInput("-inputs: unknown input kind %q (want %s)", k, strings.Join(inputs.Kinds, ", "))
+		}
+	}
+
+	// Build every case first, so a bad combination is reported before any
+	// work is done.
+	var cases []parity.Case
+	for _, name := range names {
+		v, _ := variants.Lookup(name)
+		opts, err := knobs.combinations(v, variants.DefaultOptions())
+		if err != nil {
+			return badInput("%v", err)
+		}
+		for _, opt := range opts {
+			for _, n := range ns {
+				for _, m := range ms {
+					if m == 0 {
+						m = n
+					}
+					for _, d := range ds {
+						for _, causal := range causals {
+							o := opt
+							o.Causal, o.Threads = causal, *threads
+							s := variants.Shape{B: *batch, H: *heads, N: n, M: m, D: d}
+							if err := v.Validate(s, o); errors.Is(err, variants.ErrUnsupported) {
+								fmt.Fprintf(stderr, "attnbench parity: skipping %s on %v: %v\n", name, s, err)
+								continue
+							} else if err != nil {
+								return badInput("%s on %v: %v", name, s, err)
+							}
+							for _, kind := range kinds {
+								cases = append(cases, parity.Case{Variant: name, Shape: s, Opt: o, Input: kind, Seed: *seed})
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "variant\tknobs\tcausal\tinput\tshape\tmaxerr\ttolerance\tnaive f32\tcheck\trelerr vs exact\tcosine\t")
+	failed := 0
+	worst := map[string]parity.Result{} // per variant, the case closest to its tolerance
+	for _, c := range cases {
+		r, err := parity.Run(c)
+		if err != nil {
+			tw.Flush()
+			return badInput("%v", err)
+		}
+		verdict := "ok"
+		if !r.FastPath.Pass {
+			verdict = "FAIL"
+			failed++
+		}
+		if w, ok := worst[c.Variant]; !ok || ratio(r) > ratio(w) {
+			worst[c.Variant] = r
+		}
+		v, _ := variants.Lookup(c.Variant)
+		if *verbose || !r.FastPath.Pass || !v.Exact() {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%dx%dx%dx%dx%d\t%.2g\t%.2g\t%.2g\t%s\t%.3g\t%.4f\t\n",
+				c.Variant, knobText(v, c.Opt), c.Opt.Causal, c.Input,
+				c.Shape.B, c.Shape.H, c.Shape.N, c.Shape.M, c.Shape.D,
+				r.FastPath.MaxErr, r.FastPath.Tol, r.FastPath.NaiveErr, verdict, r.Approx.RelErr, r.Approx.Cosine)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "closest to tolerance, per variant:")
+	for _, name := range names {
+		if w, ok := worst[name]; ok {
+			fmt.Fprintf(stdout, "  %-7s maxerr %.3g, tolerance %.3g (%.0f%%), on %s causal=%v %v\n",
+				name, w.FastPath.MaxErr, w.FastPath.Tol, 100*ratio(w), w.Input, w.Opt.Causal, w.Shape)
+		}
+	}
+	fmt.Fprintf(stdout, "parity: %d passed, %d failed\n", len(cases)-failed, failed)
+	if failed > 0 {
+		return checkFailed("%d of %d cases exceed the tolerance of DESIGN §3.1", failed, len(cases))
+	}
+	return nil
+}
+
+// knobText renders the variant's non-default parameters, or "-".
+func knobText(v variants.Variant, o variants.Options) string {
+	var parts []string
+	for _, p := range o.NonDefault(append(append([]string(nil), universal...), v.Params()...)) {
+		parts = append(parts, p+"="+o.Get(p))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ",")
+}
+
+// ratio is a case's error as a share of its tolerance.
+func ratio(r parity.Result) float64 {
+	if r.FastPath.Tol == 0 {
+		return 0
+	}
+	return r.FastPath.MaxErr / r.FastPath.Tol
+}

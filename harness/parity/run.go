@@ -1,0 +1,53 @@
+package parity
+
+import (
+	"fmt"
+
+	"github.com/attnbench/attnbench/harness/inputs"
+	"github.com/attnbench/attnbench/variants"
+)
+
+// Case is one parity check: a variant with its options on one shape and
+// input kind.
+type Case struct {
+	Variant string
+	Shape   variants.Shape
+	Opt     variants.Options
+	Input   string // an inputs.Kinds entry
+	Seed    uint64 // input seed
+}
+
+// Result holds both answers of DESIGN §3 for one case.
+type Result struct {
+	Case
+	FastPath FastPath
+	Approx   Approximation
+}
+
+// Run checks one case: Forward against the variant's Reference (§3.1) and
+// against exact softmax attention (§3.2).
+func Run(c Case) (Result, error) {
+	r := Result{Case: c}
+	v, err := variants.Lookup(c.Variant)
+	if err != nil {
+		return r, err
+	}
+	if err := v.Validate(c.Shape, c.Opt); err != nil {
+		return r, err
+	}
+	q, k, vv, err := inputs.Generate(c.Input, c.Shape, c.Seed)
+	if err != nil {
+		return r, err
+	}
+	fp, out, err := CheckFastPath(v, q, k, vv, c.Opt)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", c.Variant, err)
+	}
+	r.FastPath = fp
+	exact, err := variants.ExactAttention(v, q, k, vv, c.Opt)
+	if err != nil {
+		return r, err
+	}
+	r.Approx = Approximate(out, exact, c.Shape.D)
+	return r, nil
+}
