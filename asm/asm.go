@@ -51,8 +51,8 @@ type Kernels struct {
 	// The fused kernels of a flash tile. The scores of a query tile are
 	// computed transposed, Sᵀ = K·Qᵀ (one row per key, one column per
 	// query, row stride width), from a query tile packed transposed once
-	// (qt[p*width+i], pre-multiplied by scale·log₂e): then the softmax runs
-	// down columns with whole-vector operations and base-2 exponentials.
+	// (qt[p*width+i], pre-multiplied by the logit scale): then the softmax
+	// runs down columns with whole-vector operations only.
 
 	// ScoresT sets s[j*width+i] = Σ_p k[j*ldk+p]·qt[p*width+i] for
 	// j < rows, i < width, p < d, and folds the column maxima into colMax:
@@ -61,10 +61,12 @@ type Kernels struct {
 
 	// SoftmaxT is the online-softmax step on a tile from ScoresT, given the
 	// new running maxima m (len width) and the old ones in alpha:
-	//	s[j*width+i] = 2^(s[j*width+i] − m[i])       for j < rows
-	//	alpha[i]     = 2^(alpha[i] − m[i])           (the rescale factor)
+	//	s[j*width+i] = e^(s[j*width+i] − m[i])       for j < rows
+	//	alpha[i]     = e^(alpha[i] − m[i])           (the rescale factor)
 	//	l[i]         = alpha[i]·l[i] + Σ_j s[j*width+i]
-	// 2^x is 0 for x < −126 (never denormal) and NaN for NaN.
+	// with e^x = 2^y, y = x·log₂e rounded to float32; 2^y is 0 for
+	// y < −126 (never denormal) and NaN for NaN, and within Exp2ULPBound
+	// ulps of the exact 2^y.
 	SoftmaxT func(rows, width int, s, m, alpha, l []float32)
 
 	// AccumulatePV sets o[i*ldo+c] = alpha[i]·o[i*ldo+c] +

@@ -34,6 +34,10 @@ const ExpMin = -87.33654
 // Exp2Min is the same bound for the base-2 exponentials of SoftmaxT.
 const Exp2Min = -126
 
+// log2e is log₂e rounded to float32, the factor SoftmaxT's e^x = 2^(x·log₂e)
+// multiplies by in every kernel set.
+const log2e = float32(math.Log2E)
+
 func gemmNTGeneric(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		ai := a[i*lda : i*lda+k]
@@ -149,11 +153,11 @@ func softmaxTColumns(i0, rows, width int, s, m, alpha, l []float32) {
 		mi := m[i]
 		var sum float32
 		for j := range rows {
-			e := exp2Flush(s[j*width+i] - mi)
+			e := exp2Flush((s[j*width+i] - mi) * log2e)
 			s[j*width+i] = e
 			sum += e
 		}
-		a := exp2Flush(alpha[i] - mi)
+		a := exp2Flush((alpha[i] - mi) * log2e)
 		alpha[i] = a
 		l[i] = a*l[i] + sum
 	}

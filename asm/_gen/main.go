@@ -369,9 +369,9 @@ func loadExpConsts(s isa, base2 bool) *expConsts {
 		c.poly = []string{"ep0", "ep1", "ep2", "ep3", "ep4", "ep5"}
 	}
 	if s.avx512 {
-		names := append([]string{c.lo, c.hi, "one", "bias"}, c.poly...)
+		names := append([]string{c.lo, c.hi, "one", "bias", "log2e"}, c.poly...)
 		if !base2 {
-			names = append(names, "log2e", "ln2hi", "ln2lo")
+			names = append(names, "ln2hi", "ln2lo")
 		}
 		for _, n := range names {
 			c.held[n] = bcast(s, n)
@@ -482,9 +482,13 @@ func expSum(s isa) {
 // exp2Cols is the softmax step of a flash tile stored transposed (Sᵀ: one
 // row per key, one column per query, row stride ld floats), columns < width:
 //
-//	s[j][i]  = 2^(s[j][i] − m[i])            for j < rows
-//	alpha[i] = 2^(alpha[i] − m[i])           (old running max in, rescale out)
+//	s[j][i]  = e^(s[j][i] − m[i])            for j < rows
+//	alpha[i] = e^(alpha[i] − m[i])           (old running max in, rescale out)
 //	l[i]     = alpha[i]·l[i] + Σ_j s[j][i]
+//
+// with e^x computed as 2^(x·log₂e): the rounding of x·log₂e costs a relative
+// error |x|·2⁻²⁴ in the result, which matters only where e^x is tiny beside
+// the row's largest term, 1 (x ≤ 0 here): an absolute error below 2⁻²⁴/e.
 func exp2Cols(s isa) {
 	group := exp2ColsGroup(s)
 	TEXT("exp2cols_"+s.name, NOSPLIT, "func(sp *float32, rows, width, ld int, m, alpha, l *float32)")
@@ -516,6 +520,7 @@ func exp2Cols(s isa) {
 		v := s.vec()
 		VMOVUPS(Mem{Base: row, Disp: g * s.bytes()}, v)
 		VSUBPS(mv[g], v, v)
+		VMULPS(c.get("log2e"), v, v)
 		exp(s, c, v)
 		VMOVUPS(v, Mem{Base: row, Disp: g * s.bytes()})
 		VADDPS(v, sum[g], sum[g])
@@ -528,6 +533,7 @@ func exp2Cols(s isa) {
 		a := s.vec()
 		VMOVUPS(Mem{Base: alpha, Disp: g * s.bytes()}, a)
 		VSUBPS(mv[g], a, a)
+		VMULPS(c.get("log2e"), a, a)
 		exp(s, c, a)
 		VMOVUPS(a, Mem{Base: alpha, Disp: g * s.bytes()})
 		VFMADD231PS(Mem{Base: l, Disp: g * s.bytes()}, a, sum[g]) // sum += a·l
