@@ -19,8 +19,8 @@ type simdFuncs struct {
 	dot    func(x, y *float32, n int) float32
 	expsum func(x *float32, n int, m float32) float32
 
-	exp2cols  func(sp *float32, rows, width, ld int, m, alpha, l *float32)
-	exp2Group int // exp2cols needs width to be a multiple of this
+	exp2cols  func(sp *float32, rows, width, ld int, m, alpha, l *float32) // nil: generic
+	exp2Group int                                                          // exp2cols needs width to be a multiple of this
 
 	fmapeak      func(iters int)
 	flopsPerIter int
@@ -28,7 +28,7 @@ type simdFuncs struct {
 	gemmnt func(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m, n, k int)
 	ntRows int // gemmnt needs m to be a multiple of this (and n of 4)
 
-	// gemms and gemmacc by decreasing tile width (floats).
+	// gemms and gemmacc by decreasing tile width (floats); gemms may be nil.
 	gemms, gemmacc []gemmKernel
 }
 
@@ -214,6 +214,15 @@ func (f *simdFuncs) scoresT(rows, width, d int, k []float32, ldk int, qt, s, col
 		return
 	}
 	_, _, _, _ = k[(rows-1)*ldk+d-1], qt[d*width-1], s[rows*width-1], colMax[width-1]
+	if f.gemms == nil {
+		// No fused kernel: S = 0 + K·Qᵀ, then the column maxima row by row.
+		clear(s[:rows*width])
+		f.gemmNNAcc(rows, width, d, k, ldk, qt, width, s, width)
+		for j := range rows {
+			f.maxInto(colMax[:width], s[j*width:(j+1)*width])
+		}
+		return
+	}
 	col := gemmColumns(f.gemms, k, ldk, 1, qt, width, s, width, rows, d, width, colMax, true)
 	scoresTColumns(col, rows, width, d, k, ldk, qt, s, colMax)
 }
@@ -223,7 +232,10 @@ func (f *simdFuncs) softmaxT(rows, width int, s, m, alpha, l []float32) {
 		return
 	}
 	_, _, _ = m[width-1], alpha[width-1], l[width-1]
-	wb := width - width%f.exp2Group
+	wb := 0
+	if f.exp2cols != nil {
+		wb = width - width%f.exp2Group
+	}
 	if wb > 0 {
 		var sp *float32
 		if rows > 0 {
