@@ -4,7 +4,7 @@
 //	go run . -out ../simd_amd64.s -stubs ../simd_stubs_amd64.go -pkg asm
 //
 // (the go:generate line in ../impl_amd64.go). Every function works on whole
-// vectors or whole register tiles only; the Go wrappers in ../impl_amd64.go
+// vectors or whole register tiles only; the Go wrappers in ../simd.go
 // handle tails and edge tiles and are what the kernel sets expose.
 package main
 
@@ -255,7 +255,8 @@ func (m nanMask) jumpIfNone(label string) {
 	JZ(LabelRef(label))
 }
 
-// hmax reduces v to its largest lane, left in the low lane of v.
+// hreduce folds the lanes of v with op (max or add); the result is in the
+// low lane of v.
 func hreduce(s isa, v VecVirtual, op func(a, b, dst Op)) {
 	if s.avx512 {
 		t := YMM()
