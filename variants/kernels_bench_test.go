@@ -56,3 +56,29 @@ func BenchmarkKernels(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkThreads measures thread scaling of flash on 8 heads with the
+// active kernel set: compare threads=2 against threads=1 in one run.
+func BenchmarkThreads(b *testing.B) {
+	s := variants.Shape{B: 1, H: 8, N: 2048, M: 2048, D: 64}
+	for _, threads := range []int{1, 2} {
+		label := fmt.Sprintf("kernels=%s/variant=flash/causal=false/batch=1/heads=8/n=2048/d=64/threads=%d", asm.Active().Name, threads)
+		b.Run(label, func(b *testing.B) {
+			v, _ := variants.Lookup("flash")
+			opt := variants.DefaultOptions()
+			opt.Threads = threads
+			q, kk, vv, err := inputs.Generate("gaussian", s, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out := variants.NewTensor(s.B, s.H, s.N, s.D)
+			ws := variants.NewWorkspace()
+			for b.Loop() {
+				if err := v.Forward(q, kk, vv, out, opt, ws); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(v.Flops(s, opt)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GFLOP/s")
+		})
+	}
+}
