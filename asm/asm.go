@@ -37,8 +37,9 @@ type Kernels struct {
 	Max func(x []float32) float32
 
 	// ExpSum sets x[i] = exp(x[i] - m) and returns Σ x[i] (after the
-	// update). Arguments below the float32 exp range give 0 (m may be
-	// +Inf-free; x may hold -Inf for masked entries).
+	// update). Arguments below ExpMin, where exp would be denormal, give 0
+	// (x may hold -Inf for masked entries); NaN gives NaN. The SIMD sets are
+	// within a few float32 ulps of exp (see ExpULPBound).
 	ExpSum func(x []float32, m float32) float32
 
 	// Scale sets x[i] *= a.
@@ -46,6 +47,44 @@ type Kernels struct {
 
 	// Axpy sets y[i] += a·x[i] for i < len(y); len(x) ≥ len(y).
 	Axpy func(y []float32, a float32, x []float32)
+
+	// The fused kernels of a flash tile. The scores of a query tile are
+	// computed transposed, Sᵀ = K·Qᵀ (one row per key, one column per
+	// query, row stride width), from a query tile packed transposed once
+	// (qt[p*width+i], pre-multiplied by the logit scale): then the softmax
+	// runs down columns with whole-vector operations only.
+
+	// ScoresT sets s[j*width+i] = Σ_p k[j*ldk+p]·qt[p*width+i] for
+	// j < rows, i < width, p < d, and folds the column maxima into colMax:
+	// colMax[i] = max(colMax[i], max_j s[j*width+i]).
+	ScoresT func(rows, width, d int, k []float32, ldk int, qt, s, colMax []float32)
+
+	// SoftmaxT is the online-softmax step on a tile from ScoresT, given the
+	// new running maxima m (len width) and the old ones in alpha:
+	//	s[j*width+i] = e^(s[j*width+i] − m[i])       for j < rows
+	//	alpha[i]     = e^(alpha[i] − m[i])           (the rescale factor)
+	//	l[i]         = alpha[i]·l[i] + Σ_j s[j*width+i]
+	// with e^x = 2^y, y = x·log₂e rounded to float32; 2^y is 0 for
+	// y < −126 (never denormal) and NaN for NaN, and within Exp2ULPBound
+	// ulps of the exact 2^y.
+	SoftmaxT func(rows, width int, s, m, alpha, l []float32)
+
+	// AccumulatePV sets o[i*ldo+c] = alpha[i]·o[i*ldo+c] +
+	// Σ_j pt[j*width+i]·v[j*ldv+c] for i < width, c < d, j < rows: O += P·V
+	// with P stored transposed and the rescale folded in (alpha nil: 1).
+	AccumulatePV func(rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32)
+
+	// MaxInto sets dst[i] = max(dst[i], src[i]) for i < len(dst).
+	MaxInto func(dst, src []float32)
+
+	// Lanes is the number of float32 lanes of the set's vectors (1 for
+	// generic Go).
+	Lanes int
+
+	// FMAPeak runs iters iterations of independent fused multiply-adds,
+	// FlopsPerIter flops each: the set's arithmetic peak (see MeasurePeak).
+	FMAPeak      func(iters int)
+	FlopsPerIter int
 }
 
 var (

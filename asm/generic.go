@@ -7,18 +7,47 @@ import (
 // genericKernels is the pure-Go kernel set: it compiles everywhere, is always
 // tested, and is the reference every SIMD set is tested against.
 var genericKernels = &Kernels{
-	Name:      "generic",
-	GemmNT:    gemmNTGeneric,
-	GemmNNAcc: gemmNNAccGeneric,
-	Max:       maxGeneric,
-	ExpSum:    expSumGeneric,
-	Scale:     scaleGeneric,
-	Axpy:      axpyGeneric,
+	Name:         "generic",
+	GemmNT:       gemmNTGeneric,
+	GemmNNAcc:    gemmNNAccGeneric,
+	Max:          maxGeneric,
+	ExpSum:       expSumGeneric,
+	Scale:        scaleGeneric,
+	Axpy:         axpyGeneric,
+	ScoresT:      scoresTGeneric,
+	SoftmaxT:     softmaxTGeneric,
+	AccumulatePV: accumulatePVGeneric,
+	MaxInto:      maxIntoGeneric,
+	Lanes:        1,
+	FMAPeak:      fmaPeakGeneric,
+	FlopsPerIter: 2 * genericChains,
 }
 
 // Registered from a package-level variable initialiser so that it precedes
 // every init function, whatever the file names.
 var _ = func() int { register(genericKernels); return 0 }()
+
+// ExpMin is the smallest x whose exp(x) is a normal float32 (ln 2⁻¹²⁶,
+// rounded up): ExpSum gives 0 below it in every kernel set.
+const ExpMin = -87.33654
+
+// ExpULPBound is the error bound of every kernel set's ExpSum, in float32
+// ulps of the correctly rounded exp, for arguments in [ExpMin, 88.3]; the
+// SIMD sets evaluate exp(r) = 1 + r + r²·P(r), P of degree 5, after a
+// two-part (Cody–Waite) reduction r = x − n·ln2, and measure within 0.96
+// ulp over a dense sweep of [−87.4, 88] (TestExpULP). Exp2ULPBound is the
+// same for SoftmaxT's 2^y (1 + y·Q(y), Q of degree 5), measured within 0.92.
+const (
+	ExpULPBound  = 1.5
+	Exp2ULPBound = 1.5
+)
+
+// Exp2Min is the same bound for the base-2 exponentials of SoftmaxT.
+const Exp2Min = -126
+
+// log2e is log₂e rounded to float32, the factor SoftmaxT's e^x = 2^(x·log₂e)
+// multiplies by in every kernel set.
+const log2e = float32(math.Log2E)
 
 func gemmNTGeneric(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
@@ -51,16 +80,35 @@ func maxGeneric(x []float32) float32 {
 		if v > m || v != v {
 			m = v
 		}
+		if m != m {
+			break
+		}
 	}
 	return m
 }
 
-// expSumGeneric uses float64 exp rounded to float32: exact to half an ulp,
-// which makes it the accuracy reference for the vectorised exps.
+// expFlush is exp(x) correctly rounded to float32 (through float64), with
+// the arguments whose result would be denormal giving 0: the accuracy
+// reference of the vectorised exps.
+func expFlush(x float32) float32 {
+	if x < ExpMin {
+		return 0
+	}
+	return float32(math.Exp(float64(x)))
+}
+
+// exp2Flush is expFlush for 2^x.
+func exp2Flush(x float32) float32 {
+	if x < Exp2Min {
+		return 0
+	}
+	return float32(math.Exp2(float64(x)))
+}
+
 func expSumGeneric(x []float32, m float32) float32 {
 	var s float32
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
+		e := expFlush(v - m)
 		x[i] = e
 		s += e
 	}
@@ -78,4 +126,102 @@ func axpyGeneric(y []float32, a float32, x []float32) {
 	for i := range y {
 		y[i] += a * x[i]
 	}
+}
+
+func scoresTGeneric(rows, width, d int, k []float32, ldk int, qt, s, colMax []float32) {
+	scoresTColumns(0, rows, width, d, k, ldk, qt, s, colMax)
+}
+
+// scoresTColumns is ScoresT restricted to columns [i0, width): the SIMD sets
+// use it for the columns that do not fill a vector.
+func scoresTColumns(i0, rows, width, d int, k []float32, ldk int, qt, s, colMax []float32) {
+	if i0 >= width {
+		return
+	}
+	for j := range rows {
+		sj := s[j*width+i0 : (j+1)*width]
+		clear(sj)
+		kj := k[j*ldk : j*ldk+d]
+		for p, kv := range kj {
+			axpyGeneric(sj, kv, qt[p*width+i0:(p+1)*width])
+		}
+		cm := colMax[i0:width]
+		for i, v := range sj {
+			if v > cm[i] {
+				cm[i] = v
+			}
+		}
+	}
+}
+
+func softmaxTGeneric(rows, width int, s, m, alpha, l []float32) {
+	softmaxTColumns(0, rows, width, s, m, alpha, l)
+}
+
+// softmaxTColumns is SoftmaxT restricted to columns [i0, width).
+func softmaxTColumns(i0, rows, width int, s, m, alpha, l []float32) {
+	for i := i0; i < width; i++ {
+		mi := m[i]
+		var sum float32
+		for j := range rows {
+			e := exp2Flush((s[j*width+i] - mi) * log2e)
+			s[j*width+i] = e
+			sum += e
+		}
+		a := exp2Flush((alpha[i] - mi) * log2e)
+		alpha[i] = a
+		l[i] = a*l[i] + sum
+	}
+}
+
+func accumulatePVGeneric(rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
+	accumulatePVColumns(0, rows, width, d, pt, v, ldv, o, ldo, alpha)
+}
+
+// accumulatePVColumns is AccumulatePV restricted to output columns [c0, d).
+func accumulatePVColumns(c0, rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
+	if c0 >= d {
+		return
+	}
+	for i := range width {
+		oi := o[i*ldo+c0 : i*ldo+d]
+		if alpha != nil {
+			scaleGeneric(oi, alpha[i])
+		}
+		for j := range rows {
+			axpyGeneric(oi, pt[j*width+i], v[j*ldv+c0:j*ldv+d])
+		}
+	}
+}
+
+func maxIntoGeneric(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		if v > dst[i] {
+			dst[i] = v
+		}
+	}
+}
+
+// genericChains is the number of independent multiply-add chains of the
+// generic peak loop.
+const genericChains = 8
+
+// fmaPeakSink keeps the generic peak loop's results alive.
+var fmaPeakSink float32
+
+func fmaPeakGeneric(iters int) {
+	var a0, a1, a2, a3, a4, a5, a6, a7 float32
+	x, y := float32(1), float32(1e-8)
+	for range iters {
+		a0 = a0*x + y
+		a1 = a1*x + y
+		a2 = a2*x + y
+		a3 = a3*x + y
+		a4 = a4*x + y
+		a5 = a5*x + y
+		a6 = a6*x + y
+		a7 = a7*x + y
+	}
+	fmaPeakSink = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
 }

@@ -2,7 +2,6 @@ package variants
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/attnbench/attnbench/asm"
 )
@@ -61,11 +60,11 @@ func flashTiles(s Shape, opt Options) (bq, bk int) {
 	return min(bq, s.N), min(bk, s.M)
 }
 
-// flashScratch is the per-thread working set, in floats.
+// flashScratch is the per-thread working set, in floats: the query tile's
+// state plus one score tile.
 func flashScratch(s Shape, bq, bk int) int {
-	// The output tile itself accumulates, so no accumulator is needed.
-	return bq*bk + // S / P tile
-		2*bq // running max and sum
+	w := tileWidth(bq)
+	return queryTileFloats(s.D, w) + bk*w
 }
 
 func (Flash) WorkspaceBytes(s Shape, opt Options) int64 {
@@ -124,28 +123,24 @@ type flashJob struct {
 	fault        flashFault
 }
 
-// tile computes one query tile of one (batch, head) into out.
+// tile computes one query tile of one (batch, head) into out: for each key
+// tile, scores (with the running max), the online-softmax step and the
+// rescaled P·V accumulation, then the division by l.
 func (f *flashJob) tile(item int, scratch []float32) {
-	s, kern := f.s, f.kern
+	s := f.s
 	bh, qt := item/f.qTiles, item%f.qTiles
 	b, h := bh/s.H, bh%s.H
 	r0 := qt * f.bq
 	rows := min(f.bq, s.N-r0)
+	w := tileWidth(f.bq)
 
-	qh := f.q.Head(b, h)[r0*s.D:]
+	t := newQueryTile(f.kern, s.D, w, scratch, f.fault)
+	sTile := scratch[queryTileFloats(s.D, w):][:f.bk*w]
+	t.start(f.q.Head(b, h)[r0*s.D:], rows, f.scale)
 	kh, vh := f.k.Head(b, h), f.v.Head(b, h)
-	acc := f.out.Head(b, h)[r0*s.D : (r0+rows)*s.D]
 
-	sTile := scratch[:f.bq*f.bk]
-	rowMax := scratch[f.bq*f.bk:][:rows]
-	rowSum := scratch[f.bq*f.bk+f.bq:][:rows]
-	clear(acc)
-	for i := range rowMax {
-		rowMax[i] = float32(math.Inf(-1))
-		rowSum[i] = 0
-	}
-
-	// Keys visible to some row of this tile: all, or j < r0+rows when causal.
+	// Keys visible to some row of this tile: all, or j < r0+rows when
+	// causal (tiles wholly above the diagonal are skipped).
 	kEnd := s.M
 	if f.causal {
 		kEnd = min(s.M, r0+rows)
@@ -155,40 +150,7 @@ func (f *flashJob) tile(item int, scratch []float32) {
 		if f.fault == faultDropTail && cols < f.bk {
 			break
 		}
-		kern.GemmNT(rows, cols, s.D, qh, s.D, kh[c0*s.D:], s.D, sTile, f.bk)
-		for i := range rows {
-			row := sTile[i*f.bk : i*f.bk+cols]
-			visible := cols
-			if f.causal {
-				// Row r0+i sees keys j ≤ r0+i: only the diagonal tile masks.
-				visible = min(cols, r0+i+1-c0)
-				if f.fault == faultMaskOffByOne {
-					visible = min(cols, visible+1)
-				}
-			}
-			if visible <= 0 {
-				clear(row)
-				continue
-			}
-			clear(row[visible:])
-			row = row[:visible]
-			kern.Scale(row, f.scale)
-			mNew := max(rowMax[i], kern.Max(row))
-			alpha := float32(math.Exp(float64(rowMax[i] - mNew))) // 0 on the first visible tile
-			sum := kern.ExpSum(row, mNew)
-			if alpha != 1 && f.fault != faultNoRescale {
-				kern.Scale(acc[i*s.D:(i+1)*s.D], alpha)
-			}
-			rowSum[i] = alpha*rowSum[i] + sum
-			rowMax[i] = mNew
-		}
-		kern.GemmNNAcc(rows, s.D, cols, sTile, f.bk, vh[c0*s.D:], s.D, acc, s.D)
+		t.step(kh, vh, c0, cols, r0, f.causal, sTile)
 	}
-	for i := range rows {
-		if l := rowSum[i]; l > 0 {
-			kern.Scale(acc[i*s.D:(i+1)*s.D], 1/l)
-		} else {
-			clear(acc[i*s.D : (i+1)*s.D]) // no visible key: the row is 0
-		}
-	}
+	t.finish(f.out.Head(b, h)[r0*s.D:], rows)
 }

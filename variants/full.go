@@ -8,13 +8,15 @@ import (
 // each (batch, head), S = scale·Q·Kᵀ (N×M) in the workspace, a
 // max-subtracted softmax per row, then O = P·V. Its working memory is
 // O(N·M) on purpose: it is the baseline that flash's O(N) memory is
-// measured against.
+// measured against. Each block of 64 query rows stores its part of S
+// transposed (one key per row, see queryTile) and runs the same tile
+// kernels as flash, with a single key tile holding every key.
 type Full struct{}
 
 func init() { Register("full", func() Variant { return Full{} }) }
 
 // fullRowBlock is the number of query rows one parallel work item handles.
-const fullRowBlock = 32
+const fullRowBlock = 64
 
 func (Full) Name() string     { return "full" }
 func (Full) Exact() bool      { return true }
@@ -30,8 +32,21 @@ func (Full) Flops(s Shape, opt Options) float64 {
 	return attentionFlops(s, pairs)
 }
 
+// fullScores is the size of the score matrix in floats: N×M, the last row
+// block padded to a whole register tile.
+func fullScores(s Shape) int {
+	blocks := (s.N + fullRowBlock - 1) / fullRowBlock
+	return ((blocks-1)*fullRowBlock + tileWidth(s.N-(blocks-1)*fullRowBlock)) * s.M
+}
+
+// fullThreads is the number of goroutines of one head.
+func fullThreads(s Shape, opt Options) int {
+	return threadCount(opt.Threads, (s.N+fullRowBlock-1)/fullRowBlock)
+}
+
 func (Full) WorkspaceBytes(s Shape, opt Options) int64 {
-	return 4 * int64(s.N) * int64(s.M)
+	tile := queryTileFloats(s.D, tileWidth(min(s.N, fullRowBlock)))
+	return 4 * (int64(fullScores(s)) + int64(fullThreads(s, opt))*int64(tile))
 }
 
 func (f Full) Reference(q, k, v Tensor, opt Options) ([]float64, error) {
@@ -47,61 +62,59 @@ func (f Full) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	if err != nil {
 		return err
 	}
-	scores := ws.Float32s(s.N * s.M)
+	scores := ws.Float32s(fullScores(s))
 	defer ws.PutFloat32s(scores)
-	job := fullHead{s: s, scale: opt.ScaleFor(s.D), causal: opt.Causal, scores: scores, kern: asm.Active()}
 	blocks := (s.N + fullRowBlock - 1) / fullRowBlock
-	threads := threadCount(opt.Threads, blocks)
+	threads := fullThreads(s, opt)
+	tileFloats := queryTileFloats(s.D, tileWidth(min(s.N, fullRowBlock)))
+	scratch := ws.Float32s(threads * tileFloats)
+	defer ws.PutFloat32s(scratch)
+	job := fullHead{s: s, scale: opt.ScaleFor(s.D), causal: opt.Causal, scores: scores, kern: asm.Active(),
+		scratch: scratch, tileFloats: tileFloats}
 	for b := range s.B {
 		for h := range s.H {
 			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, h), v.Head(b, h), out.Head(b, h)
 			if threads == 1 {
 				for blk := range blocks {
-					job.rows(blk)
+					job.rows(0, blk)
 				}
 				continue
 			}
 			j := job
-			forEach(threads, blocks, func(_, blk int) { j.rows(blk) })
+			forEach(threads, blocks, func(w, blk int) { j.rows(w, blk) })
 		}
 	}
 	return nil
 }
 
-// fullHead is the work of one (batch, head): rows of the shared score
-// matrix are computed by row block, each block by one goroutine.
+// fullHead is the work of one (batch, head): the score matrix is computed
+// by row block, each block by one goroutine.
 type fullHead struct {
 	s            Shape
 	scale        float32
 	causal       bool
 	scores       []float32
 	kern         *asm.Kernels
+	scratch      []float32 // per worker: tileFloats each
+	tileFloats   int
 	q, k, v, out []float32
 }
 
-// rows computes output rows [blk·fullRowBlock, …) from scratch.
-func (f *fullHead) rows(blk int) {
-	s, kern := f.s, f.kern
+// rows computes output rows [blk·fullRowBlock, …) from scratch: the block's
+// scores against every visible key, stored transposed in its own part of
+// the N×M matrix (one key per row), their softmax, then P·V.
+func (f *fullHead) rows(worker, blk int) {
+	s := f.s
 	r0 := blk * fullRowBlock
-	r1 := min(s.N, r0+fullRowBlock)
+	rows := min(fullRowBlock, s.N-r0)
+	w := tileWidth(rows)
 	// Keys a row of this block can see: all, or j ≤ i when causal.
 	cols := s.M
 	if f.causal {
-		cols = min(s.M, r1)
+		cols = min(s.M, r0+rows)
 	}
-	S := f.scores[r0*s.M:]
-	kern.GemmNT(r1-r0, cols, s.D, f.q[r0*s.D:], s.D, f.k, s.D, S, s.M)
-	o := f.out[r0*s.D : r1*s.D]
-	clear(o)
-	for i := r0; i < r1; i++ {
-		row := S[(i-r0)*s.M : (i-r0)*s.M+cols]
-		if f.causal {
-			clear(row[min(cols, i+1):]) // masked: probability 0
-			row = row[:min(cols, i+1)]
-		}
-		kern.Scale(row, f.scale)
-		sum := kern.ExpSum(row, kern.Max(row))
-		kern.Scale(row, 1/sum)
-	}
-	kern.GemmNNAcc(r1-r0, s.D, cols, S, s.M, f.v, s.D, o, s.D)
+	t := newQueryTile(f.kern, s.D, w, f.scratch[worker*f.tileFloats:(worker+1)*f.tileFloats], noFault)
+	t.start(f.q[r0*s.D:], rows, f.scale)
+	t.step(f.k, f.v, 0, cols, r0, f.causal, f.scores[r0*s.M:][:cols*w])
+	t.finish(f.out[r0*s.D:], rows)
 }

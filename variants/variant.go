@@ -3,6 +3,7 @@ package variants
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -113,4 +114,40 @@ func prepare(v Variant, q, k, vv, out Tensor, opt Options) (Shape, error) {
 // pair, one for Q·Kᵀ and one for P·V.
 func attentionFlops(s Shape, pairsPerHead float64) float64 {
 	return 4 * float64(s.B) * float64(s.H) * pairsPerHead * float64(s.D)
+}
+
+// LogitBounder is implemented by variants whose logits are not scale·q_i·k_j
+// over the given Q and K (LSH in shared-QK mode uses normalised queries as
+// keys; linear attention has no softmax logits and returns 0).
+type LogitBounder interface {
+	MaxLogit(q, k Tensor, opt Options) float64
+}
+
+// MaxLogit returns the largest |logit| a variant's softmax can see on these
+// inputs: the variant's own bound when it has one, otherwise
+// max |scale·q_i·k_j| over all pairs (a bound for any candidate set),
+// computed in float64 by brute force.
+func MaxLogit(v Variant, q, k Tensor, opt Options) float64 {
+	if b, ok := v.(LogitBounder); ok {
+		return b.MaxLogit(q, k, opt)
+	}
+	scale := float64(opt.ScaleFor(q.D))
+	var m float64
+	for b := range q.B {
+		for h := range q.H {
+			qh, kh := q.Head(b, h), k.Head(b, h)
+			for i := range q.S {
+				qi := qh[i*q.D : (i+1)*q.D]
+				for j := range k.S {
+					kj := kh[j*k.D : (j+1)*k.D]
+					var dot float64
+					for d, x := range qi {
+						dot += float64(x) * float64(kj[d])
+					}
+					m = max(m, math.Abs(scale*dot))
+				}
+			}
+		}
+	}
+	return m
 }

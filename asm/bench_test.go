@@ -1,0 +1,159 @@
+package asm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks per kernel and kernel set: BenchmarkX/impl=…/n=…, GFLOP/s for
+// the GEMM-shaped kernels (2 flops per multiply-add), Gelem/s for the
+// elementwise ones.
+
+func benchVec(n int) []float32 {
+	r := rand.New(rand.NewPCG(1, 1))
+	return randVec(r, n, -1, 1)
+}
+
+func reportRate(b *testing.B, perOp float64, unit string) {
+	b.ReportMetric(perOp*float64(b.N)/b.Elapsed().Seconds()/1e9, unit)
+}
+
+func BenchmarkScale(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{256, 4096} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				x := benchVec(n)
+				for b.Loop() {
+					k.Scale(x, 1)
+				}
+				reportRate(b, float64(n), "Gelem/s")
+			})
+		}
+	}
+}
+
+func BenchmarkAxpy(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{256, 4096} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				x, y := benchVec(n), benchVec(n)
+				for b.Loop() {
+					k.Axpy(y, 1e-9, x)
+				}
+				reportRate(b, 2*float64(n), "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkMax(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{256, 4096} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				x := benchVec(n)
+				for b.Loop() {
+					k.Max(x)
+				}
+				reportRate(b, float64(n), "Gelem/s")
+			})
+		}
+	}
+}
+
+func BenchmarkExpSum(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{256, 4096} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				x0 := benchVec(n)
+				x := make([]float32, n)
+				for b.Loop() {
+					copy(x, x0)
+					k.ExpSum(x, 1)
+				}
+				reportRate(b, float64(n), "Gelem/s")
+			})
+		}
+	}
+}
+
+// The GEMM benchmarks use flash's tile shapes: n×n tiles with d = 64.
+func BenchmarkGemmNT(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{64, 256} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				const d = 64
+				a, bb, c := benchVec(n*d), benchVec(n*d), make([]float32, n*n)
+				for b.Loop() {
+					k.GemmNT(n, n, d, a, d, bb, d, c, n)
+				}
+				reportRate(b, 2*float64(n*n*d), "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkGemmNNAcc(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{64, 256} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				const d = 64
+				a, bb, c := benchVec(n*n), benchVec(n*d), make([]float32, n*d)
+				for b.Loop() {
+					k.GemmNNAcc(n, d, n, a, n, bb, d, c, d)
+				}
+				reportRate(b, 2*float64(n*n*d), "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkScoresT(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{64, 256} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				const d, w = 64, 64
+				kk, qt, s, cm := benchVec(n*d), benchVec(d*w), make([]float32, n*w), make([]float32, w)
+				for b.Loop() {
+					k.ScoresT(n, w, d, kk, d, qt, s, cm)
+				}
+				reportRate(b, 2*float64(n*w*d), "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkSoftmaxT(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{64, 256} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				const w = 64
+				s0 := benchVec(n * w)
+				s, m, alpha, l := make([]float32, n*w), make([]float32, w), make([]float32, w), make([]float32, w)
+				for b.Loop() {
+					copy(s, s0)
+					k.SoftmaxT(n, w, s, m, alpha, l)
+				}
+				reportRate(b, float64(n*w), "Gelem/s")
+			})
+		}
+	}
+}
+
+func BenchmarkAccumulatePV(b *testing.B) {
+	for _, k := range Impls() {
+		for _, n := range []int{64, 256} {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", k.Name, n), func(b *testing.B) {
+				const d, w = 64, 64
+				pt, v, o, alpha := benchVec(n*w), benchVec(n*d), make([]float32, w*d), make([]float32, w)
+				for i := range alpha {
+					alpha[i] = 1
+				}
+				for b.Loop() {
+					k.AccumulatePV(n, w, d, pt, v, d, o, d, alpha)
+				}
+				reportRate(b, 2*float64(n*w*d), "GFLOP/s")
+			})
+		}
+	}
+}

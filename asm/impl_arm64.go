@@ -1,0 +1,46 @@
+//go:build !purego
+
+package asm
+
+import (
+	"github.com/klauspost/cpuid/v2"
+)
+
+// The arm64 kernel set: NEON (ASIMD) is part of every ARMv8-A core, but ask
+// anyway, as cpuid reports it.
+var _ = func() int {
+	if cpuid.CPU.Supports(cpuid.ASIMD) {
+		register(neonFuncs.kernels())
+	}
+	return 0
+}()
+
+// neonFuncs has no fused score or softmax kernels: ScoresT runs through the
+// accumulating GEMM kernel and MaxInto, SoftmaxT through the generic Go code.
+var neonFuncs = &simdFuncs{
+	name:         "neon",
+	lanes:        4,
+	scale:        scale_neon,
+	axpy:         axpy_neon,
+	max:          max_neon,
+	vmax:         vmax_neon,
+	dot:          dot_neon,
+	expsum:       expsum_neon,
+	fmapeak:      fmapeak_neon,
+	flopsPerIter: 8 * 2 * 4,
+	gemmnt:       gemmnt_neon,
+	ntRows:       1,
+	gemmacc:      []gemmKernel{{16, gemmacc4_neon}},
+}
+
+// Hand-written in neon_arm64.s; see the comments there.
+
+func scale_neon(x *float32, n int, a float32)
+func axpy_neon(y, x *float32, n int, a float32)
+func max_neon(x *float32, n int) float32
+func vmax_neon(dst, src *float32, n int)
+func dot_neon(x, y *float32, n int) float32
+func expsum_neon(x *float32, n int, m float32) float32
+func fmapeak_neon(iters int)
+func gemmnt_neon(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m, n, k int)
+func gemmacc4_neon(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)

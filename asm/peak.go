@@ -1,0 +1,105 @@
+package asm
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// MeasurePeak returns the arithmetic peak of kernel set k in GFLOP/s: its
+// FMAPeak loop (independent multiply-add chains, enough to fill every FMA
+// pipe) run on threads goroutines at once for about dur, best of several
+// trials. It is the denominator of %peak. threads ≤ 0 means GOMAXPROCS.
+func MeasurePeak(k *Kernels, threads int, dur time.Duration) float64 {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	// Calibrate: iterations that take about a millisecond on one thread.
+	iters := 1 << 10
+	for {
+		start := time.Now()
+		k.FMAPeak(iters)
+		if el := time.Since(start); el > time.Millisecond || iters > 1<<30 {
+			iters = int(float64(iters) * float64(time.Millisecond) / float64(max(el, time.Microsecond)))
+			break
+		}
+		iters *= 4
+	}
+	const trials = 5
+	per := max(dur/trials, time.Millisecond)
+	iters = max(1, int(float64(iters)*float64(per)/float64(time.Millisecond)))
+	best := 0.0
+	for range trials {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range threads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k.FMAPeak(iters)
+			}()
+		}
+		wg.Wait()
+		el := time.Since(start).Seconds()
+		best = max(best, float64(threads)*float64(iters)*float64(k.FlopsPerIter)/el/1e9)
+	}
+	return best
+}
+
+// MeasureBandwidth returns the memory bandwidth in GB/s of a streaming
+// y += a·x over buffers far larger than the caches (64 MiB each), using the
+// active kernel set's Axpy on every core (GOMAXPROCS goroutines, one slice
+// each), best of several passes within about dur. Bytes counted per
+// element: x and y read, y written (12).
+func MeasureBandwidth(dur time.Duration) float64 {
+	const n = 16 << 20 // floats per buffer
+	x, y := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i] = 1
+	}
+	k := Active()
+	threads := runtime.GOMAXPROCS(0)
+	chunk := (n + threads - 1) / threads
+	pass := func() float64 {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for t := range threads {
+			lo, hi := t*chunk, min(n, (t+1)*chunk)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k.Axpy(y[lo:hi], 1e-7, x[lo:hi])
+			}()
+		}
+		wg.Wait()
+		return 12 * n / time.Since(start).Seconds() / 1e9
+	}
+	best := pass()
+	for deadline := time.Now().Add(dur); time.Now().Before(deadline); {
+		best = max(best, pass())
+	}
+	return best
+}
+
+// Features lists the CPU features that decide which kernel sets run here
+// (cpuid names, lower case), in a fixed order; empty where none applies.
+func Features() []string {
+	relevant := []struct {
+		name string
+		id   cpuid.FeatureID
+	}{
+		{"sse4.2", cpuid.SSE42}, {"avx", cpuid.AVX}, {"avx2", cpuid.AVX2}, {"fma3", cpuid.FMA3},
+		{"avx512f", cpuid.AVX512F}, {"avx512vl", cpuid.AVX512VL}, {"avx512dq", cpuid.AVX512DQ},
+		{"avx512bw", cpuid.AVX512BW}, {"avx512bf16", cpuid.AVX512BF16}, {"avx512fp16", cpuid.AVX512FP16},
+		{"asimd", cpuid.ASIMD}, {"fphp", cpuid.FPHP}, {"asimdhp", cpuid.ASIMDHP}, {"sve", cpuid.SVE},
+	}
+	var out []string
+	for _, f := range relevant {
+		if cpuid.CPU.Supports(f.id) {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}

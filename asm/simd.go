@@ -1,0 +1,264 @@
+//go:build !purego && (amd64 || arm64)
+
+package asm
+
+// simdFuncs are the assembly entry points of one SIMD kernel set. They work
+// on whole vectors and whole register tiles only; kernels() wraps them into
+// a Kernels whose functions take any length, doing the remainders in Go
+// with the generic code. The wrappers check slice bounds before handing
+// raw pointers to assembly, so a wrong length panics instead of corrupting
+// memory.
+type simdFuncs struct {
+	name  string
+	lanes int
+
+	scale  func(x *float32, n int, a float32)
+	axpy   func(y, x *float32, n int, a float32)
+	max    func(x *float32, n int) float32
+	vmax   func(dst, src *float32, n int)
+	dot    func(x, y *float32, n int) float32
+	expsum func(x *float32, n int, m float32) float32
+
+	exp2cols  func(sp *float32, rows, width, ld int, m, alpha, l *float32) // nil: generic
+	exp2Group int                                                          // exp2cols needs width to be a multiple of this
+
+	fmapeak      func(iters int)
+	flopsPerIter int
+
+	gemmnt func(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m, n, k int)
+	ntRows int // gemmnt needs m to be a multiple of this (and n of 4)
+
+	// gemms and gemmacc by decreasing tile width (floats); gemms may be nil.
+	gemms, gemmacc []gemmKernel
+}
+
+// gemmKernel is one register-tile width of the strided-A GEMM kernel:
+//
+//	c[i][j] (=|+=) Σ_p a[i·aRow + p·aK]·b[p·ldb + j]   for j < cols
+//
+// gemms overwrites c and folds column maxima into vec; gemmacc scales row i
+// of c by vec[i] (vec nil: no scaling) and accumulates.
+type gemmKernel struct {
+	cols int
+	fn   func(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)
+}
+
+func (f *simdFuncs) kernels() *Kernels {
+	return &Kernels{
+		Name:         f.name,
+		GemmNT:       f.gemmNT,
+		GemmNNAcc:    f.gemmNNAcc,
+		Max:          f.maxOf,
+		ExpSum:       f.expSum,
+		Scale:        f.scaleBy,
+		Axpy:         f.axpyTo,
+		ScoresT:      f.scoresT,
+		SoftmaxT:     f.softmaxT,
+		AccumulatePV: f.accumulatePV,
+		MaxInto:      f.maxInto,
+		Lanes:        f.lanes,
+		FMAPeak:      f.fmapeak,
+		FlopsPerIter: f.flopsPerIter,
+	}
+}
+
+// whole is n rounded down to a multiple of the vector width.
+func (f *simdFuncs) whole(n int) int { return n - n%f.lanes }
+
+func (f *simdFuncs) scaleBy(x []float32, a float32) {
+	if n := f.whole(len(x)); n > 0 {
+		f.scale(&x[0], n, a)
+		x = x[n:]
+	}
+	scaleGeneric(x, a)
+}
+
+func (f *simdFuncs) axpyTo(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	if n := f.whole(len(y)); n > 0 {
+		f.axpy(&y[0], &x[0], n, a)
+		y, x = y[n:], x[n:]
+	}
+	axpyGeneric(y, a, x)
+}
+
+func (f *simdFuncs) maxOf(x []float32) float32 {
+	n := f.whole(len(x))
+	if n == 0 {
+		return maxGeneric(x)
+	}
+	m := f.max(&x[0], n)
+	t := maxGeneric(x[n:])
+	if m != m || t > m || t != t {
+		return max(m, t) // NaN from either side propagates
+	}
+	return m
+}
+
+func (f *simdFuncs) maxInto(dst, src []float32) {
+	src = src[:len(dst)]
+	if n := f.whole(len(dst)); n > 0 {
+		f.vmax(&dst[0], &src[0], n)
+		dst, src = dst[n:], src[n:]
+	}
+	maxIntoGeneric(dst, src)
+}
+
+func (f *simdFuncs) expSum(x []float32, m float32) float32 {
+	var s float32
+	if n := f.whole(len(x)); n > 0 {
+		s = f.expsum(&x[0], n, m)
+		x = x[n:]
+	}
+	return s + expSumGeneric(x, m)
+}
+
+// dotTail is Σ a[p]·b[p] for p < k, vectors first.
+func (f *simdFuncs) dotTail(a, b []float32, k int) float32 {
+	a, b = a[:k], b[:k]
+	var s float32
+	if n := f.whole(k); n > 0 {
+		s = f.dot(&a[0], &b[0], n)
+		a, b = a[n:], b[n:]
+	}
+	for p, v := range a {
+		s += v * b[p]
+	}
+	return s
+}
+
+func (f *simdFuncs) gemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k <= 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	_, _, _ = a[(m-1)*lda+k-1], b[(n-1)*ldb+k-1], c[(m-1)*ldc+n-1]
+	mb, nb, kb := m-m%f.ntRows, n-n%4, f.whole(k)
+	if mb > 0 && nb > 0 {
+		f.gemmnt(&a[0], lda, &b[0], ldb, &c[0], ldc, mb, nb, kb)
+		if kb < k {
+			for i := range mb {
+				ai := a[i*lda+kb : i*lda+k]
+				ci := c[i*ldc : i*ldc+nb]
+				for j := range ci {
+					bj := b[j*ldb+kb : j*ldb+k]
+					var s float32
+					for p, v := range ai {
+						s += v * bj[p]
+					}
+					ci[j] += s
+				}
+			}
+		}
+	}
+	// Edge rows and columns, one dot product each.
+	for i := range m {
+		j0 := nb
+		if i >= mb {
+			j0 = 0
+		}
+		for j := j0; j < n; j++ {
+			c[i*ldc+j] = f.dotTail(a[i*lda:], b[j*ldb:], k)
+		}
+	}
+}
+
+// gemmColumns runs the widest kernels that fit over the columns [0, n) and
+// returns the first column left for the generic tail.
+func gemmColumns(ks []gemmKernel, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int, rows, k, n int, vec []float32, vecPerColumn bool) int {
+	col := 0
+	for _, kern := range ks {
+		for n-col >= kern.cols {
+			var v *float32
+			if vec != nil {
+				if vecPerColumn {
+					v = &vec[col]
+				} else {
+					v = &vec[0]
+				}
+			}
+			kern.fn(&a[0], aRow, aK, &b[col], ldb, &c[col], ldc, rows, k, v)
+			col += kern.cols
+		}
+	}
+	return col
+}
+
+func (f *simdFuncs) gemmNNAcc(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m <= 0 || n <= 0 || k <= 0 {
+		return
+	}
+	_, _, _ = a[(m-1)*lda+k-1], b[(k-1)*ldb+n-1], c[(m-1)*ldc+n-1]
+	col := gemmColumns(f.gemmacc, a, lda, 1, b, ldb, c, ldc, m, k, n, nil, false)
+	if col < n {
+		for i := range m {
+			ci := c[i*ldc+col : i*ldc+n]
+			for p, av := range a[i*lda : i*lda+k] {
+				axpyGeneric(ci, av, b[p*ldb+col:p*ldb+n])
+			}
+		}
+	}
+}
+
+func (f *simdFuncs) scoresT(rows, width, d int, k []float32, ldk int, qt, s, colMax []float32) {
+	if rows <= 0 || width <= 0 {
+		return
+	}
+	if d <= 0 {
+		scoresTGeneric(rows, width, d, k, ldk, qt, s, colMax)
+		return
+	}
+	_, _, _, _ = k[(rows-1)*ldk+d-1], qt[d*width-1], s[rows*width-1], colMax[width-1]
+	if f.gemms == nil {
+		// No fused kernel: S = 0 + K·Qᵀ, then the column maxima row by row.
+		clear(s[:rows*width])
+		f.gemmNNAcc(rows, width, d, k, ldk, qt, width, s, width)
+		for j := range rows {
+			f.maxInto(colMax[:width], s[j*width:(j+1)*width])
+		}
+		return
+	}
+	col := gemmColumns(f.gemms, k, ldk, 1, qt, width, s, width, rows, d, width, colMax, true)
+	scoresTColumns(col, rows, width, d, k, ldk, qt, s, colMax)
+}
+
+func (f *simdFuncs) softmaxT(rows, width int, s, m, alpha, l []float32) {
+	if width <= 0 {
+		return
+	}
+	_, _, _ = m[width-1], alpha[width-1], l[width-1]
+	wb := 0
+	if f.exp2cols != nil {
+		wb = width - width%f.exp2Group
+	}
+	if wb > 0 {
+		var sp *float32
+		if rows > 0 {
+			_ = s[rows*width-1]
+			sp = &s[0]
+		}
+		f.exp2cols(sp, max(rows, 0), wb, width, &m[0], &alpha[0], &l[0])
+	}
+	softmaxTColumns(wb, rows, width, s, m, alpha, l)
+}
+
+func (f *simdFuncs) accumulatePV(rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
+	if width <= 0 || d <= 0 {
+		return
+	}
+	if rows <= 0 {
+		accumulatePVGeneric(0, width, d, pt, v, ldv, o, ldo, alpha)
+		return
+	}
+	_, _, _ = pt[rows*width-1], v[(rows-1)*ldv+d-1], o[(width-1)*ldo+d-1]
+	if alpha != nil {
+		_ = alpha[width-1]
+	}
+	col := gemmColumns(f.gemmacc, pt, 1, width, v, ldv, o, ldo, width, rows, d, alpha, false)
+	accumulatePVColumns(col, rows, width, d, pt, v, ldv, o, ldo, alpha)
+}
