@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/cpuid/v2"
+
+	"github.com/attnbench/attnbench/asm"
 )
 
 // CPUModel returns the CPU's brand name, or the architecture when the CPU
@@ -25,28 +27,9 @@ func CPUModel() string {
 	return "unknown " + runtime.GOARCH + " CPU"
 }
 
-// relevant lists the CPU features that decide which kernel set can run or
-// how fast it can go, in the order they are printed.
-var relevant = []cpuid.FeatureID{
-	cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.F16C,
-	cpuid.AVX512F, cpuid.AVX512DQ, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512FP16, cpuid.AVX512BF16,
-	cpuid.AVXVNNI, cpuid.AVX10, cpuid.AMXTILE, cpuid.AMXBF16,
-	cpuid.ASIMD, cpuid.FP, cpuid.ASIMDHP, cpuid.ASIMDDP, cpuid.BF16, cpuid.I8MM, cpuid.SVE, cpuid.SVE2,
-}
-
-// Features returns the features of relevant that this CPU has.
-//
-// When asm gains Features (the kernel sets' own view of the CPU), this
-// becomes a call to it.
-func Features() []string {
-	var out []string
-	for _, f := range relevant {
-		if cpuid.CPU.Supports(f) {
-			out = append(out, f.String())
-		}
-	}
-	return out
-}
+// Features returns the CPU features that decide which kernel sets can run
+// here, as asm names them.
+func Features() []string { return asm.Features() }
 
 // Cores returns the logical cores Go may run on (GOMAXPROCS), which is
 // what "all threads" means everywhere in attnbench.
