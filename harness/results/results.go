@@ -79,6 +79,16 @@ type Row struct {
 	Keys map[string]string
 }
 
+// Get returns the row's value in unit; ok is false when the row has none.
+func (r Row) Get(unit string) (v float64, ok bool) {
+	for _, v := range r.Values {
+		if v.Unit == unit {
+			return v.Value, true
+		}
+	}
+	return 0, false
+}
+
 // Format is the file format of an output.
 type Format string
 

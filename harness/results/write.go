@@ -151,10 +151,8 @@ func (e *csvEncoder) row(w io.Writer, r Row) error {
 func (e *csvEncoder) comment(io.Writer, string) error { return nil }
 
 func formatValue(r Row, unit string) string {
-	for _, v := range r.Values {
-		if v.Unit == unit {
-			return strconv.FormatFloat(v.Value, 'g', -1, 64)
-		}
+	if v, ok := r.Get(unit); ok {
+		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
 	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 
 	"github.com/attnbench/attnbench/harness/machine"
@@ -71,8 +72,7 @@ func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, erro
 	prog.start(cases, cfg, done)
 	defer prog.finish()
 
-	var inputs inputCache
-	var exact exactCache
+	st := &runState{}
 	for i, c := range cases {
 		have := done[c.Name]
 		if have >= cfg.Count {
@@ -89,7 +89,7 @@ func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, erro
 			continue
 		}
 		prog.caseStart(i, c)
-		rows, err := runCase(ctx, c, have, out, cfg, &inputs, &exact)
+		rows, err := runCase(ctx, c, have, out, cfg, st)
 		sum.Rows += rows
 		sum.Ran++
 		switch {
@@ -118,13 +118,20 @@ type caseError struct {
 
 func (e *caseError) Error() string { return fmt.Sprintf("error: %s: %v", e.name, e.err) }
 
+// runState is what a run keeps from case to case.
+type runState struct {
+	inputs     inputCache
+	exact      exactCache
+	peakWarned bool
+}
+
 // runCase warms up, computes the approximation error, then takes the
 // missing samples, writing each.
-func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, in *inputCache, ex *exactCache) (rows int, err error) {
+func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *runState) (rows int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	q, k, v, err := in.get(c)
+	q, k, v, err := st.inputs.get(c)
 	if err != nil {
 		return 0, &caseError{c.Name, err}
 	}
@@ -138,7 +145,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, in *in
 	}
 	var approx *parity.Approximation
 	if computesError(c, cfg.ErrMaxN) {
-		want, err := ex.get(c, q, k, v)
+		want, err := st.exact.get(c, q, k, v)
 		if err != nil {
 			return 0, &caseError{c.Name, err}
 		}
@@ -160,8 +167,16 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, in *in
 			}
 			return rows, &caseError{c.Name, err}
 		}
-		if err := out.Write(row(c, s, ws.Peak(), flops, cfg.Peak, approx)); err != nil {
+		r := row(c, s, ws.Peak(), flops, cfg.Peak, approx)
+		if err := out.Write(r); err != nil {
 			return rows, err
+		}
+		if pct, ok := r.Get("%peak"); ok && pct > 100 && !st.peakWarned {
+			// More than the peak is impossible: the peak was measured
+			// low, most likely while something else ran.
+			st.peakWarned = true
+			cfg.Progress.note(fmt.Sprintf("%s runs at %.4g%% of the cached peak (%.4g GFLOP/s at %d threads): the peak was measured too low, perhaps under load; run attnbench peak again on an idle machine",
+				c.Name, pct, cfg.Peak.For(c.Opt.Threads), threadsOf(c)))
 		}
 		rows++
 		cfg.Progress.sample(c, s, flops)
@@ -197,6 +212,14 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 		)
 	}
 	return results.Row{Name: c.Name, Iters: s.Iters, Values: vals, Keys: c.Keys}
+}
+
+// threadsOf returns the goroutines a case's Forward may use.
+func threadsOf(c Case) int {
+	if c.Opt.Threads > 0 {
+		return c.Opt.Threads
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // sig rounds x to digits significant digits.
