@@ -69,7 +69,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	outPath := fs.String("o", "results/latest.txt", "results file (- for standard output)")
 	format := fs.String("format", "", "txt (Go benchmark format), csv or json (JSON lines); default from the -o extension, else txt")
 	resume := fs.Bool("resume", false, "keep the rows already in -o and run only the missing samples")
-	shard := fs.String("shard", "", "run only the k-th of n slices of the cases, `k/n` (k from 1)")
+	shard := fs.String("shard", "", "run only one slice of the cases, given as `k/n`: the k-th of n (1 ≤ k ≤ n)")
 	measurePeak := fs.Bool("peak", false, "measure the FMA peak now when none is cached, for %peak")
 	verbose := fs.Bool("v", false, "print a progress line per case even when stderr is not a terminal")
 	knobs := addKnobFlags(fs, true)
