@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/attnbench/attnbench/harness/results"
 	"github.com/attnbench/attnbench/harness/sweep"
 	"github.com/attnbench/attnbench/harness/timing"
+	"github.com/attnbench/attnbench/reports"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -72,9 +74,13 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	shard := fs.String("shard", "", "run only one slice of the cases, given as `k/n`: the k-th of n (1 ≤ k ≤ n)")
 	measurePeak := fs.Bool("peak", false, "measure the FMA peak now when none is cached, for %peak")
 	verbose := fs.Bool("v", false, "print a progress line per case even when stderr is not a terminal")
+	reportDir := fs.String("report", "", "after the sweep, draw the report of the -o file into this `directory` (as attnbench report does)")
 	knobs := addKnobFlags(fs, true)
 	if err := parseSweepFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *reportDir != "" && !reportable(*outPath, *format) {
+		return badInput("-report needs the results in a Go benchmark format file (-o FILE.txt, not -format csv/json or -)")
 	}
 	if fs.NArg() > 0 {
 		return badInput("unexpected arguments %q (every setting is a flag)", fs.Args())
@@ -215,9 +221,33 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "attnbench sweep: %d cases (%d already done, %d skipped for memory, %d failed), %d rows written to %s in %s\n",
 		len(cases), sum.Resumed, sum.Skipped, sum.Failed, sum.Rows, where, time.Since(began).Round(time.Second))
+	if *reportDir != "" {
+		if rerr := reportAfterSweep(*reportDir, *outPath, stderr); rerr != nil {
+			return rerr
+		}
+	}
 	if err != nil {
 		return checkFailed("%v (their errors are above)", err)
 	}
+	return nil
+}
+
+// reportable reports whether a results file can be drawn: reports read the
+// Go benchmark format only.
+func reportable(path, format string) bool {
+	if path == "-" || format == "csv" || format == "json" {
+		return false
+	}
+	return format == "txt" || !(strings.HasSuffix(path, ".csv") || strings.HasSuffix(path, ".json"))
+}
+
+// reportAfterSweep draws the report of a finished sweep's results file.
+func reportAfterSweep(dir, resultsPath string, stderr io.Writer) error {
+	res, err := reports.Generate(dir, []string{resultsPath}, reports.Options{})
+	if err != nil {
+		return badInput("-report: %v", err)
+	}
+	fmt.Fprintf(stderr, "attnbench sweep: report with %d plots in %s\n", res.Plots, filepath.Join(dir, "index.html"))
 	return nil
 }
 
