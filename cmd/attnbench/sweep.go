@@ -38,7 +38,7 @@ func init() {
 // what it measures. They are left out of the results' command line, so
 // that a resumed run, the shards of one sweep and runs with different
 // -count share one command line, and benchstat one table.
-var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "max-mem", "count", "err-max-n"}
+var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "max-mem", "count", "err-max-n", "report"}
 
 // sweepContext returns the context a sweep runs under: cancelled by the
 // first Ctrl-C or SIGTERM, after which the signals get their default
