@@ -475,3 +475,33 @@ func TestWorkspaceEstimates(t *testing.T) {
 		}
 	}
 }
+
+// TestFavorFeaturesOrthogonal: ω's rows come in blocks of d mutually
+// orthogonal rows, with lengths distributed as the norm of a Gaussian
+// d-vector (mean square d).
+func TestFavorFeaturesOrthogonal(t *testing.T) {
+	const d, m = 16, 40 // two full blocks and a partial one
+	omega := variants.FavorFeatures(d, m, 3)
+	dot := func(a, b int) float64 {
+		var s float64
+		for x := range d {
+			s += float64(omega[a*d+x]) * float64(omega[b*d+x])
+		}
+		return s
+	}
+	var meanSquare float64
+	for a := range m {
+		meanSquare += dot(a, a) / m
+		for b := a - a%d; b < a; b++ {
+			if c := dot(a, b) / math.Sqrt(dot(a, a)*dot(b, b)); math.Abs(c) > 1e-5 {
+				t.Errorf("rows %d and %d of one block: cosine %.3g, want 0", a, b, c)
+			}
+		}
+	}
+	if meanSquare < 0.7*d || meanSquare > 1.3*d {
+		t.Errorf("mean squared row length %.2f, want about %d", meanSquare, d)
+	}
+	if slices.Equal(omega, variants.FavorFeatures(d, m, 4)) || !slices.Equal(omega, variants.FavorFeatures(d, m, 3)) {
+		t.Error("ω does not follow the seed")
+	}
+}

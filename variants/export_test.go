@@ -18,3 +18,8 @@ var (
 	BrokenLSHTwice       Variant = LSH{fault: lshFaultTwice}
 	BrokenLinearPeek     Variant = Linear{fault: linearFaultPeek}
 )
+
+// FavorFeatures returns FAVOR+'s m×d feature matrix ω for seed.
+func FavorFeatures(d, m int, seed uint64) []float32 {
+	return favorOmega(d, Options{Features: m, Seed: seed})
+}

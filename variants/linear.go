@@ -23,10 +23,10 @@ import (
 //
 // Forward never forms an N×M matrix. Non-causal: S = Σ_j φ(k_j)v_jᵀ (F×D)
 // and z = Σ_j φ(k_j) per head, then each query tile is φ(Q)·S over φ(Q)·z.
-// Causal: query/key blocks of 64 positions in order, carrying S and z (the
+// Causal: query/key blocks of 32 positions in order, carrying S and z (the
 // prefix sums, O(D·F) state per head); block t adds φ(Q_t)·S, plus the
 // masked in-block term (φ(Q_t)φ(K_t)ᵀ ∘ lower)·V_t, then folds K_t, V_t into
-// S and z. All of it is GEMMs on the asm kernels; time O(N·D·F + N·64·(D+F)).
+// S and z. All of it is GEMMs on the asm kernels; time O(N·D·F + N·32·(D+F)).
 //
 // FAVOR+'s key stabiliser needs the max over all keys before the first
 // feature is exponentiated; Forward keeps a running max instead, rescaling
@@ -255,25 +255,31 @@ func (ln Linear) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
 	return linearDefinition[float32](q, k, v, opt), nil
 }
 
-// linearBlock is the row block of the feature maps and of causal prefix
-// sums.
-const linearBlock = 64
+// linearBlockSize is the row block of the feature maps and, causal, of the
+// prefix sums. A causal block of b rows costs b·(F+D) multiply-adds per row
+// on top of the 2·F·D of the prefix sums, so causal blocks are smaller.
+func linearBlockSize(causal bool) int {
+	if causal {
+		return 32
+	}
+	return 64
+}
 
 // linearScratch is the per-worker scratch in floats: φ(K) block and its
 // transpose, φ(Q) block, the in-block score tile, the denominators, and
 // (causal) the state S, z.
-func linearScratch(f, d int) int {
-	return 3*linearBlock*f + linearBlock*linearBlock + linearBlock + f*d + f
+func linearScratch(f, d, blk int) int {
+	return 3*blk*f + blk*blk + blk + f*d + f
 }
 
 func (Linear) WorkspaceBytes(s Shape, opt Options) int64 {
-	f, d := linearFeatures(s, opt), s.D
-	n := int64(threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, linearBlock))) * int64(linearScratch(f, d))
+	f, d, blk := linearFeatures(s, opt), s.D, linearBlockSize(opt.Causal)
+	n := int64(threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, blk))) * int64(linearScratch(f, d, blk))
 	n += int64(s.B*s.H) * int64(f*d+f+1) // per-head S, z, stabiliser
 	if opt.Kernel == "favor" {
 		n += int64(f*d + d*d + d)
 		if opt.Causal {
-			n += int64(threadCount(opt.Threads, s.B*s.H)) * int64(s.N+ceilDiv(s.N, linearBlock))
+			n += int64(threadCount(opt.Threads, s.B*s.H)) * int64(s.N+ceilDiv(s.N, blk))
 		}
 	}
 	return 4 * n
@@ -292,6 +298,7 @@ type linearJob struct {
 	kern         *asm.Kernels
 	q, k, v, out Tensor
 	state        []float32 // non-causal: per head S (F×D), z (F), stabiliser
+	blk          int       // row block (linearBlockSize)
 	qBlocks      int
 	fault        linearFault
 }
@@ -305,11 +312,11 @@ type linearWorker struct {
 }
 
 func (j *linearJob) newWorker(ws *Workspace) linearWorker {
-	buf := ws.Float32s(linearScratch(j.f, j.s.D))
+	buf := ws.Float32s(linearScratch(j.f, j.s.D, j.blk))
 	w := linearWorker{buf: buf}
 	take := func(n int) []float32 { b := buf[:n:n]; buf = buf[n:]; return b }
-	w.phiK, w.phiT, w.phiQ = take(linearBlock*j.f), take(linearBlock*j.f), take(linearBlock*j.f)
-	w.a, w.den, w.sz = take(linearBlock*linearBlock), take(linearBlock), take(j.f*j.s.D+j.f)
+	w.phiK, w.phiT, w.phiQ = take(j.blk*j.f), take(j.blk*j.f), take(j.blk*j.f)
+	w.a, w.den, w.sz = take(j.blk*j.blk), take(j.blk), take(j.f*j.s.D+j.f)
 	if j.favor && j.causal {
 		w.ext = ws.Float32s(j.s.N + j.qBlocks)
 		w.denAll, w.stabAt = w.ext[:j.s.N], w.ext[j.s.N:]
@@ -331,7 +338,8 @@ func (ln Linear) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 	}
 	j := linearJob{s: s, f: linearFeatures(s, opt), favor: opt.Kernel == "favor", causal: opt.Causal,
 		eps: float32(opt.Eps), kern: asm.Active(), q: q, k: k, v: v, out: out,
-		qBlocks: ceilDiv(s.N, linearBlock), fault: ln.fault}
+		blk: linearBlockSize(opt.Causal), fault: ln.fault}
+	j.qBlocks = ceilDiv(s.N, j.blk)
 	if j.favor {
 		j.xScale = float32(math.Pow(float64(s.D), -0.25))
 		j.ratio = float32(1 / math.Sqrt(float64(j.f)))
@@ -476,8 +484,8 @@ func (j *linearJob) keySums(bh int, w *linearWorker) {
 	sz, stab := st[:f*d+f], float32(math.Inf(-1))
 	clear(sz)
 	kh, vh := j.k.Head(b, h), j.v.Head(b, h)
-	for j0 := 0; j0 < s.M; j0 += linearBlock {
-		rows := min(linearBlock, s.M-j0)
+	for j0 := 0; j0 < s.M; j0 += j.blk {
+		rows := min(j.blk, s.M-j0)
 		if j.favor {
 			if bm := j.project(rows, kh[j0*d:], w.phiK); bm > stab {
 				j.rescale(sz, stab, bm)
@@ -496,8 +504,8 @@ func (j *linearJob) queryBlock(it int, w *linearWorker) {
 	bh, blk := it/j.qBlocks, it%j.qBlocks
 	b, h := bh/s.H, bh%s.H
 	st := j.state[bh*(f*d+f+1):]
-	r0 := blk * linearBlock
-	rows := min(linearBlock, s.N-r0)
+	r0 := blk * j.blk
+	rows := min(j.blk, s.N-r0)
 	j.queries(rows, j.q.Head(b, h)[r0*d:], w.phiQ)
 	o := j.out.Head(b, h)[r0*d : (r0+rows)*d]
 	clear(o)
@@ -518,9 +526,9 @@ func (j *linearJob) causalHead(bh int, w *linearWorker) {
 	sMat, z := sz[:f*d], sz[f*d:]
 	stab := float32(math.Inf(-1))
 	for blk := range j.qBlocks {
-		r0 := blk * linearBlock
-		rows := min(linearBlock, s.N-r0)
-		keys := max(0, min(linearBlock, s.M-r0)) // keys at the same positions
+		r0 := blk * j.blk
+		rows := min(j.blk, s.N-r0)
+		keys := max(0, min(j.blk, s.M-r0)) // keys at the same positions
 		if keys > 0 {
 			if j.favor {
 				if bm := j.project(keys, kh[r0*d:], w.phiK); bm > stab {
@@ -538,9 +546,9 @@ func (j *linearJob) causalHead(bh int, w *linearWorker) {
 		j.kern.GemmNT(rows, 1, f, w.phiQ, f, z, f, w.den, 1)
 		if keys > 0 {
 			// This block: key r0+x is visible to query r0+i when x ≤ i.
-			j.kern.GemmNT(rows, keys, f, w.phiQ, f, w.phiK, f, w.a, linearBlock)
+			j.kern.GemmNT(rows, keys, f, w.phiQ, f, w.phiK, f, w.a, j.blk)
 			for i := range rows {
-				row := w.a[i*linearBlock : i*linearBlock+keys]
+				row := w.a[i*j.blk : i*j.blk+keys]
 				vis := min(keys, i+1)
 				if j.fault == linearFaultPeek {
 					vis = min(keys, i+2)
@@ -552,7 +560,7 @@ func (j *linearJob) causalHead(bh int, w *linearWorker) {
 				}
 				w.den[i] += sum
 			}
-			j.kern.GemmNNAcc(rows, d, keys, w.a, linearBlock, vh[r0*d:], d, o, d)
+			j.kern.GemmNNAcc(rows, d, keys, w.a, j.blk, vh[r0*d:], d, o, d)
 			j.foldKeys(keys, w.phiK, w.phiT, vh[r0*d:], sMat, z)
 		}
 		if !j.favor {
@@ -569,11 +577,11 @@ func (j *linearJob) causalHead(bh int, w *linearWorker) {
 	}
 	// The definition's stabiliser is the max over every key, including
 	// keys after the last query, which no causal query sees.
-	for j0 := s.N; j0 < s.M; j0 += linearBlock {
-		stab = max(stab, j.project(min(linearBlock, s.M-j0), kh[j0*d:], w.phiK))
+	for j0 := s.N; j0 < s.M; j0 += j.blk {
+		stab = max(stab, j.project(min(j.blk, s.M-j0), kh[j0*d:], w.phiK))
 	}
 	for i := range s.N {
-		e := float64(j.eps) * math.Exp(float64(stab)-float64(w.stabAt[i/linearBlock]))
+		e := float64(j.eps) * math.Exp(float64(stab)-float64(w.stabAt[i/j.blk]))
 		j.kern.Scale(oh[i*d:(i+1)*d], float32(1/(float64(w.denAll[i])+e)))
 	}
 }

@@ -311,10 +311,15 @@ func (sp Sparse) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
 // keyTile is the key tile width of the sparse-style variants: as flash's.
 func keyTile(d int) int { return min(256, max(64, 16384/d)) }
 
-// sparseRowTile returns the query tile height for a pattern.
+// sparseRowTile returns the query tile height for a pattern: for strided,
+// as for a window of radius l−1 (windowTiles); for fixed, the tiles stay
+// inside one block of l rows; for BigBird, inside one block of b.
 func sparseRowTile(opt Options) int {
 	switch opt.Pattern {
-	case "strided", "fixed":
+	case "strided":
+		bq, _ := windowTiles(Shape{D: 64}, opt.Stride-1, opt.Causal)
+		return bq
+	case "fixed":
 		return min(64, max(16, opt.Stride))
 	default:
 		return min(64, opt.Block)

@@ -83,20 +83,20 @@ func (t *tileAttn) attend(rows int, q []float32, ldq int, k, v []float32, ld, k0
 	acc []float32, ldacc int, m, l []float32) {
 	kern, d := t.kern, t.d
 	negInf := float32(math.Inf(-1))
-	for c0 := k0; c0 < k1; c0 += t.bk {
-		cols := min(t.bk, k1-c0)
-		c1 := c0 + cols
-		seen := false
+	for t0 := k0; t0 < k1; t0 += t.bk {
+		// Narrow the key tile to the keys some row can see, so that a
+		// causal edge or a short row costs no GEMM columns.
+		c0, c1 := min(k1, t0+t.bk), t0
 		for i := range rows {
 			sp := t.spans[4*i:]
-			if max(int(sp[0]), c0) < min(int(sp[1]), c1) {
-				seen = true
-				break
+			if lo, hi := max(int(sp[0]), t0), min(int(sp[1]), k1, t0+t.bk); lo < hi {
+				c0, c1 = min(c0, lo), max(c1, hi)
 			}
 		}
-		if !seen {
+		if c0 >= c1 {
 			continue
 		}
+		cols := c1 - c0
 		kern.GemmNT(rows, cols, d, q, ldq, k[c0*ld:], ld, t.s, t.bk)
 		for i := range rows {
 			row := t.s[i*t.bk : i*t.bk+cols]

@@ -124,12 +124,16 @@ func (wn Window) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
 	return candidateAttention[float32](q, k, v, float64(opt.ScaleFor(s.D)), windowCandidates(s, opt)), nil
 }
 
-// windowTiles returns the query and key tile sizes: query tiles about as
-// tall as the window is wide keep the band's share of each tile high.
-func windowTiles(s Shape, w int) (bq, bk int) {
-	bq = min(64, max(16, w))
-	bk = min(256, max(64, 16384/s.D))
-	return bq, bk
+// windowTiles returns the query and key tile sizes. A tile of bq rows
+// reads bq+2w keys (causal bq+w) for 2w+1 (w+1) candidates per row, so
+// bq ≈ w/2 (causal w/4) keeps about 80% of the GEMM work useful; below 16
+// rows the GEMMs get too thin.
+func windowTiles(s Shape, w int, causal bool) (bq, bk int) {
+	bq = w / 2
+	if causal {
+		bq = w / 4
+	}
+	return min(64, max(16, bq)), keyTile(s.D)
 }
 
 func (Window) WorkspaceBytes(s Shape, opt Options) int64 {
@@ -185,7 +189,7 @@ type windowJob struct {
 func newWindowJob(s Shape, opt Options, q, k, v, out Tensor, fault windowFault) windowJob {
 	j := windowJob{s: s, w: opt.Window, dil: opt.Dilation, g: opt.Global, causal: opt.Causal,
 		q: q, k: k, v: v, out: out, fault: fault}
-	j.bq, j.bk = windowTiles(s, j.w)
+	j.bq, j.bk = windowTiles(s, j.w, j.causal)
 	j.globalTiles = ceilDiv(min(j.g, s.N), j.bq)
 	j.classes = min(j.dil, s.N)
 	j.tilesPerClass = ceilDiv(ceilDiv(s.N, j.dil), j.bq)
