@@ -140,26 +140,31 @@ const lshHashRows = 64
 // the maximum) for the n rows of x. proj holds lshHashRows·rounds·half
 // floats.
 func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32) {
-	width := rounds * half
 	for r0 := 0; r0 < n; r0 += lshHashRows {
-		rows := min(lshHashRows, n-r0)
-		kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
-		for i := range rows {
-			for r := range rounds {
-				v := proj[i*width+r*half : i*width+(r+1)*half]
-				best, arg := v[0], 0
-				for t := 1; t < half; t++ {
-					if v[t] > best {
-						best, arg = v[t], t
-					}
+		lshHashBlock(kern, x, n, d, rot, half, rounds, proj, bkt, r0)
+	}
+}
+
+// lshHashBlock hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x.
+func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
+	width := rounds * half
+	rows := min(lshHashRows, n-r0)
+	kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
+	for i := range rows {
+		for r := range rounds {
+			v := proj[i*width+r*half : i*width+(r+1)*half]
+			best, arg := v[0], 0
+			for t := 1; t < half; t++ {
+				if v[t] > best {
+					best, arg = v[t], t
 				}
-				for t := range half {
-					if -v[t] > best {
-						best, arg = -v[t], half+t
-					}
-				}
-				bkt[r*n+r0+i] = int32(arg)
 			}
+			for t := range half {
+				if -v[t] > best {
+					best, arg = -v[t], half+t
+				}
+			}
+			bkt[r*n+r0+i] = int32(arg)
 		}
 	}
 }
@@ -347,7 +352,8 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	threads := threadCount(opt.Threads, max(g.nc, g.nb))
 	bk := keyTile(s.D)
 	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
-		int64(threads)*int64(tileFloats(g.rowTile, bk)+tileInts(g.rowTile)))
+		int64(threads)*int64(tileFloats(g.rowTile, bk)+tileInts(g.rowTile)) +
+		int64(threads-1)*int64(lshHashRows*g.rounds*g.half))
 }
 
 // lshJob holds one Forward's buffers; the per-head arrays are reused by
@@ -407,7 +413,7 @@ func (j *lshJob) runSerial(ws *Workspace) {
 	t := newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D))
 	for b := range j.s.B {
 		for h := range j.s.H {
-			j.head(b, h)
+			j.head(b, h, nil)
 			for r := range j.g.rounds {
 				j.beginRound(r)
 				t.dedup = j.dedup()
@@ -428,12 +434,25 @@ func (j *lshJob) runSerial(ws *Workspace) {
 func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 	threads := threadCount(opt.Threads, max(j.g.nc, j.g.nb))
 	tiles := make([]tileAttn, threads)
+	projs := make([][]float32, threads)
 	for i := range tiles {
 		tiles[i] = newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D))
+		projs[i] = j.proj
+		if i > 0 {
+			projs[i] = ws.Float32s(len(j.proj))
+		}
+	}
+	// The hashing GEMM in its fixed row blocks, one block per item: the
+	// same blocks as lshHash, so the same buckets.
+	hash := func(x []float32, n int, bkt []int32) {
+		blocks := ceilDiv(n, lshHashRows)
+		forEach(threadCount(threads, blocks), blocks, func(w, blk int) {
+			lshHashBlock(j.kern, x, n, j.s.D, j.rot, j.g.half, j.g.rounds, projs[w], bkt, blk*lshHashRows)
+		})
 	}
 	for b := range j.s.B {
 		for h := range j.s.H {
-			j.head(b, h)
+			j.head(b, h, hash)
 			for r := range j.g.rounds {
 				j.beginRound(r)
 				for i := range tiles {
@@ -447,6 +466,9 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 	}
 	for i := range tiles {
 		tiles[i].release(ws)
+		if i > 0 {
+			ws.PutFloat32s(projs[i])
+		}
 	}
 }
 
@@ -472,12 +494,27 @@ func (j *lshJob) carve(f []float32, n []int32) {
 }
 
 // head hashes and sorts the positions of head (b, h) for every round.
-func (j *lshJob) head(b, h int) {
+// hash computes the buckets of n rows of x into bkt: lshHash on the
+// calling goroutine, or its row blocks spread over threads.
+func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 	s, g := j.s, j.g
 	j.qh, j.vh, j.oh = j.q.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
-	lshHash(j.kern, j.qh, s.N, s.D, j.rot, g.half, g.rounds, j.proj, j.qBkt)
+	j.kh = j.qh
+	if !j.shared {
+		j.kh = j.k.Head(b, h)
+	}
+	if hash == nil {
+		lshHash(j.kern, j.qh, s.N, s.D, j.rot, g.half, g.rounds, j.proj, j.qBkt)
+		if !j.shared {
+			lshHash(j.kern, j.kh, s.M, s.D, j.rot, g.half, g.rounds, j.proj, j.kBkt)
+		}
+	} else {
+		hash(j.qh, s.N, j.qBkt)
+		if !j.shared {
+			hash(j.kh, s.M, j.kBkt)
+		}
+	}
 	if j.shared {
-		j.kh = j.qh
 		for i := range s.N {
 			var ss float32
 			for _, x := range j.qh[i*s.D : (i+1)*s.D] {
@@ -489,9 +526,6 @@ func (j *lshJob) head(b, h int) {
 			}
 			j.needSelf[i] = 0
 		}
-	} else {
-		j.kh = j.k.Head(b, h)
-		lshHash(j.kern, j.kh, s.M, s.D, j.rot, g.half, g.rounds, j.proj, j.kBkt)
 	}
 	for r := range g.rounds {
 		j.sort(j.qBkt[r*s.N:(r+1)*s.N], j.qPerm[r*s.N:], j.qInv[r*s.N:], j.qStart[r*(g.nb+1):])
