@@ -36,6 +36,13 @@ import (
 // max μ_t; since num and den scale alike, out_i = num_i/(den_i +
 // ε·e^(μ−μ_t)) with the final max μ, which is exactly the definition's
 // value; the division waits for μ (num in the output, den per row).
+//
+// ε enters FAVOR+ as DESIGN §2 writes it, after the stabilisers: the
+// stabilised features are scaled by e^−(stabilisers), so on inputs of large
+// norm (N(0,1) at D = 64: ‖x′‖² ≈ 8) the denominator falls below ε = 1e-6
+// and the output tends to 0. That is the regime where FAVOR+'s variance,
+// which grows as e^‖q′+k′‖², makes the estimate useless anyway; with
+// smaller norms (or -eps 0) the error falls as 1/√m as it should.
 type Linear struct {
 	fault linearFault
 }

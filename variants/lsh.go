@@ -24,6 +24,9 @@ import (
 // DESIGN §2 lists it, after the causal intersection (otherwise the first
 // causal query would have no key at all).
 //
+// The rotations are shared by every head and batch element (DESIGN §2 gives
+// one R_r per round).
+//
 // With -shared-qk=false queries and keys are hashed with the same rotations
 // and there is no chunking: C(i) = ∪_r {j : h_r(q_i) = h_r(k_j)} (∩ j ≤ i
 // when causal), so M ≠ N is supported; the cost follows the bucket sizes.

@@ -22,7 +22,9 @@ import (
 // Causal intersects every set with j ≤ i. For BigBird with causal set, the
 // random blocks are drawn from the blocks before β−1 (the only ones a
 // causal query can use) rather than from all others: a random block in the
-// future would be masked entirely and add nothing.
+// future would be masked entirely and add nothing. The random blocks differ
+// per head and query block, and are shared by the batch (as in BigBird's
+// own code, where they are drawn per head when the graph is built).
 //
 // Each pattern is a union of dense ranges that Forward feeds to the tile
 // engine (tile.go): strided is a band of width 2l−1 (a window) plus, per

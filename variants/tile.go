@@ -25,8 +25,9 @@ type tileAttn struct {
 	kern  *asm.Kernels
 	d     int
 	scale float32
-	bq    int // most query rows per call
-	bk    int // key tile columns; leading dimension of s
+	bq    int       // most query rows per call
+	bk    int       // key tile columns; leading dimension of s
+	buf   []float32 // the workspace buffer s, m and l are cut from
 	s     []float32
 	// spans holds four int32 per row: lo, hi, xlo, xhi.
 	spans []int32
@@ -47,7 +48,7 @@ func tileInts(bq int) int       { return 4 * bq }
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {
 	f := ws.Float32s(tileFloats(bq, bk))
 	return tileAttn{
-		kern: kern, d: d, scale: scale, bq: bq, bk: bk,
+		kern: kern, d: d, scale: scale, bq: bq, bk: bk, buf: f,
 		s:     f[:bq*bk],
 		m:     f[bq*bk : bq*bk+bq],
 		l:     f[bq*bk+bq:],
@@ -57,7 +58,7 @@ func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int)
 
 // release returns the buffers of newTile.
 func (t *tileAttn) release(ws *Workspace) {
-	ws.PutFloat32s(t.s[:cap(t.s)])
+	ws.PutFloat32s(t.buf)
 	ws.PutInt32s(t.spans)
 }
 
