@@ -35,14 +35,26 @@ type float interface{ ~float32 | ~float64 }
 // with every operation in T, subtracting the row max first. An empty
 // candidate set gives a zero row.
 func candidateAttention[T float](q, k, v Tensor, scale float64, cand candidates) []T {
-	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}
+	keys := make([]T, len(k.Data))
+	for i, x := range k.Data {
+		keys[i] = T(x)
+	}
+	return candidateAttentionKeys(q, keys, v, scale, cand)
+}
+
+// candidateAttentionKeys is candidateAttention with the keys given in T,
+// laid out as v is ([B,H,M,D]): for variants whose keys are computed from
+// the inputs (LSH's normalised shared-QK keys) in the evaluation's type.
+func candidateAttentionKeys[T float](q Tensor, keys []T, v Tensor, scale float64, cand candidates) []T {
+	s := Shape{B: q.B, H: q.H, N: q.S, M: v.S, D: q.D}
 	out := make([]T, q.Len())
 	logits := make([]T, s.M)
 	var set []int
 	sc := T(scale)
 	for b := range s.B {
 		for h := range s.H {
-			qh, kh, vh := q.Head(b, h), k.Head(b, h), v.Head(b, h)
+			qh, vh := q.Head(b, h), v.Head(b, h)
+			kh := keys[(b*s.H+h)*s.M*s.D:]
 			oh := out[(b*s.H+h)*s.N*s.D:]
 			for i := range s.N {
 				set = cand(b, h, i, set[:0])
@@ -55,7 +67,7 @@ func candidateAttention[T float](q, k, v Tensor, scale float64, cand candidates)
 					kj := kh[j*s.D : (j+1)*s.D]
 					var dot T
 					for d := range s.D {
-						dot += T(qi[d]) * T(kj[d])
+						dot += T(qi[d]) * kj[d]
 					}
 					logits[t] = sc * dot
 					mx = max(mx, logits[t])

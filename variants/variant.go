@@ -131,7 +131,12 @@ func MaxLogit(v Variant, q, k Tensor, opt Options) float64 {
 	if b, ok := v.(LogitBounder); ok {
 		return b.MaxLogit(q, k, opt)
 	}
-	scale := float64(opt.ScaleFor(q.D))
+	return maxPairLogit(q, k, float64(opt.ScaleFor(q.D)))
+}
+
+// maxPairLogit returns max |scale·q_i·k_j| over every pair of a head, in
+// float64.
+func maxPairLogit(q, k Tensor, scale float64) float64 {
 	var m float64
 	for b := range q.B {
 		for h := range q.H {

@@ -30,6 +30,34 @@ var parityShapes = []variants.Shape{
 // the lengths above.
 var parityKnobs = map[string][]map[string]string{
 	"flash": {{"block-q": "16", "block-k": "24"}, {"block-q": "1", "block-k": "1"}, {"block-q": "64", "block-k": "64"}},
+	"window": {
+		{"window": "3"},
+		{"window": "0"},
+		{"window": "5", "dilation": "3"},
+		{"window": "2", "global": "3"},
+		{"window": "20", "dilation": "2", "global": "70"},
+	},
+	"sparse": {
+		{"stride": "8"},
+		{"stride": "5"},
+		{"pattern": "fixed", "stride": "16", "summary": "4"},
+		{"pattern": "fixed", "stride": "7", "summary": "2"},
+		{"pattern": "bigbird", "block": "8", "random": "2"},
+		{"pattern": "bigbird", "block": "5", "random": "1", "seed": "3"},
+		{"pattern": "bigbird", "block": "16", "random": "0"},
+	},
+	"lsh": {
+		{"chunk": "16"},
+		{"chunk": "8", "buckets": "6", "rounds": "3"},
+		{"chunk": "32", "buckets": "2", "rounds": "1", "seed": "4"},
+		{"shared-qk": "false", "buckets": "4"},
+		{"shared-qk": "false", "buckets": "8", "rounds": "3"},
+	},
+	"linear": {
+		{"kernel": "favor", "features": "16"},
+		{"kernel": "favor", "features": "40", "seed": "5"},
+		{"eps": "0.1"},
+	},
 }
 
 // caseOptions returns the option sets to test for a variant.

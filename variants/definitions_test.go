@@ -1,0 +1,156 @@
+package variants_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/attnbench/attnbench/harness/inputs"
+	"github.com/attnbench/attnbench/variants"
+)
+
+// This file is a second, independent reading of DESIGN §2's candidate sets
+// for the deterministic sparse variants, written from the table alone. Each
+// variant's float64 Reference must equal brute-force softmax over these sets.
+
+func windowSet(i, m, w, dil, g int, causal bool) map[int]bool {
+	c := map[int]bool{}
+	for t := -w; t <= w; t++ {
+		if causal && t > 0 {
+			continue
+		}
+		if j := i + dil*t; j >= 0 && j < m {
+			c[j] = true
+		}
+	}
+	for j := 0; j < m; j++ {
+		if j < g || i < g {
+			c[j] = true
+		}
+	}
+	return c
+}
+
+func stridedSet(i, m, l int, causal bool) map[int]bool {
+	c := map[int]bool{}
+	for j := 0; j < m; j++ {
+		d := i - j
+		if causal {
+			if (i-l < j && j <= i) || ((d%l+l)%l == 0) {
+				c[j] = true
+			}
+		} else if (d < l && -d < l) || ((d%l+l)%l == 0) {
+			c[j] = true
+		}
+	}
+	return c
+}
+
+func fixedSet(i, m, l, s int) map[int]bool {
+	c := map[int]bool{}
+	for j := 0; j < m; j++ {
+		if j/l == i/l || j%l >= l-s {
+			c[j] = true
+		}
+	}
+	return c
+}
+
+func bruteForce(q, k, v variants.Tensor, scale float64, causal bool, set func(i int) map[int]bool) []float64 {
+	out := make([]float64, q.Len())
+	for b := range q.B {
+		for h := range q.H {
+			qh, kh, vh := q.Head(b, h), k.Head(b, h), v.Head(b, h)
+			base := (b*q.H + h) * q.S * q.D
+			for i := range q.S {
+				var js []int
+				for j := range k.S {
+					if set(i)[j] && (!causal || j <= i) {
+						js = append(js, j)
+					}
+				}
+				if len(js) == 0 {
+					continue
+				}
+				w := make([]float64, len(js))
+				mx := math.Inf(-1)
+				for t, j := range js {
+					for d := range q.D {
+						w[t] += float64(qh[i*q.D+d]) * float64(kh[j*q.D+d])
+					}
+					w[t] *= scale
+					mx = math.Max(mx, w[t])
+				}
+				var z float64
+				for t := range w {
+					w[t] = math.Exp(w[t] - mx)
+					z += w[t]
+				}
+				for t, j := range js {
+					for d := range q.D {
+						out[base+i*q.D+d] += w[t] / z * float64(vh[j*q.D+d])
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestDefinitionsSecondReading(t *testing.T) {
+	type tc struct {
+		variant string
+		knobs   map[string]string
+		set     func(i, m int, causal bool) map[int]bool
+	}
+	cases := []tc{
+		{"window", map[string]string{"window": "3"}, func(i, m int, c bool) map[int]bool { return windowSet(i, m, 3, 1, 0, c) }},
+		{"window", map[string]string{"window": "2", "dilation": "3", "global": "2"}, func(i, m int, c bool) map[int]bool { return windowSet(i, m, 2, 3, 2, c) }},
+		{"window", map[string]string{"window": "0", "global": "1"}, func(i, m int, c bool) map[int]bool { return windowSet(i, m, 0, 1, 1, c) }},
+		{"sparse", map[string]string{"pattern": "strided", "stride": "4"}, func(i, m int, c bool) map[int]bool { return stridedSet(i, m, 4, c) }},
+		{"sparse", map[string]string{"pattern": "strided", "stride": "7"}, func(i, m int, c bool) map[int]bool { return stridedSet(i, m, 7, c) }},
+		{"sparse", map[string]string{"pattern": "fixed", "stride": "8", "summary": "2"}, func(i, m int, c bool) map[int]bool { return fixedSet(i, m, 8, 2) }},
+		{"sparse", map[string]string{"pattern": "fixed", "stride": "5", "summary": "5"}, func(i, m int, c bool) map[int]bool { return fixedSet(i, m, 5, 5) }},
+	}
+	s := variants.Shape{B: 1, H: 2, N: 37, M: 37, D: 6}
+	q, k, vv, _ := inputs.Generate("gaussian", s, 21)
+	for _, c := range cases {
+		v, err := variants.Lookup(c.variant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, causal := range []bool{false, true} {
+			opt := variants.DefaultOptions()
+			for kn, val := range c.knobs {
+				if err := opt.Set(kn, val); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opt.Causal = causal
+			label := fmt.Sprintf("%s %v causal=%v", c.variant, c.knobs, causal)
+			want := bruteForce(q, k, vv, float64(opt.ScaleFor(s.D)), causal, func(i int) map[int]bool { return c.set(i, s.M, causal) })
+			got, err := v.Reference(q, k, vv, opt)
+			if err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			var e float64
+			for i := range want {
+				e = math.Max(e, math.Abs(got[i]-want[i]))
+			}
+			if e > 1e-9 {
+				t.Errorf("%s: Reference differs from the second reading by %.3g", label, e)
+			}
+			out := variants.NewTensor(s.B, s.H, s.N, s.D)
+			if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			e = 0
+			for i := range want {
+				e = math.Max(e, math.Abs(float64(out.Data[i])-want[i]))
+			}
+			if e > 1e-5 {
+				t.Errorf("%s: Forward differs from the second reading by %.3g", label, e)
+			}
+		}
+	}
+}

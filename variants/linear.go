@@ -1,0 +1,624 @@
+package variants
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/attnbench/attnbench/asm"
+)
+
+// Linear is kernelised linear attention (DESIGN §2): with a feature map φ,
+//
+//	out_i = φ(q_i)ᵀ Σ_{j∈C} φ(k_j) v_jᵀ / (φ(q_i)ᵀ Σ_{j∈C} φ(k_j) + ε),
+//
+// C = all keys, or j ≤ i when causal. No logit scale is applied.
+//
+//   - elu: φ(x) = elu(x) + 1, F = D features.
+//   - favor (Performer's FAVOR+): x′ = x/D^¼, φ(x) = m^−½ exp(ωx′ − ‖x′‖²/2 −
+//     stabiliser), F = m features; ω's rows come from stacked orthonormal
+//     D×D blocks (Gram–Schmidt of Gaussian blocks, the Q of their QR), each
+//     row scaled by the norm of a Gaussian D-vector, all from Seed. The
+//     stabiliser is the row's own max of ωx′ for a query and, for keys, one
+//     max of ωk′ over all keys and features of the head.
+//
+// Forward never forms an N×M matrix. Non-causal: S = Σ_j φ(k_j)v_jᵀ (F×D)
+// and z = Σ_j φ(k_j) per head, then each query tile is φ(Q)·S over φ(Q)·z.
+// Causal: query/key blocks of 32 positions in order, carrying S and z (the
+// prefix sums, O(D·F) state per head); block t adds φ(Q_t)·S, plus the
+// masked in-block term (φ(Q_t)φ(K_t)ᵀ ∘ lower)·V_t, then folds K_t, V_t into
+// S and z. All of it is GEMMs on the asm kernels; time O(N·D·F + N·32·(D+F)).
+//
+// FAVOR+'s key stabiliser needs the max over all keys before the first
+// feature is exponentiated; Forward keeps a running max instead, rescaling
+// S and z when it grows (as flash rescales its accumulator), so keys are
+// mapped once. Non-causal, the running max has reached the global one when
+// queries are applied. Causal, block t's sums are relative to the running
+// max μ_t; since num and den scale alike, out_i = num_i/(den_i +
+// ε·e^(μ−μ_t)) with the final max μ, which is exactly the definition's
+// value; the division waits for μ (num in the output, den per row).
+//
+// ε enters FAVOR+ as DESIGN §2 writes it, after the stabilisers: the
+// stabilised features are scaled by e^−(stabilisers), so on inputs of large
+// norm (N(0,1) at D = 64: ‖x′‖² ≈ 8) the denominator falls below ε = 1e-6
+// and the output tends to 0. That is the regime where FAVOR+'s variance,
+// which grows as e^‖q′+k′‖², makes the estimate poor for any feature
+// count; at half that norm the error falls as 1/√m as it should.
+type Linear struct {
+	fault linearFault
+}
+
+// linearFault names a deliberately injected bug (tests only).
+type linearFault int
+
+const (
+	linearNoFault   linearFault = iota
+	linearFaultPeek             // causal rows also see the next key of their block
+)
+
+func init() { Register("linear", func() Variant { return Linear{} }) }
+
+func (Linear) Name() string     { return "linear" }
+func (Linear) Exact() bool      { return false }
+func (Linear) Params() []string { return []string{"kernel", "features", "eps", "seed"} }
+
+func (Linear) Validate(s Shape, opt Options) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	switch {
+	case opt.Kernel != "elu" && opt.Kernel != "favor":
+		return fmt.Errorf("-kernel %q: unknown (want elu or favor)", opt.Kernel)
+	case opt.Kernel == "favor" && opt.Features < 1:
+		return fmt.Errorf("-features %d: must be ≥ 1", opt.Features)
+	case math.IsNaN(opt.Eps) || math.IsInf(opt.Eps, 0) || opt.Eps < 0:
+		return fmt.Errorf("-eps %g: must be a finite number ≥ 0", opt.Eps)
+	}
+	return nil
+}
+
+// linearFeatures returns F.
+func linearFeatures(s Shape, opt Options) int {
+	if opt.Kernel == "favor" {
+		return opt.Features
+	}
+	return s.D
+}
+
+// Flops is DESIGN §4's 4·B·H·N·D·F (written 2·(N+M)·D·F, which is the same
+// for M = N: building S costs 2·M·D·F, applying it 2·N·D·F) plus the
+// feature map: 2·(N+M)·D·m for FAVOR+'s projections, (N+M)·D for elu.
+func (Linear) Flops(s Shape, opt Options) float64 {
+	f := float64(linearFeatures(s, opt))
+	bh, rows, d := float64(s.B*s.H), float64(s.N+s.M), float64(s.D)
+	fm := rows * d
+	if opt.Kernel == "favor" {
+		fm = 2 * rows * d * f
+	}
+	return bh * (2*rows*d*f + fm)
+}
+
+// favorFeatures fills omega (m×d, row-major) with FAVOR+'s orthogonal
+// random features from seed. scratch holds d·d + d floats. Each block of d
+// rows is a Gaussian d×d matrix orthonormalised row by row by classical
+// Gram–Schmidt applied twice (as accurate as modified Gram–Schmidt, and
+// made of GEMM calls); rows are then scaled by the norms of fresh Gaussian
+// d-vectors, as Performer's gaussian_orthogonal_random_matrix does.
+func favorFeatures(kern *asm.Kernels, d, m int, seed uint64, omega, scratch []float32) {
+	rng := newSeededRand(seed, streamFavor)
+	blk, proj := scratch[:d*d], scratch[d*d:d*d+d]
+	for f0 := 0; f0 < m; f0 += d {
+		for x := range blk {
+			blk[x] = float32(rng.norm())
+		}
+		for i := range d {
+			row := blk[i*d : (i+1)*d]
+			for pass := 0; pass < 2 && i > 0; pass++ {
+				kern.GemmNT(i, 1, d, blk, d, row, d, proj, 1)
+				for x := range i {
+					proj[x] = -proj[x]
+				}
+				kern.GemmNNAcc(1, d, i, proj, i, blk, d, row, d)
+			}
+			var ss float64
+			for _, x := range row {
+				ss += float64(x) * float64(x)
+			}
+			if ss > 0 {
+				kern.Scale(row, float32(1/math.Sqrt(ss)))
+			}
+		}
+		copy(omega[f0*d:], blk[:min(d, m-f0)*d])
+	}
+	for f := range m {
+		var ss float64
+		for range d {
+			x := rng.norm()
+			ss += x * x
+		}
+		kern.Scale(omega[f*d:(f+1)*d], float32(math.Sqrt(ss)))
+	}
+}
+
+// favorOmega returns the features for a reference evaluation (allocating).
+func favorOmega(d int, opt Options) []float32 {
+	omega := make([]float32, opt.Features*d)
+	favorFeatures(asm.Active(), d, opt.Features, opt.Seed, omega, make([]float32, d*d+d))
+	return omega
+}
+
+// MaxLogit is, for the parity tolerance, the largest magnitude whose
+// float32 rounding reaches an exponent: elu+1 has no exp of a product (0);
+// FAVOR+ rounds ω·x′ and ‖x′‖²/2 before exp, so their sum bounds it.
+func (Linear) MaxLogit(q, k Tensor, opt Options) float64 {
+	if opt.Kernel != "favor" {
+		return 0
+	}
+	d := q.D
+	omega := favorOmega(d, opt)
+	xs := math.Pow(float64(d), -0.25)
+	var m float64
+	for _, x := range [][]float32{q.Data, k.Data} {
+		for r := 0; r < len(x); r += d {
+			row := x[r : r+d]
+			var half float64
+			for _, v := range row {
+				half += float64(v) * xs * float64(v) * xs / 2
+			}
+			for f := range opt.Features {
+				var u float64
+				for p, v := range row {
+					u += float64(omega[f*d+p]) * float64(v) * xs
+				}
+				m = max(m, math.Abs(u)+half)
+			}
+		}
+	}
+	return m
+}
+
+// linearDefinition evaluates the quadratic form in T: for every query and
+// every key of C, w_ij = φ(q_i)·φ(k_j), out_i = Σ w_ij v_j / (Σ w_ij + ε).
+func linearDefinition[T float](q, k, v Tensor, opt Options) []T {
+	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}
+	f := linearFeatures(s, opt)
+	var omega []float32
+	if opt.Kernel == "favor" {
+		omega = favorOmega(s.D, opt)
+	}
+	out := make([]T, q.Len())
+	phiQ, phiK := make([]T, s.N*f), make([]T, s.M*f)
+	num := make([]T, s.D)
+	eps := T(opt.Eps)
+	for b := range s.B {
+		for h := range s.H {
+			qh, kh, vh := q.Head(b, h), k.Head(b, h), v.Head(b, h)
+			featureMap(qh, s.N, s.D, opt, omega, true, phiQ)
+			featureMap(kh, s.M, s.D, opt, omega, false, phiK)
+			oh := out[(b*s.H+h)*s.N*s.D:]
+			for i := range s.N {
+				end := s.M
+				if opt.Causal {
+					end = min(s.M, i+1)
+				}
+				clear(num)
+				var den T
+				for j := range end {
+					var w T
+					for x := range f {
+						w += phiQ[i*f+x] * phiK[j*f+x]
+					}
+					den += w
+					for x := range s.D {
+						num[x] += w * T(vh[j*s.D+x])
+					}
+				}
+				for x := range s.D {
+					oh[i*s.D+x] = num[x] / (den + eps)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// featureMap sets phi (rows × F) to φ of the rows of x, in T.
+func featureMap[T float](x []float32, rows, d int, opt Options, omega []float32, query bool, phi []T) {
+	if opt.Kernel != "favor" {
+		for i, v := range x[:rows*d] {
+			t := T(v)
+			if t > 0 {
+				phi[i] = t + 1
+			} else {
+				phi[i] = T(math.Exp(float64(t)))
+			}
+		}
+		return
+	}
+	m := opt.Features
+	xs := T(math.Pow(float64(d), -0.25))
+	ratio := T(1 / math.Sqrt(float64(m)))
+	half := make([]T, rows) // ‖x′‖²/2
+	keyMax := T(math.Inf(-1))
+	for i := range rows {
+		row := x[i*d : (i+1)*d]
+		var ss T
+		for _, v := range row {
+			ss += (T(v) * xs) * (T(v) * xs)
+		}
+		half[i] = ss / 2
+		for f := range m {
+			var u T
+			for p, v := range row {
+				u += T(omega[f*d+p]) * (T(v) * xs)
+			}
+			phi[i*m+f] = u
+			keyMax = max(keyMax, u)
+		}
+	}
+	for i := range rows {
+		u := phi[i*m : (i+1)*m]
+		stab := keyMax
+		if query {
+			stab = T(math.Inf(-1))
+			for _, x := range u {
+				stab = max(stab, x)
+			}
+		}
+		for f := range u {
+			u[f] = ratio * T(math.Exp(float64(u[f]-half[i]-stab)))
+		}
+	}
+}
+
+func (ln Linear) Reference(q, k, v Tensor, opt Options) ([]float64, error) {
+	s, err := ShapeOf(q, k, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := ln.Validate(s, opt); err != nil {
+		return nil, err
+	}
+	return linearDefinition[float64](q, k, v, opt), nil
+}
+
+func (ln Linear) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
+	s, err := ShapeOf(q, k, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := ln.Validate(s, opt); err != nil {
+		return nil, err
+	}
+	return linearDefinition[float32](q, k, v, opt), nil
+}
+
+// linearBlockSize is the row block of the feature maps and, causal, of the
+// prefix sums. A causal block of b rows costs b·(F+D) multiply-adds per row
+// on top of the 2·F·D of the prefix sums, so causal blocks are smaller.
+func linearBlockSize(causal bool) int {
+	if causal {
+		return 32
+	}
+	return 64
+}
+
+// linearScratch is the per-worker scratch in floats: φ(K) block and its
+// transpose, φ(Q) block, the in-block score tile, the denominators, and
+// (causal) the state S, z.
+func linearScratch(f, d, blk int) int {
+	return 3*blk*f + blk*blk + blk + f*d + f
+}
+
+func (Linear) WorkspaceBytes(s Shape, opt Options) int64 {
+	f, d, blk := linearFeatures(s, opt), s.D, linearBlockSize(opt.Causal)
+	n := int64(threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, blk))) * int64(linearScratch(f, d, blk))
+	n += int64(s.B*s.H) * int64(f*d+f+1) // per-head S, z, stabiliser
+	if opt.Kernel == "favor" {
+		n += int64(f*d + d*d + d)
+		if opt.Causal {
+			n += int64(threadCount(opt.Threads, s.B*s.H)) * int64(s.N+ceilDiv(s.N, blk))
+		}
+	}
+	return 4 * n
+}
+
+// linearJob is one Forward.
+type linearJob struct {
+	s            Shape
+	f            int
+	favor        bool
+	causal       bool
+	eps          float32
+	xScale       float32 // D^−¼
+	ratio        float32 // m^−½
+	omega        []float32
+	kern         *asm.Kernels
+	q, k, v, out Tensor
+	state        []float32 // non-causal: per head S (F×D), z (F), stabiliser
+	blk          int       // row block (linearBlockSize)
+	qBlocks      int
+	fault        linearFault
+}
+
+// linearWorker is one worker's scratch.
+type linearWorker struct {
+	buf, ext                 []float32 // the workspace buffers
+	phiK, phiT, phiQ, a, den []float32
+	sz                       []float32 // causal: S then z
+	denAll, stabAt           []float32 // causal FAVOR+: per-row den, per-block running max
+}
+
+func (j *linearJob) newWorker(ws *Workspace) linearWorker {
+	buf := ws.Float32s(linearScratch(j.f, j.s.D, j.blk))
+	w := linearWorker{buf: buf}
+	take := func(n int) []float32 { b := buf[:n:n]; buf = buf[n:]; return b }
+	w.phiK, w.phiT, w.phiQ = take(j.blk*j.f), take(j.blk*j.f), take(j.blk*j.f)
+	w.a, w.den, w.sz = take(j.blk*j.blk), take(j.blk), take(j.f*j.s.D+j.f)
+	if j.favor && j.causal {
+		w.ext = ws.Float32s(j.s.N + j.qBlocks)
+		w.denAll, w.stabAt = w.ext[:j.s.N], w.ext[j.s.N:]
+	}
+	return w
+}
+
+func (w *linearWorker) release(ws *Workspace) {
+	ws.PutFloat32s(w.buf)
+	if w.ext != nil {
+		ws.PutFloat32s(w.ext)
+	}
+}
+
+func (ln Linear) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
+	s, err := prepare(ln, q, k, v, out, opt)
+	if err != nil {
+		return err
+	}
+	j := linearJob{s: s, f: linearFeatures(s, opt), favor: opt.Kernel == "favor", causal: opt.Causal,
+		eps: float32(opt.Eps), kern: asm.Active(), q: q, k: k, v: v, out: out,
+		blk: linearBlockSize(opt.Causal), fault: ln.fault}
+	j.qBlocks = ceilDiv(s.N, j.blk)
+	if j.favor {
+		j.xScale = float32(math.Pow(float64(s.D), -0.25))
+		j.ratio = float32(1 / math.Sqrt(float64(j.f)))
+		buf := ws.Float32s(j.f*s.D + s.D*s.D + s.D)
+		j.omega = buf[:j.f*s.D]
+		favorFeatures(j.kern, s.D, j.f, opt.Seed, j.omega, buf[j.f*s.D:])
+		defer ws.PutFloat32s(buf)
+	}
+	heads := s.B * s.H
+	if j.causal {
+		if threadCount(opt.Threads, heads) == 1 {
+			w := j.newWorker(ws)
+			for bh := range heads {
+				j.causalHead(bh, &w)
+			}
+			w.release(ws)
+			return nil
+		}
+		runLinearParallel(j, ws, opt, heads, (*linearJob).causalHead)
+		return nil
+	}
+	j.state = ws.Float32s(heads * (j.f*s.D + j.f + 1))
+	defer ws.PutFloat32s(j.state)
+	items := heads * j.qBlocks
+	if threadCount(opt.Threads, items) == 1 {
+		w := j.newWorker(ws)
+		for bh := range heads {
+			j.keySums(bh, &w)
+		}
+		for it := range items {
+			j.queryBlock(it, &w)
+		}
+		w.release(ws)
+		return nil
+	}
+	runLinearParallel(j, ws, opt, heads, (*linearJob).keySums)
+	runLinearParallel(j, ws, opt, items, (*linearJob).queryBlock)
+	return nil
+}
+
+// runLinearParallel runs items work items on several goroutines, each
+// with its own scratch.
+func runLinearParallel(j linearJob, ws *Workspace, opt Options, items int, fn func(*linearJob, int, *linearWorker)) {
+	threads := threadCount(opt.Threads, items)
+	workers := make([]linearWorker, threads)
+	for i := range workers {
+		workers[i] = j.newWorker(ws)
+	}
+	forEach(threads, items, func(w, it int) { fn(&j, it, &workers[w]) })
+	for i := range workers {
+		workers[i].release(ws)
+	}
+}
+
+// project sets phi (rows × F) to the FAVOR+ projections ωx′ of the rows of
+// x and returns their max.
+func (j *linearJob) project(rows int, x, phi []float32) float32 {
+	j.kern.GemmNT(rows, j.f, j.s.D, x, j.s.D, j.omega, j.s.D, phi, j.f)
+	all := phi[:rows*j.f]
+	j.kern.Scale(all, j.xScale)
+	return j.kern.Max(all)
+}
+
+// halfNorm returns ‖x′‖²/2 for one row x.
+func (j *linearJob) halfNorm(x []float32) float32 {
+	var ss float32
+	for _, v := range x {
+		ss += v * v
+	}
+	return ss * j.xScale * j.xScale / 2
+}
+
+// keys sets phi to φ of rows key rows of x; for FAVOR+, phi already holds
+// the projections and stab is the running key stabiliser.
+func (j *linearJob) keys(rows int, x, phi []float32, stab float32) {
+	if !j.favor {
+		j.elu(rows, x, phi)
+		return
+	}
+	d, f := j.s.D, j.f
+	for i := range rows {
+		u := phi[i*f : (i+1)*f]
+		j.kern.ExpSum(u, j.halfNorm(x[i*d:(i+1)*d])+stab)
+		j.kern.Scale(u, j.ratio)
+	}
+}
+
+// queries sets phi to φ of rows query rows of x.
+func (j *linearJob) queries(rows int, x, phi []float32) {
+	if !j.favor {
+		j.elu(rows, x, phi)
+		return
+	}
+	d, f := j.s.D, j.f
+	j.project(rows, x, phi)
+	for i := range rows {
+		u := phi[i*f : (i+1)*f]
+		j.kern.ExpSum(u, j.halfNorm(x[i*d:(i+1)*d])+j.kern.Max(u))
+		j.kern.Scale(u, j.ratio)
+	}
+}
+
+// elu sets phi = elu(x) + 1 = exp(min(x, 0)) + max(x, 0), with the exp on
+// the kernels.
+func (j *linearJob) elu(rows int, x, phi []float32) {
+	n := rows * j.s.D
+	for i, v := range x[:n] {
+		phi[i] = min(v, 0)
+	}
+	j.kern.ExpSum(phi[:n], 0)
+	for i, v := range x[:n] {
+		if v > 0 {
+			phi[i] += v
+		}
+	}
+}
+
+// foldKeys adds rows keys (features phiK, values v) into S and z.
+func (j *linearJob) foldKeys(rows int, phiK, phiT, v, sMat, z []float32) {
+	f, d := j.f, j.s.D
+	for i := range rows {
+		j.kern.Axpy(z, 1, phiK[i*f:(i+1)*f])
+		for x := range f {
+			phiT[x*rows+i] = phiK[i*f+x]
+		}
+	}
+	j.kern.GemmNNAcc(f, d, rows, phiT, rows, v, d, sMat, d)
+}
+
+// rescale multiplies S and z by e^(old−new) when the key stabiliser grows.
+func (j *linearJob) rescale(sz []float32, old, new float32) {
+	if !math.IsInf(float64(old), -1) {
+		j.kern.Scale(sz, float32(math.Exp(float64(old-new))))
+	}
+}
+
+// keySums computes head bh's S and z (non-causal).
+func (j *linearJob) keySums(bh int, w *linearWorker) {
+	s, f, d := j.s, j.f, j.s.D
+	b, h := bh/s.H, bh%s.H
+	st := j.state[bh*(f*d+f+1) : (bh+1)*(f*d+f+1)]
+	sz, stab := st[:f*d+f], float32(math.Inf(-1))
+	clear(sz)
+	kh, vh := j.k.Head(b, h), j.v.Head(b, h)
+	for j0 := 0; j0 < s.M; j0 += j.blk {
+		rows := min(j.blk, s.M-j0)
+		if j.favor {
+			if bm := j.project(rows, kh[j0*d:], w.phiK); bm > stab {
+				j.rescale(sz, stab, bm)
+				stab = bm
+			}
+		}
+		j.keys(rows, kh[j0*d:], w.phiK, stab)
+		j.foldKeys(rows, w.phiK, w.phiT, vh[j0*d:], sz[:f*d], sz[f*d:])
+	}
+	st[f*d+f] = stab
+}
+
+// queryBlock applies head bh's S and z to one block of queries.
+func (j *linearJob) queryBlock(it int, w *linearWorker) {
+	s, f, d := j.s, j.f, j.s.D
+	bh, blk := it/j.qBlocks, it%j.qBlocks
+	b, h := bh/s.H, bh%s.H
+	st := j.state[bh*(f*d+f+1):]
+	r0 := blk * j.blk
+	rows := min(j.blk, s.N-r0)
+	j.queries(rows, j.q.Head(b, h)[r0*d:], w.phiQ)
+	o := j.out.Head(b, h)[r0*d : (r0+rows)*d]
+	clear(o)
+	j.kern.GemmNNAcc(rows, d, f, w.phiQ, f, st[:f*d], d, o, d)
+	j.kern.GemmNT(rows, 1, f, w.phiQ, f, st[f*d:f*d+f], f, w.den, 1)
+	for i := range rows {
+		j.kern.Scale(o[i*d:(i+1)*d], 1/(w.den[i]+j.eps))
+	}
+}
+
+// causalHead runs head bh's causal prefix sums block by block.
+func (j *linearJob) causalHead(bh int, w *linearWorker) {
+	s, f, d := j.s, j.f, j.s.D
+	b, h := bh/s.H, bh%s.H
+	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
+	sz := w.sz
+	clear(sz)
+	sMat, z := sz[:f*d], sz[f*d:]
+	stab := float32(math.Inf(-1))
+	for blk := range j.qBlocks {
+		r0 := blk * j.blk
+		rows := min(j.blk, s.N-r0)
+		keys := max(0, min(j.blk, s.M-r0)) // keys at the same positions
+		if keys > 0 {
+			if j.favor {
+				if bm := j.project(keys, kh[r0*d:], w.phiK); bm > stab {
+					j.rescale(sz, stab, bm)
+					stab = bm
+				}
+			}
+			j.keys(keys, kh[r0*d:], w.phiK, stab)
+		}
+		j.queries(rows, qh[r0*d:], w.phiQ)
+		o := oh[r0*d : (r0+rows)*d]
+		clear(o)
+		// Earlier blocks, through the prefix sums.
+		j.kern.GemmNNAcc(rows, d, f, w.phiQ, f, sMat, d, o, d)
+		j.kern.GemmNT(rows, 1, f, w.phiQ, f, z, f, w.den, 1)
+		if keys > 0 {
+			// This block: key r0+x is visible to query r0+i when x ≤ i.
+			j.kern.GemmNT(rows, keys, f, w.phiQ, f, w.phiK, f, w.a, j.blk)
+			for i := range rows {
+				row := w.a[i*j.blk : i*j.blk+keys]
+				vis := min(keys, i+1)
+				if j.fault == linearFaultPeek {
+					vis = min(keys, i+2)
+				}
+				clear(row[vis:])
+				var sum float32
+				for _, x := range row[:vis] {
+					sum += x
+				}
+				w.den[i] += sum
+			}
+			j.kern.GemmNNAcc(rows, d, keys, w.a, j.blk, vh[r0*d:], d, o, d)
+			j.foldKeys(keys, w.phiK, w.phiT, vh[r0*d:], sMat, z)
+		}
+		if !j.favor {
+			for i := range rows {
+				j.kern.Scale(o[i*d:(i+1)*d], 1/(w.den[i]+j.eps))
+			}
+			continue
+		}
+		copy(w.denAll[r0:r0+rows], w.den[:rows])
+		w.stabAt[blk] = stab
+	}
+	if !j.favor {
+		return
+	}
+	// The definition's stabiliser is the max over every key, including
+	// keys after the last query, which no causal query sees.
+	for j0 := s.N; j0 < s.M; j0 += j.blk {
+		stab = max(stab, j.project(min(j.blk, s.M-j0), kh[j0*d:], w.phiK))
+	}
+	for i := range s.N {
+		e := float64(j.eps) * math.Exp(float64(stab)-float64(w.stabAt[i/j.blk]))
+		j.kern.Scale(oh[i*d:(i+1)*d], float32(1/(float64(w.denAll[i])+e)))
+	}
+}

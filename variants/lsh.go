@@ -1,0 +1,816 @@
+package variants
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/attnbench/attnbench/asm"
+)
+
+// LSH is Reformer attention (DESIGN §2): exact softmax over the keys that
+// share a hash bucket with the query in some round.
+//
+// Shared-QK (the default): the keys are the normalised queries, k_j =
+// q_j/‖q_j‖, and the K input is ignored, so M must equal N (V has M rows).
+// Per round r a Gaussian rotation R_r (D × nb/2, from Seed) hashes position
+// j to h_r(q_j) = argmax([q_j R_r; −q_j R_r]), the first index on ties (the
+// same bucket as k_j's, the hash being scale-invariant). Positions are
+// stable-sorted by (bucket, position) and cut into chunks of c; query i's
+// round-r set P_i^(r) is the positions of its bucket in its own chunk or the
+// previous one, chunk 0 wrapping to the last. Causal keeps j ≤ i, and then
+// i itself is left out unless it is the set's only member; C(i) = ∪_r
+// P_i^(r), each key once. The self rule is applied per round, in the order
+// DESIGN §2 lists it, after the causal intersection (otherwise the first
+// causal query would have no key at all).
+//
+// The rotations are shared by every head and batch element (DESIGN §2 gives
+// one R_r per round).
+//
+// With -shared-qk=false queries and keys are hashed with the same rotations
+// and there is no chunking: C(i) = ∪_r {j : h_r(q_i) = h_r(k_j)} (∩ j ≤ i
+// when causal), so M ≠ N is supported; the cost follows the bucket sizes.
+//
+// Forward, per head: hash every position with one GEMM per 64 rows against
+// all rounds' rotations, counting-sort by bucket, and gather Q, K, V and the
+// running softmax state into sorted order. In sorted order a bucket is a
+// contiguous range and, within it, sorted order is position order, so the
+// rows of one bucket inside one chunk share one candidate range (the
+// bucket's part of their chunk and the previous one); causal is a prefix of
+// it and the self rule a one-key hole. Those dense tiles go to the tile
+// engine. Each key counts once because a pair is dropped from round r when
+// it was a candidate in an earlier round (a test of bucket and chunk per
+// earlier round), so the rounds share one running softmax per query and
+// need no log-sum-exp correction. Working memory is O(N·D) per head.
+type LSH struct {
+	fault lshFault
+}
+
+// lshFault names a deliberately injected bug (tests only).
+type lshFault int
+
+const (
+	lshNoFault     lshFault = iota
+	lshFaultNoWrap          // chunk 0 does not look back at the last chunk
+	lshFaultTwice           // a key found in several rounds counts several times
+)
+
+func init() { Register("lsh", func() Variant { return LSH{} }) }
+
+func (LSH) Name() string     { return "lsh" }
+func (LSH) Exact() bool      { return false }
+func (LSH) Params() []string { return []string{"buckets", "rounds", "chunk", "shared-qk", "seed"} }
+
+func (LSH) Validate(s Shape, opt Options) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	switch {
+	case opt.Buckets < 0 || opt.Buckets == 1:
+		return fmt.Errorf("-buckets %d: must be an even number ≥ 2 (or 0 for 2·max(1, n/chunk))", opt.Buckets)
+	case opt.Buckets%2 != 0:
+		return fmt.Errorf("-buckets %d: must be even", opt.Buckets)
+	case opt.Rounds < 1:
+		return fmt.Errorf("-rounds %d: must be ≥ 1", opt.Rounds)
+	case opt.Chunk < 1:
+		return fmt.Errorf("-chunk %d: must be ≥ 1", opt.Chunk)
+	case opt.SharedQK && s.M != s.N:
+		return fmt.Errorf("-shared-qk: the keys are the queries, so m must equal n (got n=%d m=%d; use -shared-qk=false for cross-attention): %w", s.N, s.M, ErrUnsupported)
+	}
+	return nil
+}
+
+// lshBucketCount returns nb: the -buckets value, or 2·max(1, N/chunk).
+func lshBucketCount(s Shape, opt Options) int {
+	if opt.Buckets > 0 {
+		return opt.Buckets
+	}
+	return 2 * max(1, s.N/opt.Chunk)
+}
+
+// Flops counts the hashing, 2·rows·D·nb/2 per round (rows = N in
+// shared-QK mode as DESIGN §4 writes it; N + M otherwise, since the keys
+// are hashed too), and the expected candidate pairs. The candidate count
+// depends on the data, so Flops uses a model (within 15% of the counted
+// pairs on Gaussian inputs, n = 256…16K): balanced buckets of s = N/nb
+// positions; in shared-QK mode a query
+// sees the members of its bucket in its own and the previous chunk, about
+// min(s, 2c)·(1 − min(s, c)/(6c)) − 1 others per round (the correction is
+// the expected loss when a bucket straddles a chunk boundary); without
+// shared QK it sees M/nb keys per round; rounds are independent, so the
+// union of R rounds holding a fraction p each covers 1 − (1−p)^R; causal
+// halves it.
+func (LSH) Flops(s Shape, opt Options) float64 {
+	nb := float64(lshBucketCount(s, opt))
+	rounds := float64(opt.Rounds)
+	rows := float64(s.N)
+	var perQuery float64
+	if opt.SharedQK {
+		size, c := float64(s.N)/nb, float64(opt.Chunk)
+		seen := max(0, min(size, 2*c)*(1-min(size, c)/(6*c))-1)
+		others := float64(s.N - 1)
+		if others > 0 {
+			perQuery = others * (1 - math.Pow(1-min(1, seen/others), rounds))
+		}
+	} else {
+		rows += float64(s.M)
+		perQuery = float64(s.M) * (1 - math.Pow(1-1/nb, rounds))
+	}
+	if opt.Causal {
+		perQuery /= 2
+	}
+	hashing := 2 * float64(s.B*s.H) * rows * float64(s.D) * nb / 2 * rounds
+	return attentionFlops(s, float64(s.N)*perQuery) + hashing
+}
+
+// lshRotations fills rot with the rounds' Gaussian rotations, transposed:
+// row r·nb/2 + t holds column t of R_r, so one GemmNT projects a row on
+// every round at once. The values depend on Seed alone.
+func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
+	rng := newSeededRand(seed, streamLSH)
+	for r := range rounds {
+		for p := range d {
+			for t := range half {
+				rot[(r*half+t)*d+p] = float32(rng.norm())
+			}
+		}
+	}
+}
+
+// lshHashRows is the fixed row block of the hashing GEMM: the same blocks in
+// Forward and Reference, whatever the thread count, so that both see
+// bit-identical projections and therefore the same buckets.
+const lshHashRows = 64
+
+// lshHash sets bkt[r·n + i] = argmax([x_i R_r; −x_i R_r]) (first index of
+// the maximum) for the n rows of x. proj holds lshHashRows·rounds·half
+// floats.
+func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32) {
+	for r0 := 0; r0 < n; r0 += lshHashRows {
+		lshHashBlock(kern, x, n, d, rot, half, rounds, proj, bkt, r0)
+	}
+}
+
+// lshHashBlock hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x.
+func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
+	width := rounds * half
+	rows := min(lshHashRows, n-r0)
+	kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
+	for i := range rows {
+		for r := range rounds {
+			v := proj[i*width+r*half : i*width+(r+1)*half]
+			best, arg := v[0], 0
+			for t := 1; t < half; t++ {
+				if v[t] > best {
+					best, arg = v[t], t
+				}
+			}
+			for t := range half {
+				if -v[t] > best {
+					best, arg = -v[t], half+t
+				}
+			}
+			bkt[r*n+r0+i] = int32(arg)
+		}
+	}
+}
+
+// lshBucketsOf hashes the rows of one head for the reference (allocating).
+func lshBucketsOf(x []float32, n, d int, rot []float32, half, rounds int) []int32 {
+	bkt := make([]int32, rounds*n)
+	lshHash(asm.Active(), x, n, d, rot, half, rounds, make([]float32, lshHashRows*rounds*half), bkt)
+	return bkt
+}
+
+// normalizedKeys returns q_j/‖q_j‖ (0 for a zero row) in T, laid out as q.
+func normalizedKeys[T float](q Tensor) []T {
+	out := make([]T, len(q.Data))
+	for r := 0; r < len(q.Data); r += q.D {
+		var ss T
+		for _, x := range q.Data[r : r+q.D] {
+			ss += T(x) * T(x)
+		}
+		if ss == 0 {
+			continue
+		}
+		inv := 1 / T(math.Sqrt(float64(ss)))
+		for d, x := range q.Data[r : r+q.D] {
+			out[r+d] = T(x) * inv
+		}
+	}
+	return out
+}
+
+// MaxLogit bounds the logits for the parity tolerance: in shared-QK mode
+// the keys are the normalised queries, not K.
+func (LSH) MaxLogit(q, k Tensor, opt Options) float64 {
+	if opt.SharedQK {
+		k = Tensor{B: q.B, H: q.H, S: q.S, D: q.D, Data: normalizedKeys[float32](q)}
+	}
+	return maxPairLogit(q, k, float64(opt.ScaleFor(q.D)))
+}
+
+// lshCandidates reads the definition directly from the bucket assignments:
+// per head and round, positions are stable-sorted by (bucket, position) with
+// the standard library, chunk membership is tested key by key, and the
+// rounds' sets are united in a mask.
+func lshCandidates(q, k Tensor, opt Options) candidates {
+	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}
+	nb, rounds, c := lshBucketCount(s, opt), opt.Rounds, opt.Chunk
+	half := nb / 2
+	rot := make([]float32, rounds*half*s.D)
+	lshRotations(s.D, half, rounds, opt.Seed, rot)
+	curB, curH := -1, -1
+	var qBkt, kBkt []int32
+	chunkOf := make([]int, rounds*s.N) // shared QK: chunk of each position per round
+	inSet := make([]bool, s.M)
+	nc := ceilDiv(s.N, c)
+	order := make([]int, s.N)
+	return func(b, h, i int, buf []int) []int {
+		if b != curB || h != curH {
+			curB, curH = b, h
+			qBkt = lshBucketsOf(q.Head(b, h), s.N, s.D, rot, half, rounds)
+			if opt.SharedQK {
+				kBkt = qBkt
+				for r := range rounds {
+					bk := qBkt[r*s.N : (r+1)*s.N]
+					for p := range order {
+						order[p] = p
+					}
+					slices.SortStableFunc(order, func(x, y int) int { return int(bk[x]) - int(bk[y]) })
+					for idx, pos := range order {
+						chunkOf[r*s.N+pos] = idx / c
+					}
+				}
+			} else {
+				kBkt = lshBucketsOf(k.Head(b, h), s.M, s.D, rot, half, rounds)
+			}
+		}
+		clear(inSet)
+		for r := range rounds {
+			if !opt.SharedQK {
+				for j := range s.M {
+					if qBkt[r*s.N+i] == kBkt[r*s.M+j] && (!opt.Causal || j <= i) {
+						inSet[j] = true
+					}
+				}
+				continue
+			}
+			ci := chunkOf[r*s.N+i]
+			prev := (ci - 1 + nc) % nc
+			others := false
+			for j := range s.M {
+				cj := chunkOf[r*s.N+j]
+				if j != i && qBkt[r*s.N+i] == qBkt[r*s.N+j] && (cj == ci || cj == prev) && (!opt.Causal || j <= i) {
+					inSet[j] = true
+					others = true
+				}
+			}
+			if !others {
+				inSet[i] = true // self, the round's only candidate
+			}
+		}
+		for j, in := range inSet {
+			if in {
+				buf = append(buf, j)
+			}
+		}
+		return buf
+	}
+}
+
+func (ls LSH) Reference(q, k, v Tensor, opt Options) ([]float64, error) {
+	return lshDefinition[float64](ls, q, k, v, opt)
+}
+
+func (ls LSH) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
+	return lshDefinition[float32](ls, q, k, v, opt)
+}
+
+func lshDefinition[T float](ls LSH, q, k, v Tensor, opt Options) ([]T, error) {
+	s, err := ShapeOf(q, k, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := ls.Validate(s, opt); err != nil {
+		return nil, err
+	}
+	cand := lshCandidates(q, k, opt)
+	scale := float64(opt.ScaleFor(s.D))
+	if opt.SharedQK {
+		return candidateAttentionKeys(q, normalizedKeys[T](q), v, scale, cand), nil
+	}
+	return candidateAttention[T](q, k, v, scale, cand), nil
+}
+
+// ExactTarget is the exact attention LSH approximates: in shared-QK mode,
+// softmax over every other position (j < i when causal) with the
+// normalised keys, the query itself only when there is no other (N = 1, the
+// first causal query), as in the Reformer's full shared-QK attention;
+// otherwise plain softmax attention.
+func (ls LSH) ExactTarget(q, k, v Tensor, opt Options) ([]float64, error) {
+	if !opt.SharedQK {
+		return SoftmaxAttention64(q, k, v, opt)
+	}
+	s, err := ShapeOf(q, k, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := ls.Validate(s, opt); err != nil {
+		return nil, err
+	}
+	cand := func(_, _, i int, buf []int) []int {
+		for j := range s.M {
+			if j != i && (!opt.Causal || j < i) {
+				buf = append(buf, j)
+			}
+		}
+		if len(buf) == 0 {
+			buf = append(buf, i)
+		}
+		return buf
+	}
+	return candidateAttentionKeys(q, normalizedKeys[float64](q), v, float64(opt.ScaleFor(s.D)), cand), nil
+}
+
+// lshGeom is the per-Forward geometry.
+type lshGeom struct {
+	nb, half, rounds, c, nc int
+	rowTile                 int
+}
+
+func lshGeometry(s Shape, opt Options) lshGeom {
+	g := lshGeom{nb: lshBucketCount(s, opt), rounds: opt.Rounds, c: opt.Chunk}
+	g.half = g.nb / 2
+	g.nc = ceilDiv(s.N, g.c)
+	g.rowTile = 64
+	return g
+}
+
+// lshHeadFloats and lshHeadInts are the per-head buffer sizes.
+func lshHeadFloats(s Shape, g lshGeom) int {
+	return 2*s.N*s.D + 2*s.M*s.D + // sorted Q, output, K, V
+		5*s.N + // m, l sorted and by position; 1/‖q‖
+		lshHashRows*g.rounds*g.half + g.rounds*g.half*s.D // projections, rotations
+}
+
+func lshHeadInts(s Shape, g lshGeom, shared bool) int {
+	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + s.N
+	if !shared {
+		n += 3*g.rounds*s.M + g.rounds*(g.nb+1)
+	}
+	return n
+}
+
+func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
+	g := lshGeometry(s, opt)
+	threads := threadCount(opt.Threads, max(g.nc, g.nb))
+	bk := keyTile(s.D)
+	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
+		int64(threads)*int64(tileFloats(g.rowTile, bk)+tileInts(g.rowTile)) +
+		int64(threads-1)*int64(lshHashRows*g.rounds*g.half))
+}
+
+// lshJob holds one Forward's buffers; the per-head arrays are reused by
+// every head in turn.
+type lshJob struct {
+	s      Shape
+	g      lshGeom
+	causal bool
+	shared bool
+	scale  float32
+	kern   *asm.Kernels
+	fault  lshFault
+	round  int
+
+	q, k, v, out Tensor
+	qh, kh, vh   []float32 // current head; kh is the normalised queries' source (Q) when shared
+	oh           []float32
+
+	rot, proj []float32
+	// Per round r, positions 0..N−1 (queries) and 0..M−1 (keys): bucket,
+	// sorted index → position, position → sorted index; bucket starts in
+	// sorted order (nb+1 per round). Keys alias queries when shared.
+	qBkt, qPerm, qInv, qStart []int32
+	kBkt, kPerm, kInv, kStart []int32
+	cursor                    []int32
+	needSelf                  []int32
+	invNorm                   []float32
+	qs, os, ks, vs            []float32 // sorted rows
+	ms, ls, mPos, lPos        []float32
+}
+
+func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
+	s, err := prepare(ls, q, k, v, out, opt)
+	if err != nil {
+		return err
+	}
+	g := lshGeometry(s, opt)
+	fbuf := ws.Float32s(lshHeadFloats(s, g))
+	ibuf := ws.Int32s(lshHeadInts(s, g, opt.SharedQK))
+	j := lshJob{s: s, g: g, causal: opt.Causal, shared: opt.SharedQK, scale: opt.ScaleFor(s.D),
+		kern: asm.Active(), fault: ls.fault, q: q, k: k, v: v, out: out}
+	j.carve(fbuf, ibuf)
+	lshRotations(s.D, g.half, g.rounds, opt.Seed, j.rot)
+
+	if threadCount(opt.Threads, max(g.nc, g.nb)) == 1 {
+		j.runSerial(ws)
+	} else {
+		runLSHParallel(j, ws, opt)
+	}
+	ws.PutFloat32s(fbuf)
+	ws.PutInt32s(ibuf)
+	return nil
+}
+
+// runSerial runs every head on the calling goroutine, allocating nothing.
+func (j *lshJob) runSerial(ws *Workspace) {
+	t := newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D))
+	for b := range j.s.B {
+		for h := range j.s.H {
+			j.head(b, h, nil)
+			for r := range j.g.rounds {
+				j.beginRound(r)
+				t.dedup = j.dedup()
+				for it := range j.items() {
+					j.item(it, &t)
+				}
+				j.endRound(r)
+			}
+			j.finishHead(&t)
+		}
+	}
+	t.release(ws)
+}
+
+// runLSHParallel runs each round's work items (chunks or buckets, which
+// own disjoint query rows) on several goroutines; heads and rounds stay in
+// order, so the result does not depend on the thread count.
+func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
+	threads := threadCount(opt.Threads, max(j.g.nc, j.g.nb))
+	tiles := make([]tileAttn, threads)
+	projs := make([][]float32, threads)
+	for i := range tiles {
+		tiles[i] = newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D))
+		projs[i] = j.proj
+		if i > 0 {
+			projs[i] = ws.Float32s(len(j.proj))
+		}
+	}
+	// The hashing GEMM in its fixed row blocks, one block per item: the
+	// same blocks as lshHash, so the same buckets.
+	hash := func(x []float32, n int, bkt []int32) {
+		blocks := ceilDiv(n, lshHashRows)
+		forEach(threadCount(threads, blocks), blocks, func(w, blk int) {
+			lshHashBlock(j.kern, x, n, j.s.D, j.rot, j.g.half, j.g.rounds, projs[w], bkt, blk*lshHashRows)
+		})
+	}
+	for b := range j.s.B {
+		for h := range j.s.H {
+			j.head(b, h, hash)
+			for r := range j.g.rounds {
+				j.beginRound(r)
+				for i := range tiles {
+					tiles[i].dedup = j.dedup()
+				}
+				forEach(threadCount(threads, j.items()), j.items(), func(w, it int) { j.item(it, &tiles[w]) })
+				j.endRound(r)
+			}
+			j.finishHead(&tiles[0])
+		}
+	}
+	for i := range tiles {
+		tiles[i].release(ws)
+		if i > 0 {
+			ws.PutFloat32s(projs[i])
+		}
+	}
+}
+
+// carve cuts the job's arrays out of the two workspace buffers.
+func (j *lshJob) carve(f []float32, n []int32) {
+	s, g := j.s, j.g
+	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
+	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
+	j.qs, j.os = takeF(s.N*s.D), takeF(s.N*s.D)
+	j.ks, j.vs = takeF(s.M*s.D), takeF(s.M*s.D)
+	j.ms, j.ls, j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
+	j.proj, j.rot = takeF(lshHashRows*g.rounds*g.half), takeF(g.rounds*g.half*s.D)
+	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
+	j.qStart = takeI(g.rounds * (g.nb + 1))
+	if j.shared {
+		// One set of buckets and one order: the keys are the queries.
+		j.kBkt, j.kPerm, j.kInv, j.kStart = j.qBkt, j.qPerm, j.qInv, j.qStart
+	} else {
+		j.kBkt, j.kPerm, j.kInv = takeI(g.rounds*s.M), takeI(g.rounds*s.M), takeI(g.rounds*s.M)
+		j.kStart = takeI(g.rounds * (g.nb + 1))
+	}
+	j.cursor, j.needSelf = takeI(g.nb), takeI(s.N)
+}
+
+// head hashes and sorts the positions of head (b, h) for every round.
+// hash computes the buckets of n rows of x into bkt: lshHash on the
+// calling goroutine, or its row blocks spread over threads.
+func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
+	s, g := j.s, j.g
+	j.qh, j.vh, j.oh = j.q.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
+	j.kh = j.qh
+	if !j.shared {
+		j.kh = j.k.Head(b, h)
+	}
+	if hash == nil {
+		lshHash(j.kern, j.qh, s.N, s.D, j.rot, g.half, g.rounds, j.proj, j.qBkt)
+		if !j.shared {
+			lshHash(j.kern, j.kh, s.M, s.D, j.rot, g.half, g.rounds, j.proj, j.kBkt)
+		}
+	} else {
+		hash(j.qh, s.N, j.qBkt)
+		if !j.shared {
+			hash(j.kh, s.M, j.kBkt)
+		}
+	}
+	if j.shared {
+		for i := range s.N {
+			var ss float32
+			for _, x := range j.qh[i*s.D : (i+1)*s.D] {
+				ss += x * x
+			}
+			j.invNorm[i] = 0
+			if ss > 0 {
+				j.invNorm[i] = float32(1 / math.Sqrt(float64(ss)))
+			}
+			j.needSelf[i] = 0
+		}
+	}
+	for r := range g.rounds {
+		j.sort(j.qBkt[r*s.N:(r+1)*s.N], j.qPerm[r*s.N:], j.qInv[r*s.N:], j.qStart[r*(g.nb+1):])
+		if !j.shared {
+			j.sort(j.kBkt[r*s.M:(r+1)*s.M], j.kPerm[r*s.M:], j.kInv[r*s.M:], j.kStart[r*(g.nb+1):])
+		}
+	}
+}
+
+// sort is a stable counting sort of positions by bucket.
+func (j *lshJob) sort(bkt, perm, inv, start []int32) {
+	nb := j.g.nb
+	clear(start[:nb+1])
+	for _, x := range bkt {
+		start[x+1]++
+	}
+	for x := range nb {
+		start[x+1] += start[x]
+	}
+	copy(j.cursor, start[:nb])
+	for pos, x := range bkt {
+		p := j.cursor[x]
+		j.cursor[x]++
+		perm[p], inv[pos] = int32(pos), p
+	}
+}
+
+// beginRound gathers the rows and the running state into round r's sorted
+// order.
+func (j *lshJob) beginRound(r int) {
+	s, d := j.s, j.s.D
+	j.round = r
+	qPerm := j.qPerm[r*s.N : (r+1)*s.N]
+	for p, pos := range qPerm {
+		copy(j.qs[p*d:(p+1)*d], j.qh[int(pos)*d:int(pos+1)*d])
+		if r == 0 {
+			clear(j.os[p*d : (p+1)*d])
+			j.ms[p], j.ls[p] = float32(math.Inf(-1)), 0
+		} else {
+			copy(j.os[p*d:(p+1)*d], j.oh[int(pos)*d:int(pos+1)*d])
+			j.ms[p], j.ls[p] = j.mPos[pos], j.lPos[pos]
+		}
+	}
+	kPerm := j.kPerm[r*s.M : (r+1)*s.M]
+	for p, pos := range kPerm {
+		src := j.kh[int(pos)*d : int(pos+1)*d]
+		dst := j.ks[p*d : (p+1)*d]
+		if j.shared {
+			inv := j.invNorm[pos]
+			for x := range dst {
+				dst[x] = src[x] * inv
+			}
+		} else {
+			copy(dst, src)
+		}
+		copy(j.vs[p*d:(p+1)*d], j.vh[int(pos)*d:int(pos+1)*d])
+	}
+}
+
+// endRound scatters the running state back to position order.
+func (j *lshJob) endRound(r int) {
+	s, d := j.s, j.s.D
+	for p, pos := range j.qPerm[r*s.N : (r+1)*s.N] {
+		copy(j.oh[int(pos)*d:int(pos+1)*d], j.os[p*d:(p+1)*d])
+		j.mPos[pos], j.lPos[pos] = j.ms[p], j.ls[p]
+	}
+}
+
+// items is the number of work items of a round: chunks when shared, buckets
+// otherwise.
+func (j *lshJob) items() int {
+	if j.shared {
+		return j.g.nc
+	}
+	return j.g.nb
+}
+
+func (j *lshJob) item(it int, t *tileAttn) {
+	if j.shared {
+		j.chunk(it, t)
+	} else {
+		j.bucket(it, t)
+	}
+}
+
+// chunk processes the queries of chunk k in the current round, one bucket
+// segment at a time.
+func (j *lshJob) chunk(k int, t *tileAttn) {
+	s, g, r := j.s, j.g, j.round
+	perm, bkt := j.qPerm[r*s.N:(r+1)*s.N], j.qBkt[r*s.N:(r+1)*s.N]
+	start := j.qStart[r*(g.nb+1) : (r+1)*(g.nb+1)]
+	end := min(s.N, (k+1)*g.c)
+	for p0 := k * g.c; p0 < end; {
+		beta := bkt[perm[p0]]
+		p1 := min(end, int(start[beta+1]))
+		j.segment(t, k, p0, p1, int(start[beta]), int(start[beta+1]))
+		p0 = p1
+	}
+}
+
+// segment runs the queries at sorted indices [p0, p1), all of one bucket
+// (sorted range [bs, be)) inside chunk k: their candidates are the bucket's
+// part of chunk k and of the previous chunk.
+func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
+	g, d := j.g, j.s.D
+	// At most two key ranges: the previous chunk's part, merged with the
+	// own part when adjacent (always, except for chunk 0's wrap-around).
+	var lo, hi [2]int
+	ranges := 1
+	lo[0], hi[0] = max(bs, k*g.c), min(be, (k+1)*g.c)
+	if kp := (k - 1 + g.nc) % g.nc; kp != k && !(k == 0 && j.fault == lshFaultNoWrap) {
+		plo, phi := max(bs, kp*g.c), min(be, (kp+1)*g.c)
+		switch {
+		case plo >= phi:
+		case phi == lo[0]:
+			lo[0] = plo
+		case plo == hi[0]:
+			hi[0] = phi
+		default:
+			lo[1], hi[1] = plo, phi
+			ranges = 2
+		}
+	}
+	perm := j.qPerm[j.round*j.s.N:]
+	for s0 := p0; s0 < p1; s0 += g.rowTile {
+		rows := min(g.rowTile, p1-s0)
+		// The self rule: count each row's other candidates this round.
+		for i := range rows {
+			p, others := s0+i, 0
+			for x := range ranges {
+				if j.causal {
+					others += max(0, min(hi[x], p)-lo[x])
+				} else {
+					others += hi[x] - lo[x]
+					if p >= lo[x] && p < hi[x] {
+						others--
+					}
+				}
+			}
+			if others == 0 {
+				j.needSelf[perm[p]] = 1
+			}
+		}
+		t.dedup.rowBase = s0
+		for x := range ranges {
+			for i := range rows {
+				p := s0 + i
+				if j.causal {
+					t.setSpan(i, lo[x], min(hi[x], p), 0, 0)
+				} else {
+					t.setSpan(i, lo[x], hi[x], p, p+1)
+				}
+			}
+			t.attend(rows, j.qs[s0*d:], d, j.ks, j.vs, d, lo[x], hi[x], j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
+		}
+	}
+}
+
+// bucket processes the queries of bucket β in the current round (no
+// shared QK): every key of the bucket, j ≤ i when causal.
+func (j *lshJob) bucket(beta int, t *tileAttn) {
+	s, g, d, r := j.s, j.g, j.s.D, j.round
+	nb1 := g.nb + 1
+	q0, q1 := int(j.qStart[r*nb1+beta]), int(j.qStart[r*nb1+beta+1])
+	k0, k1 := int(j.kStart[r*nb1+beta]), int(j.kStart[r*nb1+beta+1])
+	if k0 == k1 {
+		return
+	}
+	qPerm, kPerm := j.qPerm[r*s.N:(r+1)*s.N], j.kPerm[r*s.M:(r+1)*s.M]
+	for s0 := q0; s0 < q1; s0 += g.rowTile {
+		rows := min(g.rowTile, q1-s0)
+		for i := range rows {
+			hi := k1
+			if j.causal {
+				// Keys of the bucket are in position order: the first
+				// one after query position i ends the row's span.
+				pos := qPerm[s0+i]
+				a, b := k0, k1
+				for a < b {
+					mid := int(uint(a+b) >> 1)
+					if kPerm[mid] <= pos {
+						a = mid + 1
+					} else {
+						b = mid
+					}
+				}
+				hi = a
+			}
+			t.setSpan(i, k0, hi, 0, 0)
+		}
+		t.dedup.rowBase = s0
+		t.attend(rows, j.qs[s0*d:], d, j.ks, j.vs, d, k0, k1, j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
+	}
+}
+
+// finishHead adds the self key where some round had no other candidate and
+// divides by the running sums, in position order.
+func (j *lshJob) finishHead(t *tileAttn) {
+	s, d := j.s, j.s.D
+	for i := range s.N {
+		acc := j.oh[i*d : (i+1)*d]
+		if j.shared && j.needSelf[i] != 0 {
+			qi := j.qh[i*d : (i+1)*d]
+			var dot float32
+			for _, v := range qi {
+				dot += v * (v * j.invNorm[i])
+			}
+			t.foldOne(j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mPos[i], &j.lPos[i])
+		}
+		if l := j.lPos[i]; l > 0 {
+			j.kern.Scale(acc, 1/l)
+		} else {
+			clear(acc)
+		}
+	}
+}
+
+// lshDedup drops, in round r > 0, the pairs that were candidates in an
+// earlier round, so that each key counts once in the union. It copies the
+// slices it needs from the job (see tileAttn.dedup for why).
+type lshDedup struct {
+	on      bool
+	shared  bool
+	round   int
+	n, m    int
+	c, nc   int
+	rowBase int // sorted index of the tile's first query row
+	fault   lshFault
+
+	qBkt, qInv, qPerm, kBkt, kPerm []int32
+}
+
+// dedup returns the current round's lshDedup, off in round 0.
+func (j *lshJob) dedup() lshDedup {
+	return lshDedup{on: j.round > 0 && j.fault != lshFaultTwice, shared: j.shared, round: j.round,
+		n: j.s.N, m: j.s.M, c: j.g.c, nc: j.g.nc, fault: j.fault,
+		qBkt: j.qBkt, qInv: j.qInv, qPerm: j.qPerm, kBkt: j.kBkt, kPerm: j.kPerm}
+}
+
+// mask sets to −∞ the entries of tile row i, live in [lo, hi) for keys at
+// sorted indices c0+lo…, whose pair was a candidate in an earlier round.
+func (dd *lshDedup) mask(i int, row []float32, lo, hi, c0 int) {
+	r := dd.round
+	qi := int(dd.qPerm[r*dd.n+dd.rowBase+i])
+	negInf := float32(math.Inf(-1))
+	kPerm := dd.kPerm[r*dd.m : (r+1)*dd.m]
+	for x := lo; x < hi; x++ {
+		if row[x] == negInf {
+			continue
+		}
+		kj := int(kPerm[c0+x])
+		for rp := range r {
+			if dd.seen(rp, qi, kj) {
+				row[x] = negInf
+				break
+			}
+		}
+	}
+}
+
+// seen reports whether key position kj was a candidate of query position
+// qi in round rp (the causal and self conditions hold already for the
+// pairs asked about).
+func (dd *lshDedup) seen(rp, qi, kj int) bool {
+	if !dd.shared {
+		return dd.qBkt[rp*dd.n+qi] == dd.kBkt[rp*dd.m+kj]
+	}
+	if dd.qBkt[rp*dd.n+qi] != dd.qBkt[rp*dd.n+kj] {
+		return false
+	}
+	ci, cj := int(dd.qInv[rp*dd.n+qi])/dd.c, int(dd.qInv[rp*dd.n+kj])/dd.c
+	return cj == ci || cj == (ci-1+dd.nc)%dd.nc && !(ci == 0 && dd.fault == lshFaultNoWrap)
+}

@@ -1,0 +1,285 @@
+package variants
+
+import (
+	"fmt"
+
+	"github.com/attnbench/attnbench/asm"
+)
+
+// Window is sliding-window attention as in Longformer (DESIGN §2): query i
+// attends to keys j = i + dilation·t for t ∈ [−w, w] (causal: t ∈ [−w, 0]),
+// 0 ≤ j < M, plus g global tokens: the first g positions attend to all keys
+// and are attended by all queries. Causal attention intersects every set
+// with j ≤ i. M ≠ N is supported: positions are aligned from 0.
+//
+// Forward splits the queries into dilation residue classes: in class ρ the
+// queries ρ + dilation·a and keys ρ + dilation·b form an ordinary window of
+// radius w in a and b, and these rows sit at a fixed stride in Q, K, V and
+// the output, so the tile GEMMs read them in place with a larger leading
+// dimension. A tile of query rows of one class attends to the global keys
+// (a dense range) and then to the band of its class, so the work is
+// (rows + 2w)·rows per tile instead of rows·M; the global query rows are
+// dense tiles against every key. Working memory is one tile per thread.
+type Window struct {
+	fault windowFault
+}
+
+// windowFault names a deliberately injected bug (tests only).
+type windowFault int
+
+const (
+	windowNoFault   windowFault = iota
+	windowFaultWide             // each row also sees one key beyond the left edge of its window
+)
+
+func init() { Register("window", func() Variant { return Window{} }) }
+
+func (Window) Name() string     { return "window" }
+func (Window) Exact() bool      { return false }
+func (Window) Params() []string { return []string{"window", "dilation", "global"} }
+
+func (Window) Validate(s Shape, opt Options) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	switch {
+	case opt.Window < 0:
+		return fmt.Errorf("-window %d: must be ≥ 0", opt.Window)
+	case opt.Dilation < 1:
+		return fmt.Errorf("-dilation %d: must be ≥ 1", opt.Dilation)
+	case opt.Global < 0:
+		return fmt.Errorf("-global %d: must be ≥ 0", opt.Global)
+	}
+	return nil
+}
+
+// windowKeys returns the number of keys query i sees (DESIGN §2), in O(1).
+func windowKeys(s Shape, opt Options, i int) int {
+	g, w, dil := opt.Global, opt.Window, opt.Dilation
+	if i < g {
+		if opt.Causal {
+			return min(s.M, i+1)
+		}
+		return s.M
+	}
+	// Global keys j < g (all ≤ i), then the window keys j ≥ g:
+	// t ∈ [−w, w] (causal [−w, 0]) with g ≤ i + dil·t ≤ M−1.
+	tHi := w
+	if opt.Causal {
+		tHi = 0
+	}
+	tHi = min(tHi, floorDiv(s.M-1-i, dil))
+	tLo := max(-w, ceilDiv(g-i, dil))
+	return min(g, s.M) + max(0, tHi-tLo+1)
+}
+
+func (Window) Flops(s Shape, opt Options) float64 {
+	var pairs float64
+	for i := range s.N {
+		pairs += float64(windowKeys(s, opt, i))
+	}
+	return attentionFlops(s, pairs)
+}
+
+// windowCandidates is the definition read directly: every key is tested.
+func windowCandidates(s Shape, opt Options) candidates {
+	g, w, dil := opt.Global, opt.Window, opt.Dilation
+	return func(_, _, i int, buf []int) []int {
+		for j := range s.M {
+			if opt.Causal && j > i {
+				continue
+			}
+			in := i < g || j < g
+			if d := j - i; !in && d%dil == 0 {
+				t := d / dil
+				in = -w <= t && t <= w
+			}
+			if in {
+				buf = append(buf, j)
+			}
+		}
+		return buf
+	}
+}
+
+func (wn Window) Reference(q, k, v Tensor, opt Options) ([]float64, error) {
+	s, err := ShapeOf(q, k, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := wn.Validate(s, opt); err != nil {
+		return nil, err
+	}
+	return candidateAttention[float64](q, k, v, float64(opt.ScaleFor(s.D)), windowCandidates(s, opt)), nil
+}
+
+func (wn Window) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
+	s, err := ShapeOf(q, k, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := wn.Validate(s, opt); err != nil {
+		return nil, err
+	}
+	return candidateAttention[float32](q, k, v, float64(opt.ScaleFor(s.D)), windowCandidates(s, opt)), nil
+}
+
+// windowTiles returns the query and key tile sizes. A tile of bq rows
+// reads bq+2w keys (causal bq+w) for 2w+1 (w+1) candidates per row, so
+// bq ≈ w/2 (causal w/4) keeps about 80% of the GEMM work useful; below 16
+// rows the GEMMs get too thin.
+func windowTiles(s Shape, w int, causal bool) (bq, bk int) {
+	bq = w / 2
+	if causal {
+		bq = w / 4
+	}
+	return min(64, max(16, bq)), keyTile(s.D)
+}
+
+func (Window) WorkspaceBytes(s Shape, opt Options) int64 {
+	j := newWindowJob(s, opt, Tensor{}, Tensor{}, Tensor{}, Tensor{}, windowNoFault)
+	threads := threadCount(opt.Threads, s.B*s.H*j.perHead)
+	return 4 * int64(threads) * int64(tileFloats(j.bq, j.bk)+tileInts(j.bq))
+}
+
+func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
+	s, err := prepare(wn, q, k, v, out, opt)
+	if err != nil {
+		return err
+	}
+	job := newWindowJob(s, opt, q, k, v, out, wn.fault)
+	items := s.B * s.H * job.perHead
+	threads := threadCount(opt.Threads, items)
+	if threads == 1 {
+		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.bq, job.bk)
+		for it := range items {
+			job.item(it, &t)
+		}
+		t.release(ws)
+		return nil
+	}
+	tiles := make([]tileAttn, threads)
+	for i := range tiles {
+		tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.bq, job.bk)
+	}
+	j := job
+	forEach(threads, items, func(w, it int) { j.item(it, &tiles[w]) })
+	for i := range tiles {
+		tiles[i].release(ws)
+	}
+	return nil
+}
+
+// windowJob is the geometry of one window Forward. Work items per head are
+// the tiles of global query rows, then for each residue class its tiles of
+// non-global query rows.
+type windowJob struct {
+	s             Shape
+	w, dil, g     int
+	causal        bool
+	bq, bk        int
+	globalTiles   int // tiles of the min(g, N) global query rows
+	classes       int // residue classes that hold queries: min(dilation, N)
+	tilesPerClass int // enough tiles for the largest class
+	perHead       int
+	q, k, v, out  Tensor
+	fault         windowFault
+}
+
+func newWindowJob(s Shape, opt Options, q, k, v, out Tensor, fault windowFault) windowJob {
+	j := windowJob{s: s, w: opt.Window, dil: opt.Dilation, g: opt.Global, causal: opt.Causal,
+		q: q, k: k, v: v, out: out, fault: fault}
+	j.bq, j.bk = windowTiles(s, j.w, j.causal)
+	j.globalTiles = ceilDiv(min(j.g, s.N), j.bq)
+	j.classes = min(j.dil, s.N)
+	j.tilesPerClass = ceilDiv(ceilDiv(s.N, j.dil), j.bq)
+	j.perHead = j.globalTiles + j.classes*j.tilesPerClass
+	return j
+}
+
+// classLen returns how many of 0..n−1 are ≡ ρ (mod dil) and how many of
+// those are below g.
+func classLen(n, g, rho, dil int) (count, below int) {
+	if rho >= n {
+		return 0, 0
+	}
+	count = ceilDiv(n-rho, dil)
+	below = min(count, max(0, ceilDiv(g-rho, dil)))
+	return count, below
+}
+
+func (j *windowJob) item(it int, t *tileAttn) {
+	s, d := j.s, j.s.D
+	bh, r := it/j.perHead, it%j.perHead
+	b, h := bh/s.H, bh%s.H
+	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
+
+	if r < j.globalTiles {
+		// Global query rows: every key (j ≤ i when causal).
+		r0 := r * j.bq
+		rows := min(j.bq, min(j.g, s.N)-r0)
+		for i := range rows {
+			hi := s.M
+			if j.causal {
+				hi = min(s.M, r0+i+1)
+			}
+			t.setSpan(i, 0, hi, 0, 0)
+		}
+		kEnd := s.M
+		if j.causal {
+			kEnd = min(s.M, r0+rows)
+		}
+		acc := oh[r0*d:]
+		t.reset(rows, acc, d, t.m, t.l)
+		t.attend(rows, qh[r0*d:], d, kh, vh, d, 0, kEnd, acc, d, t.m, t.l)
+		t.finish(rows, acc, d, t.l)
+		return
+	}
+
+	r -= j.globalTiles
+	rho, tile := r/j.tilesPerClass, r%j.tilesPerClass
+	na, ga := classLen(s.N, j.g, rho, j.dil)
+	a0 := ga + tile*j.bq
+	if a0 >= na {
+		return
+	}
+	rows := min(j.bq, na-a0)
+	ld := j.dil * d
+	q := qh[(rho+j.dil*a0)*d:]
+	acc := oh[(rho+j.dil*a0)*d:]
+	t.reset(rows, acc, ld, t.m, t.l)
+
+	// The global keys j < g: every non-global query sees all of them, and
+	// they are below every such query, so causal masks none.
+	if gk := min(j.g, s.M); gk > 0 {
+		for i := range rows {
+			t.setSpan(i, 0, gk, 0, 0)
+		}
+		t.attend(rows, q, ld, kh, vh, d, 0, gk, acc, ld, t.m, t.l)
+	}
+
+	// The band of this class, in class coordinates b (key ρ + dil·b),
+	// leaving out the keys below g that the global pass counted.
+	mb, gb := classLen(s.M, j.g, rho, j.dil)
+	left := j.w
+	if j.fault == windowFaultWide {
+		left++
+	}
+	bLo, bHi := mb, 0
+	for i := range rows {
+		a := a0 + i
+		lo := max(gb, a-left)
+		hi := min(mb, a+j.w+1)
+		if j.causal {
+			hi = min(mb, a+1)
+		}
+		t.setSpan(i, lo, hi, 0, 0)
+		if lo < hi {
+			bLo, bHi = min(bLo, lo), max(bHi, hi)
+		}
+	}
+	if bLo < bHi {
+		t.attend(rows, q, ld, kh[rho*d:], vh[rho*d:], ld, bLo, bHi, acc, ld, t.m, t.l)
+	}
+	t.finish(rows, acc, ld, t.l)
+}
