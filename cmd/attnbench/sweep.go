@@ -283,7 +283,7 @@ func sweepPeak(measure bool, stderr io.Writer) (*machine.Peak, error) {
 	if !measure {
 		return nil, nil
 	}
-	fmt.Fprintf(stderr, "attnbench sweep: measuring the FMA peak of kernel set %s (%s)...\n", k.Name, machine.Method)
+	fmt.Fprintf(stderr, "attnbench sweep: measuring the FMA peak of kernel set %s (%s)...\n", k.Name, machine.Method(k.Name))
 	p = machine.MeasurePeak(k, 500*time.Millisecond)
 	if path, err := machine.SavePeak(p); err != nil {
 		fmt.Fprintf(stderr, "attnbench sweep: could not cache the peak: %v\n", err)

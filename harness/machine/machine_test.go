@@ -55,7 +55,7 @@ func TestPeakCache(t *testing.T) {
 		t.Fatalf("empty cache: ok %v, err %v", ok, err)
 	}
 	p := MeasurePeak(k, 20*time.Millisecond)
-	if p.GFLOPS1 <= 0 || p.GFLOPSAll <= 0 || p.Bandwidth <= 0 || p.Kernels != k.Name || p.Method != Method || p.Cores != Cores() {
+	if p.GFLOPS1 <= 0 || p.GFLOPSAll <= 0 || p.Bandwidth <= 0 || p.Kernels != k.Name || p.Method != Method(k.Name) || p.Cores != Cores() {
 		t.Fatalf("measured %+v", p)
 	}
 	path, err := SavePeak(p)

@@ -10,9 +10,16 @@ import (
 // kernel sets' own loops in asm, so that %peak compares a kernel set with
 // what the same instructions can reach.
 
-// Method says how peak and bandwidth were measured. It is part of the cache
-// key, so numbers measured another way are never reused.
-const Method = "asm FMA loop"
+// Method says how the peak of kernel set kernels is measured: the SIMD
+// sets run their own assembly loop, the generic set a pure-Go loop (what Go
+// code can reach, not the hardware's peak). It is part of the cache key, so
+// numbers measured another way are never reused.
+func Method(kernels string) string {
+	if kernels == "generic" {
+		return "pure-Go FMA loop"
+	}
+	return "asm FMA loop"
+}
 
 // measurePeak returns the multiply-add throughput in GFLOP/s (two flops per
 // multiply-add) of kernel set k on threads goroutines, measured for about

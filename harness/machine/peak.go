@@ -42,7 +42,7 @@ func MeasurePeak(k *asm.Kernels, dur time.Duration) Peak {
 	return Peak{
 		CPU:       CPUModel(),
 		Kernels:   k.Name,
-		Method:    Method,
+		Method:    Method(k.Name),
 		Cores:     Cores(),
 		GFLOPS1:   measurePeak(k, 1, dur),
 		GFLOPSAll: measurePeak(k, Cores(), dur),
@@ -59,7 +59,7 @@ func CachePath(kernels string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key := fmt.Sprintf("%s|%d|%s|%s|%s", CPUModel(), Cores(), runtime.GOARCH, kernels, Method)
+	key := fmt.Sprintf("%s|%d|%s|%s|%s", CPUModel(), Cores(), runtime.GOARCH, kernels, Method(kernels))
 	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(dir, "attnbench", fmt.Sprintf("peak-%x.json", sum[:8])), nil
 }
