@@ -31,13 +31,18 @@ func runList(args []string, stdout, stderr io.Writer) error {
 			kind = "exact"
 		}
 		fmt.Fprintf(stdout, "%s (%s)\n", name, kind)
+		var shown []string
 		for _, pn := range append(append([]string(nil), universal...), v.Params()...) {
+			if contains(shown, pn) {
+				continue // a variant may list a universal parameter (seed) as its own
+			}
+			shown = append(shown, pn)
 			p, _ := variants.LookupParam(pn)
 			def := p.Default
 			if len(p.Choices) > 0 {
 				def += " (" + strings.Join(p.Choices, "|") + ")"
 			}
-			fmt.Fprintf(stdout, "  -%-10s %-24s %s\n", p.Name, def, p.Usage)
+			fmt.Fprintf(stdout, "  -%-10s %-32s %s\n", p.Name, def, p.Usage)
 		}
 	}
 	return nil
