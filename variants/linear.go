@@ -72,6 +72,10 @@ func (Linear) Validate(s Shape, opt Options) error {
 		return fmt.Errorf("-features %d: must be ≥ 1", opt.Features)
 	case math.IsNaN(opt.Eps) || math.IsInf(opt.Eps, 0) || opt.Eps < 0:
 		return fmt.Errorf("-eps %g: must be a finite number ≥ 0", opt.Eps)
+	case opt.Scale != 0:
+		// The feature maps of DESIGN §2 have no logit scale (FAVOR+ scales
+		// by D^-¼ itself); accepting one and ignoring it would mislead.
+		return fmt.Errorf("-scale %g: linear attention has no logit scale", opt.Scale)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/attnbench/attnbench/harness/sweep"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -96,27 +97,14 @@ func (kf *knobFlags) single(base variants.Options) (variants.Options, error) {
 	return base, nil
 }
 
-// combinations expands the given lists into every combination of values,
-// restricted to the parameters variant v reads (and the universal ones),
-// applied on top of base, in a deterministic order.
-func (kf *knobFlags) combinations(v variants.Variant, base variants.Options) ([]variants.Options, error) {
-	out := []variants.Options{base}
-	for _, p := range kf.ordered {
-		if !contains(universal, p) && !contains(v.Params(), p) {
-			continue
-		}
-		var next []variants.Options
-		for _, o := range out {
-			for _, val := range kf.values[p] {
-				if err := o.Set(p, val); err != nil {
-					return nil, err
-				}
-				next = append(next, o)
-			}
-		}
-		out = next
+// sweepKnobs returns the parameters given, with their values, as a sweep
+// grid takes them.
+func (kf *knobFlags) sweepKnobs() []sweep.Knob {
+	var knobs []sweep.Knob
+	for _, name := range kf.ordered {
+		knobs = append(knobs, sweep.Knob{Name: name, Values: kf.values[name]})
 	}
-	return out, nil
+	return knobs
 }
 
 func contains(list []string, s string) bool {
@@ -182,18 +170,4 @@ func parseBools(name, s string) ([]bool, error) {
 		return nil, fmt.Errorf("-%s: no values given", name)
 	}
 	return out, nil
-}
-
-// parseVariants checks a comma-separated list of variant names.
-func parseVariants(s string) ([]string, error) {
-	names := splitList(s)
-	if len(names) == 0 {
-		return nil, fmt.Errorf("-variants: no variant given")
-	}
-	for _, n := range names {
-		if _, err := variants.Lookup(n); err != nil {
-			return nil, err
-		}
-	}
-	return names, nil
 }

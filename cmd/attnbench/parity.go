@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/harness/parity"
+	"github.com/attnbench/attnbench/harness/sweep"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -40,79 +40,56 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return badInput("unexpected arguments %q", fs.Args())
 	}
-	names, err := parseVariants(*variantList)
-	if err != nil {
+	spec := sweep.Spec{
+		Variants:  splitList(*variantList),
+		Heads:     []int{*heads},
+		Batch:     []int{*batch},
+		Threads:   []int{*threads},
+		Knobs:     knobs.sweepKnobs(),
+		InputSeed: *seed,
+	}
+	var err error
+	if spec.N, err = parseInts("n", *nList, 1); err != nil {
 		return badInput("%v", err)
 	}
-	if err := knobs.checkApplies(names); err != nil {
-		return badInput("%v", err)
-	}
-	ns, err := parseInts("n", *nList, 1)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	ms := []int{0}
 	if *mList != "" {
-		if ms, err = parseInts("m", *mList, 1); err != nil {
+		if spec.M, err = parseInts("m", *mList, 1); err != nil {
 			return badInput("%v", err)
 		}
 	}
-	ds, err := parseInts("d", *dList, 1)
-	if err != nil {
+	if spec.D, err = parseInts("d", *dList, 1); err != nil {
 		return badInput("%v", err)
 	}
-	if *heads < 1 || *batch < 1 {
-		return badInput("-heads %d -batch %d: must be ≥ 1", *heads, *batch)
-	}
-	if *threads < 0 {
-		return badInput("-threads %d: must be ≥ 0", *threads)
-	}
-	causals, err := parseBools("causal", *causalList)
-	if err != nil {
+	if spec.Causal, err = parseBools("causal", *causalList); err != nil {
 		return badInput("%v", err)
 	}
 	kinds := splitList(*inputList)
+	if len(kinds) == 0 {
+		return badInput("-inputs: no input kind given")
+	}
 	for _, k := range kinds {
 		if !contains(inputs.Kinds, k) {
 			return badInput("-inputs: unknown input kind %q (want %s)", k, strings.Join(inputs.Kinds, ", "))
 		}
 	}
 
-	// Build every case first, so a bad combination is reported before any
-	// work is done.
+	// The same grid as a sweep's, once per input kind; every case is built
+	// and checked before any work is done.
 	var cases []parity.Case
-	for _, name := range names {
-		v, _ := variants.Lookup(name)
-		opts, err := knobs.combinations(v, variants.DefaultOptions())
+	for _, kind := range kinds {
+		spec.Inputs = kind
+		grid, unsupported, err := sweep.Expand(spec)
 		if err != nil {
 			return badInput("%v", err)
 		}
-		for _, opt := range opts {
-			for _, n := range ns {
-				for _, m := range ms {
-					if m == 0 {
-						m = n
-					}
-					for _, d := range ds {
-						for _, causal := range causals {
-							o := opt
-							o.Causal, o.Threads = causal, *threads
-							s := variants.Shape{B: *batch, H: *heads, N: n, M: m, D: d}
-							if err := v.Validate(s, o); errors.Is(err, variants.ErrUnsupported) {
-								fmt.Fprintf(stderr, "attnbench parity: skipping %s on %v: %v\n", name, s, err)
-								continue
-							} else if err != nil {
-								return badInput("%s on %v: %v", name, s, err)
-							}
-							for _, kind := range kinds {
-								cases = append(cases, parity.Case{Variant: name, Shape: s, Opt: o, Input: kind, Seed: *seed})
-							}
-						}
-					}
-				}
-			}
+		for _, u := range unsupported {
+			fmt.Fprintf(stderr, "attnbench parity: unsupported, not checked: %s: %s\n", u.Name, u.Reason)
+		}
+		for _, c := range grid {
+			cases = append(cases, parity.Case{Variant: c.Variant.Name(), Shape: c.Shape, Opt: c.Opt, Input: kind, Seed: *seed})
 		}
 	}
+	names := spec.Variants
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "variant\tknobs\tcausal\tinput\tshape\tmaxerr\ttolerance\tnaive f32\tcheck\trelerr vs exact\tcosine\t")

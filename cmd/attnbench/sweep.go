@@ -126,9 +126,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if spec.Threads, err = parseInts("threads", *threadList, 0); err != nil {
 		return badInput("%v", err)
 	}
-	for _, name := range knobs.ordered {
-		spec.Knobs = append(spec.Knobs, sweep.Knob{Name: name, Values: knobs.values[name]})
-	}
+	spec.Knobs = knobs.sweepKnobs()
 	if *count < 1 {
 		return badInput("-count %d: must be ≥ 1", *count)
 	}
