@@ -367,7 +367,7 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	threads := threadCount(opt.Threads, max(g.nc, g.nb))
 	bk := keyTile(s.D)
 	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
-		int64(threads)*int64(tileFloats(g.rowTile, bk)+tileInts(g.rowTile)) +
+		int64(threads)*int64(tileFloats(s.D, g.rowTile, bk)+tileInts(g.rowTile)) +
 		int64(threads-1)*int64(lshHashRows*g.rounds*g.half))
 }
 
@@ -437,7 +437,7 @@ func (j *lshJob) runSerial(ws *Workspace) {
 				}
 				j.endRound(r)
 			}
-			j.finishHead(&t)
+			j.finishHead()
 		}
 	}
 	t.release(ws)
@@ -476,7 +476,7 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 				forEach(threadCount(threads, j.items()), j.items(), func(w, it int) { j.item(it, &tiles[w]) })
 				j.endRound(r)
 			}
-			j.finishHead(&tiles[0])
+			j.finishHead()
 		}
 	}
 	for i := range tiles {
@@ -685,6 +685,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 			}
 		}
 		t.dedup.rowBase = s0
+		t.begin(rows, j.qs[s0*d:], d, j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
 		for x := range ranges {
 			for i := range rows {
 				p := s0 + i
@@ -694,8 +695,9 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 					t.setSpan(i, lo[x], hi[x], p, p+1)
 				}
 			}
-			t.attend(rows, j.qs[s0*d:], d, j.ks, j.vs, d, lo[x], hi[x], j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
+			t.attend(j.ks, j.vs, d, lo[x], hi[x])
 		}
+		t.store(j.ms[s0:], j.ls[s0:])
 	}
 }
 
@@ -732,13 +734,15 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			t.setSpan(i, k0, hi, 0, 0)
 		}
 		t.dedup.rowBase = s0
-		t.attend(rows, j.qs[s0*d:], d, j.ks, j.vs, d, k0, k1, j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
+		t.begin(rows, j.qs[s0*d:], d, j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
+		t.attend(j.ks, j.vs, d, k0, k1)
+		t.store(j.ms[s0:], j.ls[s0:])
 	}
 }
 
 // finishHead adds the self key where some round had no other candidate and
 // divides by the running sums, in position order.
-func (j *lshJob) finishHead(t *tileAttn) {
+func (j *lshJob) finishHead() {
 	s, d := j.s, j.s.D
 	for i := range s.N {
 		acc := j.oh[i*d : (i+1)*d]
@@ -748,7 +752,7 @@ func (j *lshJob) finishHead(t *tileAttn) {
 			for _, v := range qi {
 				dot += v * (v * j.invNorm[i])
 			}
-			t.foldOne(j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mPos[i], &j.lPos[i])
+			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mPos[i], &j.lPos[i])
 		}
 		if l := j.lPos[i]; l > 0 {
 			j.kern.Scale(acc, 1/l)
@@ -780,21 +784,22 @@ func (j *lshJob) dedup() lshDedup {
 		qBkt: j.qBkt, qInv: j.qInv, qPerm: j.qPerm, kBkt: j.kBkt, kPerm: j.kPerm}
 }
 
-// mask sets to −∞ the entries of tile row i, live in [lo, hi) for keys at
-// sorted indices c0+lo…, whose pair was a candidate in an earlier round.
-func (dd *lshDedup) mask(i int, row []float32, lo, hi, c0 int) {
+// mask sets to −∞ the scores of tile row i, col[x·stride] for keys at
+// sorted indices c0+x, x in [lo, hi), whose pair was a candidate in an
+// earlier round.
+func (dd *lshDedup) mask(i int, col []float32, stride, lo, hi, c0 int) {
 	r := dd.round
 	qi := int(dd.qPerm[r*dd.n+dd.rowBase+i])
 	negInf := float32(math.Inf(-1))
 	kPerm := dd.kPerm[r*dd.m : (r+1)*dd.m]
 	for x := lo; x < hi; x++ {
-		if row[x] == negInf {
+		if col[x*stride] == negInf {
 			continue
 		}
 		kj := int(kPerm[c0+x])
 		for rp := range r {
 			if dd.seen(rp, qi, kj) {
-				row[x] = negInf
+				col[x*stride] = negInf
 				break
 			}
 		}
