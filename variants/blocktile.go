@@ -40,10 +40,10 @@ type tileAttn struct {
 	// spans holds four int32 per row: lo, hi, xlo, xhi.
 	spans []int32
 
-	rows       int       // query rows of the current tile
-	acc        []float32 // where finish or store writes the rows (ldacc apart)
-	ldacc      int
-	mOut, lOut []float32 // where store writes m and l (nil: fresh tile)
+	rows  int       // query rows of the current tile
+	perm  []int32   // row i's index in q, acc, m and l (nil: i)
+	acc   []float32 // where finish or store writes the rows (ldacc apart)
+	ldacc int
 
 	// dedup, when on, removes pairs already counted in an earlier LSH
 	// round (see lsh.go). A value, not a pointer: the kernels are called
@@ -87,11 +87,18 @@ func (t *tileAttn) setSpan(i, lo, hi, xlo, xhi int) {
 // their unnormalised accumulators are read from acc and their running max
 // and sum from m and l (as a store left them).
 func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
+	t.beginRows(rows, nil, q, ldq, acc, ldacc, m, l)
+}
+
+// beginRows is begin with the rows gathered: row i is row perm[i] of q,
+// acc, m and l (perm nil: row i), and store and finish scatter them back.
+func (t *tileAttn) beginRows(rows int, perm []int32, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
 	qt := &t.qt
 	d, w := qt.d, qt.width
-	t.rows, t.acc, t.ldacc, t.mOut, t.lOut = rows, acc, ldacc, m, l
+	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
 	for i := range rows {
-		for p, x := range q[i*ldq : i*ldq+d] {
+		r := t.row(i)
+		for p, x := range q[r*ldq : r*ldq+d] {
 			qt.qt[p*w+i] = x * t.scale
 		}
 	}
@@ -107,11 +114,19 @@ func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc in
 	}
 	if m != nil {
 		for i := range rows {
-			copy(qt.o[i*d:(i+1)*d], acc[i*ldacc:i*ldacc+d])
+			r := t.row(i)
+			copy(qt.o[i*d:(i+1)*d], acc[r*ldacc:r*ldacc+d])
+			qt.m[i], qt.l[i] = m[r], l[r]
 		}
-		copy(qt.m[:rows], m[:rows])
-		copy(qt.l[:rows], l[:rows])
 	}
+}
+
+// row returns the index of the tile's row i in the caller's arrays.
+func (t *tileAttn) row(i int) int {
+	if t.perm == nil {
+		return i
+	}
+	return int(t.perm[i])
 }
 
 // attend folds keys [k0, k1) into the tile's state, each row seeing only its
@@ -189,7 +204,7 @@ func (t *tileAttn) mask(c0, c1 int) {
 		cut(i, hi, c1)
 		cut(i, max(int(sp[2]), lo), min(int(sp[3]), hi))
 		if t.dedup.on {
-			t.dedup.mask(i, s[i:], w, lo-c0, hi-c0, c0)
+			t.dedup.mask(t.row(i), s[i:], w, lo-c0, hi-c0, c0)
 		}
 	}
 }
@@ -199,7 +214,8 @@ func (t *tileAttn) mask(c0, c1 int) {
 func (t *tileAttn) finish() {
 	d := t.qt.d
 	for i := range t.rows {
-		a := t.acc[i*t.ldacc : i*t.ldacc+d]
+		r := t.row(i)
+		a := t.acc[r*t.ldacc : r*t.ldacc+d]
 		if l := t.qt.l[i]; l > 0 {
 			inv := 1 / l
 			for c, x := range t.qt.o[i*d : (i+1)*d] {
@@ -212,14 +228,14 @@ func (t *tileAttn) finish() {
 }
 
 // store writes the unnormalised accumulators to acc and the running max and
-// sum to the slices given to begin, for a later pass to continue.
+// sum to m and l, for a later pass to continue.
 func (t *tileAttn) store(m, l []float32) {
 	d := t.qt.d
 	for i := range t.rows {
-		copy(t.acc[i*t.ldacc:i*t.ldacc+d], t.qt.o[i*d:(i+1)*d])
+		r := t.row(i)
+		copy(t.acc[r*t.ldacc:r*t.ldacc+d], t.qt.o[i*d:(i+1)*d])
+		m[r], l[r] = t.qt.m[i], t.qt.l[i]
 	}
-	copy(m[:t.rows], t.qt.m[:t.rows])
-	copy(l[:t.rows], t.qt.l[:t.rows])
 }
 
 // foldOne folds a single key with scaled score sc and value vrow into a
