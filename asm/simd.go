@@ -21,6 +21,12 @@ type simdFuncs struct {
 
 	exp2cols  func(sp *float32, rows, width, ld int, m, alpha, l *float32) // nil: generic
 	exp2Group int                                                          // exp2cols needs width to be a multiple of this
+	// exp2tail, when set, takes the columns past the last whole exp2Group
+	// in groups of exp2TailGroup (AVX-512's 64-column groups leave the
+	// narrow tiles of the sparse variants to AVX2's 8-column ones instead
+	// of scalar Go).
+	exp2tail      func(sp *float32, rows, width, ld int, m, alpha, l *float32)
+	exp2TailGroup int
 
 	fmapeak      func(iters int)
 	flopsPerIter int
@@ -243,6 +249,17 @@ func (f *simdFuncs) softmaxT(rows, width int, s, m, alpha, l []float32) {
 			sp = &s[0]
 		}
 		f.exp2cols(sp, max(rows, 0), wb, width, &m[0], &alpha[0], &l[0])
+	}
+	if f.exp2tail != nil {
+		if wt := (width - wb) - (width-wb)%f.exp2TailGroup; wt > 0 {
+			var sp *float32
+			if rows > 0 {
+				_ = s[rows*width-1]
+				sp = &s[wb]
+			}
+			f.exp2tail(sp, max(rows, 0), wt, width, &m[wb], &alpha[wb], &l[wb])
+			wb += wt
+		}
 	}
 	softmaxTColumns(wb, rows, width, s, m, alpha, l)
 }

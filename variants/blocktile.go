@@ -7,33 +7,44 @@ import (
 )
 
 // tileAttn is the block engine of the candidate-set variants (window, sparse,
-// lsh): a tile of query rows against a contiguous range of key rows, cut
-// into key tiles, with FlashAttention-2's online softmax (running max m,
-// running sum l, rescale α = e^(m−m′)). Which keys a row may see is given
-// per row as a span [lo, hi) of key indices minus an optional hole
-// [xlo, xhi); scores outside it never enter the softmax and their
-// probabilities are zero before O += P·V, so the two GEMMs stay dense while
-// the pattern stays exact. Callers choose key ranges that are mostly
-// inside the rows' spans, which is what keeps the work proportional to the
-// candidate pairs; a key tile no row can see is skipped without a GEMM.
+// lsh): a tile of query rows against contiguous ranges of key rows, with
+// FlashAttention-2's online softmax (running max m, running sum l, rescale
+// α = e^(m−m′)) on the same fused transposed kernels as flash (queryTile,
+// flashtile.go): scores Sᵀ = K·Qᵀ with the running max folded in, the
+// softmax down columns, the rescale folded into O += P·V.
+//
+// Which keys a row may see is given per row as a span [lo, hi) of key
+// indices minus an optional hole [xlo, xhi). A key tile that lies inside
+// every row's span runs exactly as a flash tile; a tile that some span
+// cuts (the boundary tiles of a band, a causal edge, a hole) gets its
+// scores outside the spans set to −∞ before the column maxima are taken, so
+// the GEMMs stay dense while the pattern stays exact. Callers choose key
+// ranges that are mostly inside the rows' spans, which keeps the work
+// proportional to the candidate pairs; keys no row can see are trimmed off
+// each tile without a GEMM.
 //
 // Key rows are addressed as k[κ·ld : κ·ld+D] for key index κ, and V rows the
 // same way, so a strided subsequence of positions (a dilated window, one
 // residue class of the strided pattern) is a range of key indices with a
 // larger leading dimension, without copying.
+//
+// A tile's life: begin (pack the queries, load or reset the state), setSpan
+// and attend any number of times, then finish (write O/l) or store (write
+// the unnormalised state back for a later pass).
 type tileAttn struct {
-	kern  *asm.Kernels
-	d     int
-	scale float32
-	bq    int       // most query rows per call
-	bk    int       // key tile columns; leading dimension of s
-	buf   []float32 // the workspace buffer s, m and l are cut from
-	s     []float32
+	qt     queryTile // Qᵀ, the accumulator and the per-query state
+	scale  float32
+	bq, bk int       // most query rows; most key rows per score tile
+	buf    []float32 // the workspace buffer everything is cut from
+	s      []float32 // score tile: bk × width
 	// spans holds four int32 per row: lo, hi, xlo, xhi.
 	spans []int32
-	// m and l are per-row running max and sum for callers that keep the
-	// state per tile (others pass their own slices).
-	m, l []float32
+
+	rows  int       // query rows of the current tile
+	perm  []int32   // row i's index in q, acc, m and l (nil: i)
+	acc   []float32 // where finish or store writes the rows (ldacc apart)
+	ldacc int
+
 	// dedup, when on, removes pairs already counted in an earlier LSH
 	// round (see lsh.go). A value, not a pointer: the kernels are called
 	// through function values, so everything a tile points to escapes.
@@ -41,17 +52,20 @@ type tileAttn struct {
 }
 
 // tileFloats and tileInts are the workspace sizes of one tileAttn.
-func tileFloats(bq, bk int) int { return bq*bk + 2*bq }
-func tileInts(bq int) int       { return 4 * bq }
+func tileFloats(d, bq, bk int) int {
+	w := tileWidth(bq)
+	return queryTileFloats(d, w) + bk*w
+}
+func tileInts(bq int) int { return 4 * bq }
 
 // newTile takes a tileAttn's buffers from ws.
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {
-	f := ws.Float32s(tileFloats(bq, bk))
+	w := tileWidth(bq)
+	f := ws.Float32s(tileFloats(d, bq, bk))
 	return tileAttn{
-		kern: kern, d: d, scale: scale, bq: bq, bk: bk, buf: f,
-		s:     f[:bq*bk],
-		m:     f[bq*bk : bq*bk+bq],
-		l:     f[bq*bk+bq:],
+		qt:    newQueryTile(kern, d, w, f, noFault),
+		scale: scale, bq: bq, bk: bk, buf: f,
+		s:     f[queryTileFloats(d, w):][:bk*w],
 		spans: ws.Int32s(tileInts(bq)),
 	}
 }
@@ -68,104 +82,172 @@ func (t *tileAttn) setSpan(i, lo, hi, xlo, xhi int) {
 	sp[0], sp[1], sp[2], sp[3] = int32(lo), int32(hi), int32(xlo), int32(xhi)
 }
 
-// reset starts rows afresh: accumulator rows zero, m = −∞, l = 0.
-func (t *tileAttn) reset(rows int, acc []float32, ldacc int, m, l []float32) {
+// begin starts a tile of rows query rows (q, ldq apart) whose results go to
+// acc (ldacc apart). With m and l nil the rows start afresh; otherwise
+// their unnormalised accumulators are read from acc and their running max
+// and sum from m and l (as a store left them).
+func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
+	t.beginRows(rows, nil, q, ldq, acc, ldacc, m, l)
+}
+
+// beginRows is begin with the rows gathered: row i is row perm[i] of q,
+// acc, m and l (perm nil: row i), and store and finish scatter them back.
+func (t *tileAttn) beginRows(rows int, perm []int32, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
+	qt := &t.qt
+	d, w := qt.d, qt.width
+	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
 	for i := range rows {
-		clear(acc[i*ldacc : i*ldacc+t.d])
-		m[i] = float32(math.Inf(-1))
-		l[i] = 0
+		r := t.row(i)
+		for p, x := range q[r*ldq : r*ldq+d] {
+			qt.qt[p*w+i] = x * t.scale
+		}
+	}
+	if rows < w {
+		for p := range d {
+			clear(qt.qt[p*w+rows : (p+1)*w])
+		}
+	}
+	clear(qt.o)
+	clear(qt.l)
+	for i := range qt.m {
+		qt.m[i] = float32(math.Inf(-1))
+	}
+	if m != nil {
+		for i := range rows {
+			r := t.row(i)
+			copy(qt.o[i*d:(i+1)*d], acc[r*ldacc:r*ldacc+d])
+			qt.m[i], qt.l[i] = m[r], l[r]
+		}
 	}
 }
 
-// attend folds keys [k0, k1) into the state of rows query rows (q at ldq;
-// accumulators acc at ldacc; m, l contiguous), each row seeing only its span.
-// k and v hold key κ at κ·ld.
-func (t *tileAttn) attend(rows int, q []float32, ldq int, k, v []float32, ld, k0, k1 int,
-	acc []float32, ldacc int, m, l []float32) {
-	kern, d := t.kern, t.d
-	negInf := float32(math.Inf(-1))
+// row returns the index of the tile's row i in the caller's arrays.
+func (t *tileAttn) row(i int) int {
+	if t.perm == nil {
+		return i
+	}
+	return int(t.perm[i])
+}
+
+// attend folds keys [k0, k1) into the tile's state, each row seeing only its
+// span. k and v hold key κ at κ·ld.
+func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
+	qt := &t.qt
+	kern, d, w, rows := qt.kern, qt.d, qt.width, t.rows
 	for t0 := k0; t0 < k1; t0 += t.bk {
-		// Narrow the key tile to the keys some row can see, so that a
-		// causal edge or a short row costs no GEMM columns.
-		c0, c1 := min(k1, t0+t.bk), t0
+		// Narrow the key tile to the keys some row can see, and find
+		// whether every row sees all of them.
+		e0 := min(k1, t0+t.bk)
+		c0, c1 := e0, t0
+		full := !t.dedup.on
 		for i := range rows {
-			sp := t.spans[4*i:]
-			if lo, hi := max(int(sp[0]), t0), min(int(sp[1]), k1, t0+t.bk); lo < hi {
-				c0, c1 = min(c0, lo), max(c1, hi)
+			sp := t.spans[4*i : 4*i+4]
+			lo, hi := int(sp[0]), int(sp[1])
+			if l, h := max(lo, t0), min(hi, e0); l < h {
+				c0, c1 = min(c0, l), max(c1, h)
 			}
+			full = full && lo <= t0 && hi >= e0 && (sp[2] >= sp[3] || int(sp[3]) <= t0 || int(sp[2]) >= e0)
 		}
 		if c0 >= c1 {
 			continue
 		}
 		cols := c1 - c0
-		kern.GemmNT(rows, cols, d, q, ldq, k[c0*ld:], ld, t.s, t.bk)
-		for i := range rows {
-			row := t.s[i*t.bk : i*t.bk+cols]
-			sp := t.spans[4*i : 4*i+4]
-			lo := max(int(sp[0]), c0) - c0
-			hi := min(int(sp[1]), c1) - c0
-			if lo >= hi {
-				clear(row)
-				continue
+		copy(qt.alpha, qt.m)
+		kc, vc := k[c0*ld:], v[c0*ld:]
+		if full {
+			kern.ScoresT(cols, w, d, kc, ld, qt.qt, t.s, qt.m)
+		} else {
+			kern.ScoresT(cols, w, d, kc, ld, qt.qt, t.s, qt.junk)
+			t.mask(c0, c1)
+			for x := range cols {
+				kern.MaxInto(qt.m, t.s[x*w:(x+1)*w])
 			}
-			kern.Scale(row[lo:hi], t.scale)
-			for x := max(int(sp[2])-c0, lo); x < min(int(sp[3])-c0, hi); x++ {
-				row[x] = negInf
+			// A row that has seen no key yet and sees none here keeps
+			// m = −∞; a finite stand-in keeps e^(s−m) from being NaN
+			// (its probabilities and α are 0 either way).
+			for i := range rows {
+				if math.IsInf(float64(qt.m[i]), -1) {
+					qt.m[i] = 0
+				}
 			}
-			if t.dedup.on {
-				t.dedup.mask(i, row, lo, hi, c0)
-			}
-			t.fold(row, lo, hi, acc[i*ldacc:i*ldacc+d], &m[i], &l[i])
 		}
-		kern.GemmNNAcc(rows, d, cols, t.s, t.bk, v[c0*ld:], ld, acc, ldacc)
+		kern.SoftmaxT(cols, w, t.s, qt.m, qt.alpha, qt.l)
+		kern.AccumulatePV(cols, w, d, t.s, vc, ld, qt.o, d, qt.alpha)
+		if !full {
+			for i := range rows {
+				if qt.l[i] == 0 {
+					qt.m[i] = float32(math.Inf(-1))
+				}
+			}
+		}
 	}
 }
 
-// fold turns one row of scaled scores, live in [lo, hi) (−∞ for masked
-// entries inside), into probabilities relative to the new running max,
-// zero outside, and updates the row's m, l and accumulator.
-func (t *tileAttn) fold(row []float32, lo, hi int, acc []float32, m, l *float32) {
-	kern := t.kern
-	mx := kern.Max(row[lo:hi])
-	if math.IsInf(float64(mx), -1) {
-		clear(row) // every live entry masked
-		return
+// mask sets to −∞ the scores of key rows [c0, c1) that a row's span does not
+// cover (and, for LSH, the pairs an earlier round counted).
+func (t *tileAttn) mask(c0, c1 int) {
+	w, s := t.qt.width, t.s
+	negInf := float32(math.Inf(-1))
+	cut := func(i, a, b int) {
+		for x := max(a, c0); x < min(b, c1); x++ {
+			s[(x-c0)*w+i] = negInf
+		}
 	}
-	clear(row[:lo])
-	clear(row[hi:])
-	mNew := max(*m, mx)
-	alpha := float32(math.Exp(float64(*m - mNew))) // 0 on the row's first keys
-	sum := kern.ExpSum(row[lo:hi], mNew)
-	if alpha != 1 {
-		kern.Scale(acc, alpha)
+	for i := range t.rows {
+		sp := t.spans[4*i : 4*i+4]
+		lo, hi := max(int(sp[0]), c0), min(int(sp[1]), c1)
+		if lo >= hi {
+			cut(i, c0, c1)
+			continue
+		}
+		cut(i, c0, lo)
+		cut(i, hi, c1)
+		cut(i, max(int(sp[2]), lo), min(int(sp[3]), hi))
+		if t.dedup.on {
+			t.dedup.mask(t.row(i), s[i:], w, lo-c0, hi-c0, c0)
+		}
 	}
-	*l = alpha**l + sum
-	*m = mNew
 }
 
-// foldOne folds a single key with scaled score sc and value vrow into a
-// row's state (LSH's self key when it is a query's only candidate).
-func (t *tileAttn) foldOne(sc float32, vrow, acc []float32, m, l *float32) {
-	mNew := max(*m, sc)
-	alpha := float32(math.Exp(float64(*m - mNew)))
-	p := float32(math.Exp(float64(sc - mNew)))
-	if alpha != 1 {
-		t.kern.Scale(acc, alpha)
-	}
-	t.kern.Axpy(acc, p, vrow)
-	*l = alpha**l + p
-	*m = mNew
-}
-
-// finish divides each accumulator row by its sum; a row that saw no key is
-// zero, as DESIGN §2 defines an empty candidate set.
-func (t *tileAttn) finish(rows int, acc []float32, ldacc int, l []float32) {
-	for i := range rows {
-		a := acc[i*ldacc : i*ldacc+t.d]
-		if l[i] > 0 {
-			t.kern.Scale(a, 1/l[i])
+// finish writes each row's O/l to acc; a row that saw no key is zero, as
+// DESIGN §2 defines an empty candidate set.
+func (t *tileAttn) finish() {
+	d := t.qt.d
+	for i := range t.rows {
+		r := t.row(i)
+		a := t.acc[r*t.ldacc : r*t.ldacc+d]
+		if l := t.qt.l[i]; l > 0 {
+			inv := 1 / l
+			for c, x := range t.qt.o[i*d : (i+1)*d] {
+				a[c] = x * inv
+			}
 		} else {
 			clear(a)
 		}
 	}
+}
+
+// store writes the unnormalised accumulators to acc and the running max and
+// sum to m and l, for a later pass to continue.
+func (t *tileAttn) store(m, l []float32) {
+	d := t.qt.d
+	for i := range t.rows {
+		r := t.row(i)
+		copy(t.acc[r*t.ldacc:r*t.ldacc+d], t.qt.o[i*d:(i+1)*d])
+		m[r], l[r] = t.qt.m[i], t.qt.l[i]
+	}
+}
+
+// foldOne folds a single key with scaled score sc and value vrow into a
+// row's state (LSH's self key when it is a query's only candidate).
+func foldOne(kern *asm.Kernels, sc float32, vrow, acc []float32, m, l *float32) {
+	mNew := max(*m, sc)
+	alpha := float32(math.Exp(float64(*m - mNew)))
+	p := float32(math.Exp(float64(sc - mNew)))
+	if alpha != 1 {
+		kern.Scale(acc, alpha)
+	}
+	kern.Axpy(acc, p, vrow)
+	*l = alpha**l + p
+	*m = mNew
 }

@@ -306,8 +306,8 @@ func linearBlockSize(causal bool) int {
 	return 64
 }
 
-// linearScratch is the per-worker scratch in floats: φ(K) block and its
-// transpose, φ(Q) block, the in-block score tile, the denominators, and
+// linearScratch is the per-worker scratch in floats: φ(K) block, elu scratch,
+// φ(Q) block, the in-block score tile, the denominators, and
 // (causal) the state S, z.
 func linearScratch(f, d, blk int) int {
 	return 3*blk*f + blk*blk + blk + f*d + f
@@ -347,7 +347,7 @@ type linearJob struct {
 // linearWorker is one worker's scratch.
 type linearWorker struct {
 	buf, ext                 []float32 // the workspace buffers
-	phiK, phiT, phiQ, a, den []float32
+	phiK, phiT, phiQ, a, den []float32 // phiT: elu scratch
 	sz                       []float32 // causal: S then z
 	denAll, stabAt           []float32 // causal FAVOR+: per-row den, per-block running max
 }
@@ -455,9 +455,9 @@ func (j *linearJob) halfNorm(x []float32) float32 {
 
 // keys sets phi to φ of rows key rows of x; for FAVOR+, phi already holds
 // the projections and stab is the running key stabiliser.
-func (j *linearJob) keys(rows int, x, phi []float32, stab float32) {
+func (j *linearJob) keys(rows int, x, phi, scratch []float32, stab float32) {
 	if !j.favor {
-		j.elu(rows, x, phi)
+		j.elu(rows, x, phi, scratch)
 		return
 	}
 	d, f := j.s.D, j.f
@@ -469,9 +469,9 @@ func (j *linearJob) keys(rows int, x, phi []float32, stab float32) {
 }
 
 // queries sets phi to φ of rows query rows of x.
-func (j *linearJob) queries(rows int, x, phi []float32) {
+func (j *linearJob) queries(rows int, x, phi, scratch []float32) {
 	if !j.favor {
-		j.elu(rows, x, phi)
+		j.elu(rows, x, phi, scratch)
 		return
 	}
 	d, f := j.s.D, j.f
@@ -483,31 +483,30 @@ func (j *linearJob) queries(rows int, x, phi []float32) {
 	}
 }
 
-// elu sets phi = elu(x) + 1 = exp(min(x, 0)) + max(x, 0), with the exp on
-// the kernels.
-func (j *linearJob) elu(rows int, x, phi []float32) {
+// elu sets phi = elu(x) + 1 = exp(min(x, 0)) + max(x, 0), all of it on
+// the vector kernels (scalar Go branches on the sign, which Gaussian inputs
+// make unpredictable): pos = max(0, x), phi = x − pos = min(x, 0) exactly,
+// then exp, then + pos. pos is scratch of rows·D floats.
+func (j *linearJob) elu(rows int, x, phi, pos []float32) {
 	n := rows * j.s.D
-	for i, v := range x[:n] {
-		phi[i] = min(v, 0)
-	}
-	j.kern.ExpSum(phi[:n], 0)
-	for i, v := range x[:n] {
-		if v > 0 {
-			phi[i] += v
-		}
-	}
+	pos, phi = pos[:n], phi[:n]
+	clear(pos)
+	j.kern.MaxInto(pos, x[:n])
+	copy(phi, x[:n])
+	j.kern.Axpy(phi, -1, pos)
+	j.kern.ExpSum(phi, 0)
+	j.kern.Axpy(phi, 1, pos)
 }
 
-// foldKeys adds rows keys (features phiK, values v) into S and z.
-func (j *linearJob) foldKeys(rows int, phiK, phiT, v, sMat, z []float32) {
+// foldKeys adds rows keys (features phiK, values v) into S and z: S +=
+// φ(K)ᵀV is flash's P·V kernel with φ(K) as the transposed P, so φ(K) is
+// never transposed.
+func (j *linearJob) foldKeys(rows int, phiK, v, sMat, z []float32) {
 	f, d := j.f, j.s.D
 	for i := range rows {
 		j.kern.Axpy(z, 1, phiK[i*f:(i+1)*f])
-		for x := range f {
-			phiT[x*rows+i] = phiK[i*f+x]
-		}
 	}
-	j.kern.GemmNNAcc(f, d, rows, phiT, rows, v, d, sMat, d)
+	j.kern.AccumulatePV(rows, f, d, phiK, v, d, sMat, d, nil)
 }
 
 // rescale multiplies S and z by e^(old−new) when the key stabiliser grows.
@@ -533,8 +532,8 @@ func (j *linearJob) keySums(bh int, w *linearWorker) {
 				stab = bm
 			}
 		}
-		j.keys(rows, kh[j0*d:], w.phiK, stab)
-		j.foldKeys(rows, w.phiK, w.phiT, vh[j0*d:], sz[:f*d], sz[f*d:])
+		j.keys(rows, kh[j0*d:], w.phiK, w.phiT, stab)
+		j.foldKeys(rows, w.phiK, vh[j0*d:], sz[:f*d], sz[f*d:])
 	}
 	st[f*d+f] = stab
 }
@@ -547,7 +546,7 @@ func (j *linearJob) queryBlock(it int, w *linearWorker) {
 	st := j.state[bh*(f*d+f+1):]
 	r0 := blk * j.blk
 	rows := min(j.blk, s.N-r0)
-	j.queries(rows, j.q.Head(b, h)[r0*d:], w.phiQ)
+	j.queries(rows, j.q.Head(b, h)[r0*d:], w.phiQ, w.phiT)
 	o := j.out.Head(b, h)[r0*d : (r0+rows)*d]
 	clear(o)
 	j.kern.GemmNNAcc(rows, d, f, w.phiQ, f, st[:f*d], d, o, d)
@@ -577,9 +576,9 @@ func (j *linearJob) causalHead(bh int, w *linearWorker) {
 					stab = bm
 				}
 			}
-			j.keys(keys, kh[r0*d:], w.phiK, stab)
+			j.keys(keys, kh[r0*d:], w.phiK, w.phiT, stab)
 		}
-		j.queries(rows, qh[r0*d:], w.phiQ)
+		j.queries(rows, qh[r0*d:], w.phiQ, w.phiT)
 		o := oh[r0*d : (r0+rows)*d]
 		clear(o)
 		// Earlier blocks, through the prefix sums.
@@ -602,7 +601,7 @@ func (j *linearJob) causalHead(bh int, w *linearWorker) {
 				w.den[i] += sum
 			}
 			j.kern.GemmNNAcc(rows, d, keys, w.a, j.blk, vh[r0*d:], d, o, d)
-			j.foldKeys(keys, w.phiK, w.phiT, vh[r0*d:], sMat, z)
+			j.foldKeys(keys, w.phiK, vh[r0*d:], sMat, z)
 		}
 		if !j.favor {
 			for i := range rows {

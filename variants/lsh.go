@@ -158,17 +158,21 @@ func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half,
 	kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
 	for i := range rows {
 		for r := range rounds {
+			// argmax([v; −v]), first index on ties: the first maximum of
+			// v, unless −(the minimum) beats it, then the first minimum.
 			v := proj[i*width+r*half : i*width+(r+1)*half]
-			best, arg := v[0], 0
-			for t := 1; t < half; t++ {
-				if v[t] > best {
-					best, arg = v[t], t
+			hi, lo, argHi, argLo := v[0], v[0], 0, 0
+			for t, x := range v {
+				if x > hi {
+					hi, argHi = x, t
+				}
+				if x < lo {
+					lo, argLo = x, t
 				}
 			}
-			for t := range half {
-				if -v[t] > best {
-					best, arg = -v[t], half+t
-				}
+			arg := argHi
+			if -lo > hi {
+				arg = half + argLo
 			}
 			bkt[r*n+r0+i] = int32(arg)
 		}
@@ -349,13 +353,13 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
-	return 2*s.N*s.D + 2*s.M*s.D + // sorted Q, output, K, V
-		5*s.N + // m, l sorted and by position; 1/‖q‖
+	return 2*s.M*s.D + // sorted K, V
+		3*s.N + // m, l by position; 1/‖q‖
 		lshHashRows*g.rounds*g.half + g.rounds*g.half*s.D // projections, rotations
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
-	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + s.N
+	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + s.N + g.rounds*s.M
 	if !shared {
 		n += 3*g.rounds*s.M + g.rounds*(g.nb+1)
 	}
@@ -367,7 +371,7 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	threads := threadCount(opt.Threads, max(g.nc, g.nb))
 	bk := keyTile(s.D)
 	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
-		int64(threads)*int64(tileFloats(g.rowTile, bk)+tileInts(g.rowTile)) +
+		int64(threads)*int64(tileFloats(s.D, g.rowTile, bk)+tileInts(g.rowTile)) +
 		int64(threads-1)*int64(lshHashRows*g.rounds*g.half))
 }
 
@@ -395,9 +399,13 @@ type lshJob struct {
 	kBkt, kPerm, kInv, kStart []int32
 	cursor                    []int32
 	needSelf                  []int32
-	invNorm                   []float32
-	qs, os, ks, vs            []float32 // sorted rows
-	ms, ls, mPos, lPos        []float32
+	// kCode[rp·M + p]: for the key at sorted index p of the current round,
+	// its bucket (times nc, plus its chunk when shared) in round rp < r,
+	// so that the dedup test is one comparison per earlier round.
+	kCode      []int32
+	invNorm    []float32
+	ks, vs     []float32 // key rows in the current round's sorted order
+	mPos, lPos []float32 // running max and sum per query position
 }
 
 func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -435,9 +443,8 @@ func (j *lshJob) runSerial(ws *Workspace) {
 				for it := range j.items() {
 					j.item(it, &t)
 				}
-				j.endRound(r)
 			}
-			j.finishHead(&t)
+			j.finishHead()
 		}
 	}
 	t.release(ws)
@@ -474,9 +481,8 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 					tiles[i].dedup = j.dedup()
 				}
 				forEach(threadCount(threads, j.items()), j.items(), func(w, it int) { j.item(it, &tiles[w]) })
-				j.endRound(r)
 			}
-			j.finishHead(&tiles[0])
+			j.finishHead()
 		}
 	}
 	for i := range tiles {
@@ -492,9 +498,8 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.qs, j.os = takeF(s.N*s.D), takeF(s.N*s.D)
 	j.ks, j.vs = takeF(s.M*s.D), takeF(s.M*s.D)
-	j.ms, j.ls, j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
+	j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N)
 	j.proj, j.rot = takeF(lshHashRows*g.rounds*g.half), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
@@ -505,7 +510,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 		j.kBkt, j.kPerm, j.kInv = takeI(g.rounds*s.M), takeI(g.rounds*s.M), takeI(g.rounds*s.M)
 		j.kStart = takeI(g.rounds * (g.nb + 1))
 	}
-	j.cursor, j.needSelf = takeI(g.nb), takeI(s.N)
+	j.cursor, j.needSelf, j.kCode = takeI(g.nb), takeI(s.N), takeI(g.rounds*s.M)
 }
 
 // head hashes and sorts the positions of head (b, h) for every round.
@@ -568,23 +573,25 @@ func (j *lshJob) sort(bkt, perm, inv, start []int32) {
 	}
 }
 
-// beginRound gathers the rows and the running state into round r's sorted
-// order.
+// beginRound gathers the keys into round r's sorted order (the query rows
+// and their state stay in position order: the tiles gather and scatter
+// them), with their earlier rounds' codes for the dedup test.
 func (j *lshJob) beginRound(r int) {
 	s, d := j.s, j.s.D
 	j.round = r
-	qPerm := j.qPerm[r*s.N : (r+1)*s.N]
-	for p, pos := range qPerm {
-		copy(j.qs[p*d:(p+1)*d], j.qh[int(pos)*d:int(pos+1)*d])
-		if r == 0 {
-			clear(j.os[p*d : (p+1)*d])
-			j.ms[p], j.ls[p] = float32(math.Inf(-1)), 0
-		} else {
-			copy(j.os[p*d:(p+1)*d], j.oh[int(pos)*d:int(pos+1)*d])
-			j.ms[p], j.ls[p] = j.mPos[pos], j.lPos[pos]
+	if r == 0 {
+		clear(j.oh)
+		for i := range s.N {
+			j.mPos[i], j.lPos[i] = float32(math.Inf(-1)), 0
 		}
 	}
 	kPerm := j.kPerm[r*s.M : (r+1)*s.M]
+	for rp := range r {
+		code := j.kCode[rp*s.M : (rp+1)*s.M]
+		for p, pos := range kPerm {
+			code[p] = j.keyCode(rp, int(pos))
+		}
+	}
 	for p, pos := range kPerm {
 		src := j.kh[int(pos)*d : int(pos+1)*d]
 		dst := j.ks[p*d : (p+1)*d]
@@ -600,13 +607,13 @@ func (j *lshJob) beginRound(r int) {
 	}
 }
 
-// endRound scatters the running state back to position order.
-func (j *lshJob) endRound(r int) {
-	s, d := j.s, j.s.D
-	for p, pos := range j.qPerm[r*s.N : (r+1)*s.N] {
-		copy(j.oh[int(pos)*d:int(pos+1)*d], j.os[p*d:(p+1)*d])
-		j.mPos[pos], j.lPos[pos] = j.ms[p], j.ls[p]
+// keyCode is key position kj's bucket in round rp, times nc plus its
+// chunk when shared.
+func (j *lshJob) keyCode(rp, kj int) int32 {
+	if !j.shared {
+		return j.kBkt[rp*j.s.M+kj]
 	}
+	return j.qBkt[rp*j.s.N+kj]*int32(j.g.nc) + j.qInv[rp*j.s.N+kj]/int32(j.g.c)
 }
 
 // items is the number of work items of a round: chunks when shared, buckets
@@ -684,7 +691,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 				j.needSelf[perm[p]] = 1
 			}
 		}
-		t.dedup.rowBase = s0
+		t.beginRows(rows, perm[s0:], j.qh, d, j.oh, d, j.mPos, j.lPos)
 		for x := range ranges {
 			for i := range rows {
 				p := s0 + i
@@ -694,8 +701,9 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 					t.setSpan(i, lo[x], hi[x], p, p+1)
 				}
 			}
-			t.attend(rows, j.qs[s0*d:], d, j.ks, j.vs, d, lo[x], hi[x], j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
+			t.attend(j.ks, j.vs, d, lo[x], hi[x])
 		}
+		t.store(j.mPos, j.lPos)
 	}
 }
 
@@ -731,14 +739,15 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			}
 			t.setSpan(i, k0, hi, 0, 0)
 		}
-		t.dedup.rowBase = s0
-		t.attend(rows, j.qs[s0*d:], d, j.ks, j.vs, d, k0, k1, j.os[s0*d:], d, j.ms[s0:], j.ls[s0:])
+		t.beginRows(rows, qPerm[s0:], j.qh, d, j.oh, d, j.mPos, j.lPos)
+		t.attend(j.ks, j.vs, d, k0, k1)
+		t.store(j.mPos, j.lPos)
 	}
 }
 
 // finishHead adds the self key where some round had no other candidate and
 // divides by the running sums, in position order.
-func (j *lshJob) finishHead(t *tileAttn) {
+func (j *lshJob) finishHead() {
 	s, d := j.s, j.s.D
 	for i := range s.N {
 		acc := j.oh[i*d : (i+1)*d]
@@ -748,7 +757,7 @@ func (j *lshJob) finishHead(t *tileAttn) {
 			for _, v := range qi {
 				dot += v * (v * j.invNorm[i])
 			}
-			t.foldOne(j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mPos[i], &j.lPos[i])
+			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mPos[i], &j.lPos[i])
 		}
 		if l := j.lPos[i]; l > 0 {
 			j.kern.Scale(acc, 1/l)
@@ -762,55 +771,47 @@ func (j *lshJob) finishHead(t *tileAttn) {
 // earlier round, so that each key counts once in the union. It copies the
 // slices it needs from the job (see tileAttn.dedup for why).
 type lshDedup struct {
-	on      bool
-	shared  bool
-	round   int
-	n, m    int
-	c, nc   int
-	rowBase int // sorted index of the tile's first query row
-	fault   lshFault
+	on     bool
+	shared bool
+	round  int
+	n, m   int
+	c, nc  int
+	fault  lshFault
 
-	qBkt, qInv, qPerm, kBkt, kPerm []int32
+	qBkt, qInv, kCode []int32
 }
 
 // dedup returns the current round's lshDedup, off in round 0.
 func (j *lshJob) dedup() lshDedup {
 	return lshDedup{on: j.round > 0 && j.fault != lshFaultTwice, shared: j.shared, round: j.round,
 		n: j.s.N, m: j.s.M, c: j.g.c, nc: j.g.nc, fault: j.fault,
-		qBkt: j.qBkt, qInv: j.qInv, qPerm: j.qPerm, kBkt: j.kBkt, kPerm: j.kPerm}
+		qBkt: j.qBkt, qInv: j.qInv, kCode: j.kCode}
 }
 
-// mask sets to −∞ the entries of tile row i, live in [lo, hi) for keys at
-// sorted indices c0+lo…, whose pair was a candidate in an earlier round.
-func (dd *lshDedup) mask(i int, row []float32, lo, hi, c0 int) {
-	r := dd.round
-	qi := int(dd.qPerm[r*dd.n+dd.rowBase+i])
+// mask sets to −∞ the scores col[x·stride] of query position qi against the
+// keys at sorted indices c0+x, x in [lo, hi), whose pair was a candidate in
+// an earlier round rp: the same bucket and (shared) the key's chunk is the
+// query's or the one before it. The causal and self conditions hold already
+// for the pairs asked about.
+func (dd *lshDedup) mask(qi int, col []float32, stride, lo, hi, c0 int) {
 	negInf := float32(math.Inf(-1))
-	kPerm := dd.kPerm[r*dd.m : (r+1)*dd.m]
-	for x := lo; x < hi; x++ {
-		if row[x] == negInf {
-			continue
+	for rp := range dd.round {
+		// The key codes that match: own chunk and previous chunk.
+		own := dd.qBkt[rp*dd.n+qi]
+		prev := own
+		if dd.shared {
+			nc := int32(dd.nc)
+			ci := dd.qInv[rp*dd.n+qi] / int32(dd.c)
+			own, prev = own*nc+ci, own*nc+(ci-1+nc)%nc
+			if ci == 0 && dd.fault == lshFaultNoWrap {
+				prev = own
+			}
 		}
-		kj := int(kPerm[c0+x])
-		for rp := range r {
-			if dd.seen(rp, qi, kj) {
-				row[x] = negInf
-				break
+		code := dd.kCode[rp*dd.m+c0 : rp*dd.m+c0+hi]
+		for x := lo; x < hi; x++ {
+			if c := code[x]; c == own || c == prev {
+				col[x*stride] = negInf
 			}
 		}
 	}
-}
-
-// seen reports whether key position kj was a candidate of query position
-// qi in round rp (the causal and self conditions hold already for the
-// pairs asked about).
-func (dd *lshDedup) seen(rp, qi, kj int) bool {
-	if !dd.shared {
-		return dd.qBkt[rp*dd.n+qi] == dd.kBkt[rp*dd.m+kj]
-	}
-	if dd.qBkt[rp*dd.n+qi] != dd.qBkt[rp*dd.n+kj] {
-		return false
-	}
-	ci, cj := int(dd.qInv[rp*dd.n+qi])/dd.c, int(dd.qInv[rp*dd.n+kj])/dd.c
-	return cj == ci || cj == (ci-1+dd.nc)%dd.nc && !(ci == 0 && dd.fault == lshFaultNoWrap)
 }

@@ -331,7 +331,7 @@ func sparseRowTile(opt Options) int {
 func (Sparse) WorkspaceBytes(s Shape, opt Options) int64 {
 	bq, bk := sparseRowTile(opt), keyTile(s.D)
 	threads := threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, bq))
-	n := int64(threads) * int64(tileFloats(bq, bk)+tileInts(bq))
+	n := int64(threads) * int64(tileFloats(s.D, bq, bk)+tileInts(bq))
 	switch opt.Pattern {
 	case "strided":
 		n += 2 * int64(s.B*s.H*s.N)
@@ -425,8 +425,7 @@ func (j *stridedJob) band(it int, t *tileAttn) {
 	r0 := tile * j.bq
 	rows := min(j.bq, s.N-r0)
 	m, lsum := j.mAll[bh*s.N+r0:], j.lAll[bh*s.N+r0:]
-	acc := j.out.Head(b, h)[r0*d:]
-	t.reset(rows, acc, d, m, lsum)
+	t.begin(rows, j.q.Head(b, h)[r0*d:], d, j.out.Head(b, h)[r0*d:], d, nil, nil)
 	kLo, kHi := s.M, 0
 	for i := range rows {
 		pos := r0 + i
@@ -440,8 +439,9 @@ func (j *stridedJob) band(it int, t *tileAttn) {
 		}
 	}
 	if kLo < kHi {
-		t.attend(rows, j.q.Head(b, h)[r0*d:], d, j.k.Head(b, h), j.v.Head(b, h), d, kLo, kHi, acc, d, m, lsum)
+		t.attend(j.k.Head(b, h), j.v.Head(b, h), d, kLo, kHi)
 	}
+	t.store(m, lsum)
 }
 
 func (j *stridedJob) column(it int, t *tileAttn) {
@@ -457,11 +457,14 @@ func (j *stridedJob) column(it int, t *tileAttn) {
 	}
 	rows := min(j.bq, na-a0)
 	ld := l * d
+	// The class's rows sit l apart in the output and in mAll, lAll: gather
+	// their running state into the tile's.
+	m, lsum := t.qt.alpha[:rows], t.qt.junk[:rows]
 	for i := range rows {
 		pos := bh*s.N + rho + l*(a0+i)
-		t.m[i], t.l[i] = j.mAll[pos], j.lAll[pos]
+		m[i], lsum[i] = j.mAll[pos], j.lAll[pos]
 	}
-	acc := j.out.Head(b, h)[(rho+l*a0)*d:]
+	t.begin(rows, j.q.Head(b, h)[(rho+l*a0)*d:], ld, j.out.Head(b, h)[(rho+l*a0)*d:], ld, m, lsum)
 	mb, _ := classLen(s.M, 0, rho, l)
 	if mb > 0 {
 		kHi := 0
@@ -480,11 +483,10 @@ func (j *stridedJob) column(it int, t *tileAttn) {
 			kHi = max(kHi, hi)
 		}
 		if kHi > 0 {
-			t.attend(rows, j.q.Head(b, h)[(rho+l*a0)*d:], ld, j.k.Head(b, h)[rho*d:], j.v.Head(b, h)[rho*d:], ld,
-				0, kHi, acc, ld, t.m, t.l)
+			t.attend(j.k.Head(b, h)[rho*d:], j.v.Head(b, h)[rho*d:], ld, 0, kHi)
 		}
 	}
-	t.finish(rows, acc, ld, t.l)
+	t.finish()
 }
 
 // fixedJob runs the fixed pattern per head: the summary keys (j mod l ≥ l−c)
@@ -554,9 +556,7 @@ func (j *fixedJob) tile(it int, t *tileAttn) {
 		return
 	}
 	rows := min(j.bq, end-r0)
-	acc := j.out[r0*d:]
-	q := j.q[r0*d:]
-	t.reset(rows, acc, d, t.m, t.l)
+	t.begin(rows, j.q[r0*d:], d, j.out[r0*d:], d, nil, nil)
 
 	// The own block's keys that are not summary keys.
 	ownEnd := min(s.M, start+l-j.c)
@@ -568,7 +568,7 @@ func (j *fixedJob) tile(it int, t *tileAttn) {
 			}
 			t.setSpan(i, start, hi, 0, 0)
 		}
-		t.attend(rows, q, d, j.k, j.v, d, start, ownEnd, acc, d, t.m, t.l)
+		t.attend(j.k, j.v, d, start, ownEnd)
 	}
 	// The summary keys of every block, own included.
 	if j.summaries > 0 {
@@ -583,9 +583,9 @@ func (j *fixedJob) tile(it int, t *tileAttn) {
 			}
 			t.setSpan(i, lo, hi, 0, 0)
 		}
-		t.attend(rows, q, d, j.ks, j.vs, d, 0, j.summaries, acc, d, t.m, t.l)
+		t.attend(j.ks, j.vs, d, 0, j.summaries)
 	}
-	t.finish(rows, acc, d, t.l)
+	t.finish()
 }
 
 // bigbirdJob runs BigBird: per query block, its list of key blocks.
@@ -633,9 +633,8 @@ func (j *bigbirdJob) tile(it int, t *tileAttn) {
 		return
 	}
 	rows := min(j.bq, end-r0)
-	q, kh, vh := j.q.Head(b, h)[r0*d:], j.k.Head(b, h), j.v.Head(b, h)
-	acc := j.out.Head(b, h)[r0*d:]
-	t.reset(rows, acc, d, t.m, t.l)
+	kh, vh := j.k.Head(b, h), j.v.Head(b, h)
+	t.begin(rows, j.q.Head(b, h)[r0*d:], d, j.out.Head(b, h)[r0*d:], d, nil, nil)
 	// keys attends to the key positions [lo, hi), causal-masked per row.
 	keys := func(lo, hi int) {
 		hi = min(hi, s.N)
@@ -646,7 +645,7 @@ func (j *bigbirdJob) tile(it int, t *tileAttn) {
 			}
 			t.setSpan(i, lo, e, 0, 0)
 		}
-		t.attend(rows, q, d, kh, vh, d, lo, hi, acc, d, t.m, t.l)
+		t.attend(kh, vh, d, lo, hi)
 	}
 	if beta == 0 || beta == j.nb-1 {
 		keys(0, s.N)
@@ -666,5 +665,5 @@ func (j *bigbirdJob) tile(it int, t *tileAttn) {
 			}
 		}
 	}
-	t.finish(rows, acc, d, t.l)
+	t.finish()
 }

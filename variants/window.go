@@ -139,7 +139,7 @@ func windowTiles(s Shape, w int, causal bool) (bq, bk int) {
 func (Window) WorkspaceBytes(s Shape, opt Options) int64 {
 	j := newWindowJob(s, opt, Tensor{}, Tensor{}, Tensor{}, Tensor{}, windowNoFault)
 	threads := threadCount(opt.Threads, s.B*s.H*j.perHead)
-	return 4 * int64(threads) * int64(tileFloats(j.bq, j.bk)+tileInts(j.bq))
+	return 4 * int64(threads) * int64(tileFloats(s.D, j.bq, j.bk)+tileInts(j.bq))
 }
 
 func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -229,10 +229,9 @@ func (j *windowJob) item(it int, t *tileAttn) {
 		if j.causal {
 			kEnd = min(s.M, r0+rows)
 		}
-		acc := oh[r0*d:]
-		t.reset(rows, acc, d, t.m, t.l)
-		t.attend(rows, qh[r0*d:], d, kh, vh, d, 0, kEnd, acc, d, t.m, t.l)
-		t.finish(rows, acc, d, t.l)
+		t.begin(rows, qh[r0*d:], d, oh[r0*d:], d, nil, nil)
+		t.attend(kh, vh, d, 0, kEnd)
+		t.finish()
 		return
 	}
 
@@ -246,8 +245,7 @@ func (j *windowJob) item(it int, t *tileAttn) {
 	rows := min(j.bq, na-a0)
 	ld := j.dil * d
 	q := qh[(rho+j.dil*a0)*d:]
-	acc := oh[(rho+j.dil*a0)*d:]
-	t.reset(rows, acc, ld, t.m, t.l)
+	t.begin(rows, q, ld, oh[(rho+j.dil*a0)*d:], ld, nil, nil)
 
 	// The global keys j < g: every non-global query sees all of them, and
 	// they are below every such query, so causal masks none.
@@ -255,7 +253,7 @@ func (j *windowJob) item(it int, t *tileAttn) {
 		for i := range rows {
 			t.setSpan(i, 0, gk, 0, 0)
 		}
-		t.attend(rows, q, ld, kh, vh, d, 0, gk, acc, ld, t.m, t.l)
+		t.attend(kh, vh, d, 0, gk)
 	}
 
 	// The band of this class, in class coordinates b (key ρ + dil·b),
@@ -279,7 +277,7 @@ func (j *windowJob) item(it int, t *tileAttn) {
 		}
 	}
 	if bLo < bHi {
-		t.attend(rows, q, ld, kh[rho*d:], vh[rho*d:], ld, bLo, bHi, acc, ld, t.m, t.l)
+		t.attend(kh[rho*d:], vh[rho*d:], ld, bLo, bHi)
 	}
-	t.finish(rows, acc, ld, t.l)
+	t.finish()
 }
