@@ -3,6 +3,7 @@ package variants
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -120,7 +121,7 @@ func (o Options) NonDefault(names []string) []string {
 	def := DefaultOptions()
 	var out []string
 	for _, p := range params {
-		if !contains(names, p.Name) {
+		if !slices.Contains(names, p.Name) {
 			continue
 		}
 		if p.get(o) != p.get(def) {
@@ -128,15 +129,6 @@ func (o Options) NonDefault(names []string) []string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func intParam(name, def, usage string, min int, field func(*Options) *int) Param {
@@ -161,7 +153,7 @@ func choiceParam(name, def, usage string, choices []string, field func(*Options)
 	return Param{
 		Name: name, Usage: usage, Default: def, Choices: choices,
 		set: func(o *Options, s string) error {
-			if !contains(choices, s) {
+			if !slices.Contains(choices, s) {
 				return fmt.Errorf("unknown value (want one of %s)", strings.Join(choices, ", "))
 			}
 			*field(o) = s

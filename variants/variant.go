@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -80,7 +81,7 @@ func Names() []string {
 	}
 	var rest []string
 	for n := range registry {
-		if !contains(order, n) {
+		if !slices.Contains(order, n) {
 			rest = append(rest, n)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -61,7 +62,7 @@ var universal = []string{"scale", "seed"}
 // the named variants reads.
 func (kf *knobFlags) checkApplies(names []string) error {
 	for _, p := range kf.ordered {
-		if contains(universal, p) {
+		if slices.Contains(universal, p) {
 			continue
 		}
 		used := false
@@ -71,7 +72,7 @@ func (kf *knobFlags) checkApplies(names []string) error {
 			if err != nil {
 				return err
 			}
-			used = used || contains(v.Params(), p)
+			used = used || slices.Contains(v.Params(), p)
 			known = append(known, v.Params()...)
 		}
 		if !used {
@@ -105,15 +106,6 @@ func (kf *knobFlags) sweepKnobs() []sweep.Knob {
 		knobs = append(knobs, sweep.Knob{Name: name, Values: kf.values[name]})
 	}
 	return knobs
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func orNone(list []string) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -48,7 +47,7 @@ func runGate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Exit 1 when NEW is significantly (p < alpha) worse than BASE by more than the threshold in some unit, 0 otherwise, 2 on bad input.")
 		fs.PrintDefaults()
 	}
-	files, err := parseGateArgs(fs, args)
+	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -88,26 +87,4 @@ func runGate(args []string, stdout, stderr io.Writer) error {
 		return checkFailed("%d regression(s) beyond %s: %s", len(regs), fs.Lookup("threshold").Value, strings.Join(worst, "; "))
 	}
 	return nil
-}
-
-// parseGateArgs parses flags wherever they appear among the positional
-// arguments (`gate BASE NEW -threshold 5%`), which flag.Parse alone does
-// not: it stops at the first positional. A "--" ends flag parsing.
-func parseGateArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		consumed := args[:len(args)-fs.NArg()]
-		args = fs.Args()
-		if len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
-			return append(positional, args...), nil
-		}
-		if len(args) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
 }

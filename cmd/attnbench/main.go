@@ -142,3 +142,25 @@ func sortedNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// parseInterspersed parses flags wherever they appear among the positional
+// arguments (`gate BASE NEW -threshold 5%`, `report a.txt -o out b.txt`),
+// which flag.Parse alone does not: it stops at the first positional. After
+// "--" everything is positional. It returns the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}

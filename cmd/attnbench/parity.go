@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -68,7 +69,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 		return badInput("-inputs: no input kind given")
 	}
 	for _, k := range kinds {
-		if !contains(inputs.Kinds, k) {
+		if !slices.Contains(inputs.Kinds, k) {
 			return badInput("-inputs: unknown input kind %q (want %s)", k, strings.Join(inputs.Kinds, ", "))
 		}
 	}

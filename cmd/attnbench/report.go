@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -26,7 +25,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "\nFiles from different cpu, goarch, kernels or labels are drawn side by side, never mixed.")
 		fs.PrintDefaults()
 	}
-	files, err := reportArgs(fs, args)
+	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -48,25 +47,4 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d groups, %d plots as PNG and SVG, summary.md)\n", res.Files[0], len(res.Report.Groups), res.Plots)
 	return nil
-}
-
-// reportArgs parses flags wherever they appear among the file names
-// ("report a.txt -o out b.txt"); after "--" everything is a file.
-func reportArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(files, rest...), nil
-		}
-		args = rest
-		if len(args) == 0 {
-			return files, nil
-		}
-		files = append(files, args[0])
-		args = args[1:]
-	}
 }
