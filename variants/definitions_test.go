@@ -98,12 +98,7 @@ func bruteForce(q, k, v variants.Tensor, scale float64, causal bool, set func(i 
 }
 
 func TestDefinitionsSecondReading(t *testing.T) {
-	type tc struct {
-		variant string
-		knobs   map[string]string
-		set     func(i, m int, causal bool) map[int]bool
-	}
-	cases := []tc{
+	cases := []secondReadingCase{
 		{"window", map[string]string{"window": "3"}, func(i, m int, c bool) map[int]bool { return windowSet(i, m, 3, 1, 0, c) }},
 		{"window", map[string]string{"window": "2", "dilation": "3", "global": "2"}, func(i, m int, c bool) map[int]bool { return windowSet(i, m, 2, 3, 2, c) }},
 		{"window", map[string]string{"window": "0", "global": "1"}, func(i, m int, c bool) map[int]bool { return windowSet(i, m, 0, 1, 1, c) }},
@@ -112,7 +107,22 @@ func TestDefinitionsSecondReading(t *testing.T) {
 		{"sparse", map[string]string{"pattern": "fixed", "stride": "8", "summary": "2"}, func(i, m int, c bool) map[int]bool { return fixedSet(i, m, 8, 2) }},
 		{"sparse", map[string]string{"pattern": "fixed", "stride": "5", "summary": "5"}, func(i, m int, c bool) map[int]bool { return fixedSet(i, m, 5, 5) }},
 	}
-	s := variants.Shape{B: 1, H: 2, N: 37, M: 37, D: 6}
+	for _, s := range []variants.Shape{
+		{B: 1, H: 2, N: 37, M: 37, D: 6},
+		{B: 2, H: 1, N: 37, M: 50, D: 5},
+		{B: 1, H: 1, N: 50, M: 29, D: 9},
+	} {
+		testSecondReading(t, s, cases)
+	}
+}
+
+type secondReadingCase = struct {
+	variant string
+	knobs   map[string]string
+	set     func(i, m int, causal bool) map[int]bool
+}
+
+func testSecondReading(t *testing.T, s variants.Shape, cases []secondReadingCase) {
 	q, k, vv, _ := inputs.Generate("gaussian", s, 21)
 	for _, c := range cases {
 		v, err := variants.Lookup(c.variant)
@@ -127,7 +137,7 @@ func TestDefinitionsSecondReading(t *testing.T) {
 				}
 			}
 			opt.Causal = causal
-			label := fmt.Sprintf("%s %v causal=%v", c.variant, c.knobs, causal)
+			label := fmt.Sprintf("%s %v %v causal=%v", c.variant, c.knobs, s, causal)
 			want := bruteForce(q, k, vv, float64(opt.ScaleFor(s.D)), causal, func(i int) map[int]bool { return c.set(i, s.M, causal) })
 			got, err := v.Reference(q, k, vv, opt)
 			if err != nil {
@@ -150,6 +160,68 @@ func TestDefinitionsSecondReading(t *testing.T) {
 			}
 			if e > 1e-5 {
 				t.Errorf("%s: Forward differs from the second reading by %.3g", label, e)
+			}
+		}
+	}
+}
+
+// TestLinearEluSecondReading: out_i = Σ_j (φ(q_i)·φ(k_j)) v_j / (Σ_j φ(q_i)·φ(k_j) + ε)
+// with φ = elu + 1, j over all keys (causal: j ≤ i), written out here.
+func TestLinearEluSecondReading(t *testing.T) {
+	phi := func(x float32) float64 {
+		if x > 0 {
+			return float64(x) + 1
+		}
+		return math.Exp(float64(x))
+	}
+	v, err := variants.Lookup("linear")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []variants.Shape{{B: 1, H: 2, N: 33, M: 33, D: 5}, {B: 1, H: 1, N: 20, M: 31, D: 8}} {
+		q, k, vv, _ := inputs.Generate("gaussian", s, 8)
+		for _, causal := range []bool{false, true} {
+			for _, eps := range []float64{1e-6, 0.5} {
+				opt := variants.DefaultOptions()
+				opt.Causal, opt.Eps = causal, eps
+				want := make([]float64, q.Len())
+				for b := range s.B {
+					for h := range s.H {
+						qh, kh, vh := q.Head(b, h), k.Head(b, h), vv.Head(b, h)
+						base := (b*s.H + h) * s.N * s.D
+						for i := range s.N {
+							var den float64
+							num := make([]float64, s.D)
+							for j := range s.M {
+								if causal && j > i {
+									continue
+								}
+								var w float64
+								for d := range s.D {
+									w += phi(qh[i*s.D+d]) * phi(kh[j*s.D+d])
+								}
+								den += w
+								for d := range s.D {
+									num[d] += w * float64(vh[j*s.D+d])
+								}
+							}
+							for d := range s.D {
+								want[base+i*s.D+d] = num[d] / (den + eps)
+							}
+						}
+					}
+				}
+				out := variants.NewTensor(s.B, s.H, s.N, s.D)
+				if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
+					t.Fatal(err)
+				}
+				var e float64
+				for i := range want {
+					e = math.Max(e, math.Abs(float64(out.Data[i])-want[i]))
+				}
+				if e > 1e-5 {
+					t.Errorf("linear elu %v causal=%v eps=%v: Forward differs from the definition by %.3g", s, causal, eps, e)
+				}
 			}
 		}
 	}
