@@ -141,7 +141,11 @@ func Expand(spec Spec) ([]Case, []Skipped, error) {
 		}
 	}
 	if len(cases) == 0 {
-		return nil, skipped, errors.New("no case to run: every case is unsupported by its variant")
+		msg := "no case to run: every case is unsupported by its variant"
+		if len(skipped) > 0 {
+			msg += fmt.Sprintf(" (%s: %s)", skipped[0].Name, skipped[0].Reason)
+		}
+		return nil, skipped, errors.New(msg)
 	}
 	return cases, skipped, nil
 }
