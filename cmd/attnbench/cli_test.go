@@ -203,3 +203,70 @@ func TestParityCommandPasses(t *testing.T) {
 		t.Errorf("parity output lacks the summary line:\n%s", out)
 	}
 }
+
+// TestRunPlumbsVariantFlags: `run` with a variant's flags gives exactly the
+// output of an in-process Forward with those options set by name.
+func TestRunPlumbsVariantFlags(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(7, 8))
+	q, k, v := randomTensor(rng, 1, 2, 40, 8, 1), randomTensor(rng, 1, 2, 40, 8, 1), randomTensor(rng, 1, 2, 40, 8, 1)
+	qp, kp, vp, op := filepath.Join(dir, "q.npy"), filepath.Join(dir, "k.npy"), filepath.Join(dir, "v.npy"), filepath.Join(dir, "o.npy")
+	for p, x := range map[string]variants.Tensor{qp: q, kp: k, vp: v} {
+		if err := npy.Save(p, x, []int{2, 40, 8}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		variant string
+		flags   []string
+	}{
+		{"flash", []string{"-block-q", "7", "-block-k", "9", "-scale", "0.3"}},
+		{"window", []string{"-window", "3", "-dilation", "2", "-global", "1"}},
+		{"sparse", []string{"-pattern", "fixed", "-stride", "8", "-summary", "2"}},
+		{"sparse", []string{"-pattern", "bigbird", "-block", "8", "-random", "1", "-seed", "5"}},
+		{"lsh", []string{"-buckets", "4", "-rounds", "3", "-chunk", "8", "-seed", "2"}},
+		{"lsh", []string{"-shared-qk=false", "-buckets", "6", "-rounds", "2"}},
+		{"linear", []string{"-kernel", "favor", "-features", "16", "-seed", "3", "-eps", "0.01"}},
+	}
+	for _, c := range cases {
+		for _, causal := range []bool{false, true} {
+			args := append([]string{"run", "-variant", c.variant, "-q", qp, "-k", kp, "-v", vp, "-o", op, "-threads", "1"}, c.flags...)
+			opt := variants.DefaultOptions()
+			for i := 0; i < len(c.flags); i++ {
+				name, val := strings.TrimPrefix(c.flags[i], "-"), "true"
+				if n, v, ok := strings.Cut(name, "="); ok {
+					name, val = n, v
+				} else {
+					i++
+					val = c.flags[i]
+				}
+				if err := opt.Set(name, val); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if causal {
+				args = append(args, "-causal")
+				opt.Causal = true
+			}
+			if code, _, errOut := runCLI(args...); code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, code, errOut)
+			}
+			got, err := npy.Load(op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vr, _ := variants.Lookup(c.variant)
+			want := variants.NewTensor(1, 2, 40, 8)
+			opt.Threads = 1
+			if err := vr.Forward(q, k, v, want, opt, variants.NewWorkspace()); err != nil {
+				t.Fatal(err)
+			}
+			for i := range want.Data {
+				if got.Data[i] != want.Data[i] {
+					t.Errorf("%v: output differs from Forward with the same options at %d", args, i)
+					break
+				}
+			}
+		}
+	}
+}
