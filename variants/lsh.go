@@ -142,8 +142,12 @@ func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 // bit-identical projections and therefore the same buckets.
 const lshHashRows = 64
 
+// lshProjFloats is the hashing scratch: one row block's projections and
+// their row maxima.
+func lshProjFloats(rounds, half int) int { return lshHashRows * rounds * (half + 1) }
+
 // lshHash sets bkt[r·n + i] = argmax([x_i R_r; −x_i R_r]) (first index of
-// the maximum) for the n rows of x. proj holds lshHashRows·rounds·half
+// the maximum) for the n rows of x. proj holds lshProjFloats(rounds, half)
 // floats.
 func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32) {
 	for r0 := 0; r0 < n; r0 += lshHashRows {
@@ -156,33 +160,73 @@ func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half,
 	width := rounds * half
 	rows := min(lshHashRows, n-r0)
 	kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
+	// argmax([v; −v]), first index on ties, on the vector kernels: the
+	// maximum hi of v, then, with the block negated in one call, the
+	// maximum of −v, which is −(the minimum); the index is the first
+	// element equal to the winner (the first maximum of v unless −min
+	// beats it, then the first minimum). Negation is exact, so this is
+	// the scalar scan's answer; a NaN falls back to that scan.
+	his := proj[rows*width:][:rows*rounds]
 	for i := range rows {
 		for r := range rounds {
-			// argmax([v; −v]), first index on ties: the first maximum of
-			// v, unless −(the minimum) beats it, then the first minimum.
-			v := proj[i*width+r*half : i*width+(r+1)*half]
-			hi, lo, argHi, argLo := v[0], v[0], 0, 0
-			for t, x := range v {
-				if x > hi {
-					hi, argHi = x, t
+			his[i*rounds+r] = kern.Max(proj[i*width+r*half : i*width+(r+1)*half])
+		}
+	}
+	kern.Scale(proj[:rows*width], -1)
+	for i := range rows {
+		for r := range rounds {
+			neg := proj[i*width+r*half : i*width+(r+1)*half] // −v
+			hi := his[i*rounds+r]
+			arg := -1
+			if negMin := kern.Max(neg); negMin > hi {
+				if t := firstEqual(neg, negMin); t >= 0 {
+					arg = half + t
 				}
-				if x < lo {
-					lo, argLo = x, t
-				}
+			} else if t := firstEqual(neg, -hi); t >= 0 {
+				arg = t
 			}
-			arg := argHi
-			if -lo > hi {
-				arg = half + argLo
+			if arg < 0 {
+				kern.Scale(neg, -1)
+				arg = argmaxPlusMinus(neg)
 			}
 			bkt[r*n+r0+i] = int32(arg)
 		}
 	}
 }
 
+// firstEqual returns the first index of x equal to target, or −1.
+func firstEqual(x []float32, target float32) int {
+	for t, v := range x {
+		if v == target {
+			return t
+		}
+	}
+	return -1
+}
+
+// argmaxPlusMinus is argmax([v; −v]) with the first index on ties, by a
+// scalar scan: the first maximum of v, unless −(the minimum) beats it, then
+// the first minimum.
+func argmaxPlusMinus(v []float32) int {
+	hi, lo, argHi, argLo := v[0], v[0], 0, 0
+	for t, x := range v {
+		if x > hi {
+			hi, argHi = x, t
+		}
+		if x < lo {
+			lo, argLo = x, t
+		}
+	}
+	if -lo > hi {
+		return len(v) + argLo
+	}
+	return argHi
+}
+
 // lshBucketsOf hashes the rows of one head for the reference (allocating).
 func lshBucketsOf(x []float32, n, d int, rot []float32, half, rounds int) []int32 {
 	bkt := make([]int32, rounds*n)
-	lshHash(asm.Active(), x, n, d, rot, half, rounds, make([]float32, lshHashRows*rounds*half), bkt)
+	lshHash(asm.Active(), x, n, d, rot, half, rounds, make([]float32, lshProjFloats(rounds, half)), bkt)
 	return bkt
 }
 
@@ -355,7 +399,7 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 func lshHeadFloats(s Shape, g lshGeom) int {
 	return 2*s.M*s.D + // sorted K, V
 		3*s.N + // m, l by position; 1/‖q‖
-		lshHashRows*g.rounds*g.half + g.rounds*g.half*s.D // projections, rotations
+		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
@@ -372,7 +416,7 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	bk := keyTile(s.D)
 	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
 		int64(threads)*int64(tileFloats(s.D, g.rowTile, bk)+tileInts(g.rowTile)) +
-		int64(threads-1)*int64(lshHashRows*g.rounds*g.half))
+		int64(threads-1)*int64(lshProjFloats(g.rounds, g.half)))
 }
 
 // lshJob holds one Forward's buffers; the per-head arrays are reused by
@@ -500,7 +544,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
 	j.ks, j.vs = takeF(s.M*s.D), takeF(s.M*s.D)
 	j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N)
-	j.proj, j.rot = takeF(lshHashRows*g.rounds*g.half), takeF(g.rounds*g.half*s.D)
+	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
 	if j.shared {
