@@ -636,9 +636,13 @@ func (j *lshJob) beginRound(r int) {
 			code[p] = j.keyCode(rp, int(pos))
 		}
 	}
-	for p, pos := range kPerm {
-		src := j.kh[int(pos)*d : int(pos+1)*d]
-		dst := j.ks[p*d : (p+1)*d]
+	// Scattered in position order: the reads stream and the writes,
+	// independent of each other, overlap their misses (a gather in
+	// sorted order waits on each random row).
+	kInv := j.kInv[r*s.M : (r+1)*s.M]
+	for pos, p := range kInv {
+		src := j.kh[pos*d : (pos+1)*d]
+		dst := j.ks[int(p)*d : int(p+1)*d]
 		if j.shared {
 			inv := j.invNorm[pos]
 			for x := range dst {
@@ -647,7 +651,7 @@ func (j *lshJob) beginRound(r int) {
 		} else {
 			copy(dst, src)
 		}
-		copy(j.vs[p*d:(p+1)*d], j.vh[int(pos)*d:int(pos+1)*d])
+		copy(j.vs[int(p)*d:int(p+1)*d], j.vh[pos*d:(pos+1)*d])
 	}
 }
 
