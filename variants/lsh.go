@@ -397,7 +397,7 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
-	return 2*s.M*s.D + // sorted K, V
+	return 2*s.M*s.D + s.N*s.D + // sorted K, V, Q
 		3*s.N + // m, l by position; 1/‖q‖
 		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
@@ -449,6 +449,7 @@ type lshJob struct {
 	kCode      []int32
 	invNorm    []float32
 	ks, vs     []float32 // key rows in the current round's sorted order
+	qs         []float32 // query rows in the current round's sorted order
 	mPos, lPos []float32 // running max and sum per query position
 }
 
@@ -542,7 +543,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.ks, j.vs = takeF(s.M*s.D), takeF(s.M*s.D)
+	j.ks, j.vs, j.qs = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D)
 	j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N)
 	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
@@ -653,6 +654,10 @@ func (j *lshJob) beginRound(r int) {
 		}
 		copy(j.vs[int(p)*d:int(p+1)*d], j.vh[pos*d:(pos+1)*d])
 	}
+	qInv := j.qInv[r*s.N : (r+1)*s.N]
+	for pos, p := range qInv {
+		copy(j.qs[int(p)*d:int(p+1)*d], j.qh[pos*d:(pos+1)*d])
+	}
 }
 
 // keyCode is key position kj's bucket in round rp, times nc plus its
@@ -739,7 +744,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 				j.needSelf[perm[p]] = 1
 			}
 		}
-		t.beginRows(rows, perm[s0:], j.qh, d, j.oh, d, j.mPos, j.lPos)
+		t.beginPacked(rows, perm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
 		for x := range ranges {
 			for i := range rows {
 				p := s0 + i
@@ -787,7 +792,7 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			}
 			t.setSpan(i, k0, hi, 0, 0)
 		}
-		t.beginRows(rows, qPerm[s0:], j.qh, d, j.oh, d, j.mPos, j.lPos)
+		t.beginPacked(rows, qPerm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
 		t.attend(j.ks, j.vs, d, k0, k1)
 		t.store(j.mPos, j.lPos)
 	}
