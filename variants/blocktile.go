@@ -93,11 +93,21 @@ func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc in
 // beginRows is begin with the rows gathered: row i is row perm[i] of q,
 // acc, m and l (perm nil: row i), and store and finish scatter them back.
 func (t *tileAttn) beginRows(rows int, perm []int32, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
+	t.beginPacked(rows, perm, q, ldq, false, acc, ldacc, m, l)
+}
+
+// beginPacked is beginRows; with qInOrder the query rows are read in tile
+// order (row i at q[i·ldq], gathered beforehand so that the reads stream)
+// while acc, m and l are still addressed through perm.
+func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qInOrder bool, acc []float32, ldacc int, m, l []float32) {
 	qt := &t.qt
 	d, w := qt.d, qt.width
 	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
 	for i := range rows {
-		r := t.row(i)
+		r := i
+		if !qInOrder {
+			r = t.row(i)
+		}
 		for p, x := range q[r*ldq : r*ldq+d] {
 			qt.qt[p*w+i] = x * t.scale
 		}

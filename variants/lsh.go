@@ -142,8 +142,12 @@ func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 // bit-identical projections and therefore the same buckets.
 const lshHashRows = 64
 
+// lshProjFloats is the hashing scratch: one row block's projections and
+// their row maxima.
+func lshProjFloats(rounds, half int) int { return lshHashRows * rounds * (half + 1) }
+
 // lshHash sets bkt[r·n + i] = argmax([x_i R_r; −x_i R_r]) (first index of
-// the maximum) for the n rows of x. proj holds lshHashRows·rounds·half
+// the maximum) for the n rows of x. proj holds lshProjFloats(rounds, half)
 // floats.
 func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32) {
 	for r0 := 0; r0 < n; r0 += lshHashRows {
@@ -156,33 +160,73 @@ func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half,
 	width := rounds * half
 	rows := min(lshHashRows, n-r0)
 	kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
+	// argmax([v; −v]), first index on ties, on the vector kernels: the
+	// maximum hi of v, then, with the block negated in one call, the
+	// maximum of −v, which is −(the minimum); the index is the first
+	// element equal to the winner (the first maximum of v unless −min
+	// beats it, then the first minimum). Negation is exact, so this is
+	// the scalar scan's answer; a NaN falls back to that scan.
+	his := proj[rows*width:][:rows*rounds]
 	for i := range rows {
 		for r := range rounds {
-			// argmax([v; −v]), first index on ties: the first maximum of
-			// v, unless −(the minimum) beats it, then the first minimum.
-			v := proj[i*width+r*half : i*width+(r+1)*half]
-			hi, lo, argHi, argLo := v[0], v[0], 0, 0
-			for t, x := range v {
-				if x > hi {
-					hi, argHi = x, t
+			his[i*rounds+r] = kern.Max(proj[i*width+r*half : i*width+(r+1)*half])
+		}
+	}
+	kern.Scale(proj[:rows*width], -1)
+	for i := range rows {
+		for r := range rounds {
+			neg := proj[i*width+r*half : i*width+(r+1)*half] // −v
+			hi := his[i*rounds+r]
+			arg := -1
+			if negMin := kern.Max(neg); negMin > hi {
+				if t := firstEqual(neg, negMin); t >= 0 {
+					arg = half + t
 				}
-				if x < lo {
-					lo, argLo = x, t
-				}
+			} else if t := firstEqual(neg, -hi); t >= 0 {
+				arg = t
 			}
-			arg := argHi
-			if -lo > hi {
-				arg = half + argLo
+			if arg < 0 {
+				kern.Scale(neg, -1)
+				arg = argmaxPlusMinus(neg)
 			}
 			bkt[r*n+r0+i] = int32(arg)
 		}
 	}
 }
 
+// firstEqual returns the first index of x equal to target, or −1.
+func firstEqual(x []float32, target float32) int {
+	for t, v := range x {
+		if v == target {
+			return t
+		}
+	}
+	return -1
+}
+
+// argmaxPlusMinus is argmax([v; −v]) with the first index on ties, by a
+// scalar scan: the first maximum of v, unless −(the minimum) beats it, then
+// the first minimum.
+func argmaxPlusMinus(v []float32) int {
+	hi, lo, argHi, argLo := v[0], v[0], 0, 0
+	for t, x := range v {
+		if x > hi {
+			hi, argHi = x, t
+		}
+		if x < lo {
+			lo, argLo = x, t
+		}
+	}
+	if -lo > hi {
+		return len(v) + argLo
+	}
+	return argHi
+}
+
 // lshBucketsOf hashes the rows of one head for the reference (allocating).
 func lshBucketsOf(x []float32, n, d int, rot []float32, half, rounds int) []int32 {
 	bkt := make([]int32, rounds*n)
-	lshHash(asm.Active(), x, n, d, rot, half, rounds, make([]float32, lshHashRows*rounds*half), bkt)
+	lshHash(asm.Active(), x, n, d, rot, half, rounds, make([]float32, lshProjFloats(rounds, half)), bkt)
 	return bkt
 }
 
@@ -353,9 +397,9 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
-	return 2*s.M*s.D + // sorted K, V
+	return 2*s.M*s.D + s.N*s.D + // sorted K, V, Q
 		3*s.N + // m, l by position; 1/‖q‖
-		lshHashRows*g.rounds*g.half + g.rounds*g.half*s.D // projections, rotations
+		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
@@ -372,7 +416,7 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	bk := keyTile(s.D)
 	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
 		int64(threads)*int64(tileFloats(s.D, g.rowTile, bk)+tileInts(g.rowTile)) +
-		int64(threads-1)*int64(lshHashRows*g.rounds*g.half))
+		int64(threads-1)*int64(lshProjFloats(g.rounds, g.half)))
 }
 
 // lshJob holds one Forward's buffers; the per-head arrays are reused by
@@ -405,6 +449,7 @@ type lshJob struct {
 	kCode      []int32
 	invNorm    []float32
 	ks, vs     []float32 // key rows in the current round's sorted order
+	qs         []float32 // query rows in the current round's sorted order
 	mPos, lPos []float32 // running max and sum per query position
 }
 
@@ -498,9 +543,9 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.ks, j.vs = takeF(s.M*s.D), takeF(s.M*s.D)
+	j.ks, j.vs, j.qs = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D)
 	j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N)
-	j.proj, j.rot = takeF(lshHashRows*g.rounds*g.half), takeF(g.rounds*g.half*s.D)
+	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
 	if j.shared {
@@ -592,9 +637,13 @@ func (j *lshJob) beginRound(r int) {
 			code[p] = j.keyCode(rp, int(pos))
 		}
 	}
-	for p, pos := range kPerm {
-		src := j.kh[int(pos)*d : int(pos+1)*d]
-		dst := j.ks[p*d : (p+1)*d]
+	// Scattered in position order: the reads stream and the writes,
+	// independent of each other, overlap their misses (a gather in
+	// sorted order waits on each random row).
+	kInv := j.kInv[r*s.M : (r+1)*s.M]
+	for pos, p := range kInv {
+		src := j.kh[pos*d : (pos+1)*d]
+		dst := j.ks[int(p)*d : int(p+1)*d]
 		if j.shared {
 			inv := j.invNorm[pos]
 			for x := range dst {
@@ -603,7 +652,11 @@ func (j *lshJob) beginRound(r int) {
 		} else {
 			copy(dst, src)
 		}
-		copy(j.vs[p*d:(p+1)*d], j.vh[int(pos)*d:int(pos+1)*d])
+		copy(j.vs[int(p)*d:int(p+1)*d], j.vh[pos*d:(pos+1)*d])
+	}
+	qInv := j.qInv[r*s.N : (r+1)*s.N]
+	for pos, p := range qInv {
+		copy(j.qs[int(p)*d:int(p+1)*d], j.qh[pos*d:(pos+1)*d])
 	}
 }
 
@@ -691,7 +744,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 				j.needSelf[perm[p]] = 1
 			}
 		}
-		t.beginRows(rows, perm[s0:], j.qh, d, j.oh, d, j.mPos, j.lPos)
+		t.beginPacked(rows, perm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
 		for x := range ranges {
 			for i := range rows {
 				p := s0 + i
@@ -739,7 +792,7 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			}
 			t.setSpan(i, k0, hi, 0, 0)
 		}
-		t.beginRows(rows, qPerm[s0:], j.qh, d, j.oh, d, j.mPos, j.lPos)
+		t.beginPacked(rows, qPerm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
 		t.attend(j.ks, j.vs, d, k0, k1)
 		t.store(j.mPos, j.lPos)
 	}
