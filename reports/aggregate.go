@@ -315,6 +315,9 @@ func (g *groupAcc) finish() *Group {
 	if len(varying) > 0 {
 		out.Notes = append(out.Notes, "results merged in this group differ in "+strings.Join(varying, ", "))
 	}
+	if gaussianErrors(out.Series) {
+		out.Notes = append(out.Notes, "relerr was measured on gaussian inputs (no inputs= key): there exact attention averages almost uniformly over all n keys, so its output is tiny (~1/√n) and every local or sparse approximation shows relerr near or above 1. DESIGN §3: error on gaussian inputs alone is not meaningful; sweep with -inputs local (or npy:DIR of real activations) to judge approximation quality")
+	}
 	for _, s := range out.Series {
 		for _, p := range s.Points {
 			if st, ok := p.Stats[unitTime]; ok && st.Samples < minSamplesForInterval {
@@ -324,6 +327,20 @@ func (g *groupAcc) finish() *Group {
 		}
 	}
 	return out
+}
+
+// gaussianErrors reports whether some approximate series (not full or
+// flash) has relerr values measured on gaussian inputs, the default.
+func gaussianErrors(series []*Series) bool {
+	for _, s := range series {
+		if s.Variant == "full" || s.Variant == "flash" || !s.hasUnit(unitRelErr) {
+			continue
+		}
+		if in, ok := s.Param("inputs"); !ok || in == "gaussian" {
+			return true
+		}
+	}
+	return false
 }
 
 func groupTitle(m Machine) string {

@@ -164,8 +164,17 @@ func (g *Group) Rows() []Row {
 				r.PctPeak = fmt.Sprintf("%.1f%%", st.Median/peak*100)
 			}
 		}
-		if st, ok := s.stat(last, unitRelErr); ok {
-			r.RelErr = fmtRelErr(st.Median)
+		// Errors are often computed only up to some n (sweep -err-max-n):
+		// show the largest n that has one, and say which when it is not
+		// the row's n.
+		for i := last; i >= 0; i-- {
+			if st, ok := s.stat(i, unitRelErr); ok {
+				r.RelErr = fmtRelErr(st.Median)
+				if i != last {
+					r.RelErr += fmt.Sprintf(" (n=%d)", s.Points[i].N)
+				}
+				break
+			}
 		}
 		rows = append(rows, r)
 	}

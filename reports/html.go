@@ -155,7 +155,7 @@ dl { margin: 0; } dt { font-weight: 600; float: left; clear: left; width: 6.5em;
 <tr><th>series</th><th>n</th><th>time/op</th><th>peak mem</th><th>slope</th><th>crossover n (vs flash)</th><th>%peak</th><th>relerr</th></tr>
 {{range .Rows}}<tr><td>{{.Series}}</td><td>{{.N}}</td><td>{{.Time}}</td><td>{{.Memory}}</td><td>{{.Slope}}</td><td>{{.Crossover}}</td><td>{{.PctPeak}}</td><td>{{.RelErr}}</td></tr>
 {{end}}</table></div>
-<p class="caption">At each series' largest n: median time with the 95% interval of the median{{if .Infinite}} (±∞: fewer than 6 samples){{end}}, median peak workspace bytes, %peak and relerr. Slope: fitted exponent of time in n. Crossover: n where the series' time crosses the baseline's.</p>
+<p class="caption">At each series' largest n: median time with the 95% interval of the median{{if .Infinite}} (±∞: fewer than 6 samples){{end}}, median peak workspace bytes, %peak; relerr at the largest n that has one. Slope: fitted exponent of time in n. Crossover: n where the series' time crosses the baseline's.</p>
 {{range .Notes}}<p class="note">Note: {{.}}</p>
 {{end}}</div>
 {{end}}</div>

@@ -34,7 +34,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 			}
 			fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
 		}
-		b.WriteString("\nAt each series' largest n: median time ± the 95% interval of the median (±∞: fewer than 6 samples), median peak workspace bytes, %peak, relerr; slope: fitted exponent of time in n; crossover: n where the series' time crosses the baseline's (flash, or full where noted).\n")
+		b.WriteString("\nAt each series' largest n: median time ± the 95% interval of the median (±∞: fewer than 6 samples), median peak workspace bytes, %peak, relerr (at the largest n that has one); slope: fitted exponent of time in n; crossover: n where the series' time crosses the baseline's (flash, or full where noted).\n")
 		for _, n := range g.Notes {
 			fmt.Fprintf(&b, "\n> Note: %s\n", mdEscape(n))
 		}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -322,5 +323,30 @@ BenchmarkAttention/variant=full/causal=false/n=256/d=64-4 1 60 ns/op
 	a, b := r.Groups[0].Title, r.Groups[1].Title
 	if a == b || !strings.Contains(a, "GOMAXPROCS 2") || !strings.Contains(b, "GOMAXPROCS 4") {
 		t.Errorf("titles %q and %q do not tell the groups apart", a, b)
+	}
+}
+
+// TestGaussianErrorNote: relerr from gaussian inputs (no inputs= key) gets
+// a note saying it is not meaningful; relerr from local inputs does not.
+func TestGaussianErrorNote(t *testing.T) {
+	for _, c := range []struct {
+		keys string
+		want bool
+	}{{"d=64/window=64", true}, {"d=64/inputs=local/window=64", false}} {
+		s := standardSeries()[2]
+		if s.relerr == nil || !strings.HasPrefix(s.label, "window") {
+			t.Fatalf("fixture series 2 is %q; the test needs a window series with relerr", s.label)
+		}
+		s.keys = c.keys
+		path := filepath.Join(t.TempDir(), "r.txt")
+		fixtureFile{cpu: "CPU", ns: fixtureNs[:3], count: 1, series: []fixtureSeries{s}, peak: 10}.write(t, path)
+		out, err := Generate(t.TempDir(), []string{path}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.ContainsFunc(out.Notes, func(n string) bool { return strings.Contains(n, "gaussian inputs") })
+		if got != c.want {
+			t.Errorf("keys %s: gaussian note present %v, want %v (notes %q)", c.keys, got, c.want, out.Notes)
+		}
 	}
 }
