@@ -45,6 +45,8 @@ type tileAttn struct {
 	acc   []float32 // where finish or store writes the rows (ldacc apart)
 	ldacc int
 
+	// qpos[i] is row i's query position, for dedup.
+	qpos []int32
 	// dedup, when on, removes pairs already counted in an earlier LSH
 	// round (see lsh.go). A value, not a pointer: the kernels are called
 	// through function values, so everything a tile points to escapes.
@@ -214,7 +216,7 @@ func (t *tileAttn) mask(c0, c1 int) {
 		cut(i, hi, c1)
 		cut(i, max(int(sp[2]), lo), min(int(sp[3]), hi))
 		if t.dedup.on {
-			t.dedup.mask(t.row(i), s[i:], w, lo-c0, hi-c0, c0)
+			t.dedup.mask(int(t.qpos[i]), s[i:], w, lo-c0, hi-c0, c0)
 		}
 	}
 }

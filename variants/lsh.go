@@ -397,8 +397,8 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
-	return 2*s.M*s.D + s.N*s.D + // sorted K, V, Q
-		3*s.N + // m, l by position; 1/‖q‖
+	return 2*s.M*s.D + 2*s.N*s.D + // sorted K, V; sorted Q and state, two buffers
+		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
 		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
 
@@ -446,11 +446,17 @@ type lshJob struct {
 	// kCode[rp·M + p]: for the key at sorted index p of the current round,
 	// its bucket (times nc, plus its chunk when shared) in round rp < r,
 	// so that the dedup test is one comparison per earlier round.
-	kCode      []int32
-	invNorm    []float32
-	ks, vs     []float32 // key rows in the current round's sorted order
-	qs         []float32 // query rows in the current round's sorted order
-	mPos, lPos []float32 // running max and sum per query position
+	kCode   []int32
+	invNorm []float32
+	ks, vs  []float32 // key rows in the current round's sorted order
+	// The query rows and the running softmax state (unnormalised output,
+	// max, sum) in the current round's sorted order of the queries, so
+	// that a tile reads and writes them as contiguous rows; between rounds
+	// the state moves to the next order in one scatter. qs and oS swap
+	// buffers then (the old queries are dead), as do m, l and mNext, lNext.
+	qs, oS       []float32
+	mS, lS       []float32
+	mNext, lNext []float32
 }
 
 func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -543,8 +549,9 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.ks, j.vs, j.qs = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D)
-	j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N)
+	j.ks, j.vs, j.qs, j.oS = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D), takeF(s.N*s.D)
+	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
+	j.invNorm = takeF(s.N)
 	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
@@ -618,17 +625,25 @@ func (j *lshJob) sort(bkt, perm, inv, start []int32) {
 	}
 }
 
-// beginRound gathers the keys into round r's sorted order (the query rows
-// and their state stay in position order: the tiles gather and scatter
-// them), with their earlier rounds' codes for the dedup test.
+// beginRound gathers the keys and queries into round r's sorted order,
+// with the keys' earlier rounds' codes for the dedup test, and moves the
+// queries' running state from round r−1's order to round r's.
 func (j *lshJob) beginRound(r int) {
 	s, d := j.s, j.s.D
 	j.round = r
-	if r == 0 {
-		clear(j.oh)
-		for i := range s.N {
-			j.mPos[i], j.lPos[i] = float32(math.Inf(-1)), 0
+	if r > 0 {
+		// Streaming reads of the old order, independent scattered writes.
+		// The old query rows are dead: their buffer takes the state.
+		prevPerm, inv := j.qPerm[(r-1)*s.N:r*s.N], j.qInv[r*s.N:(r+1)*s.N]
+		oNew := j.qs
+		for p, pos := range prevPerm {
+			np := int(inv[pos])
+			copy(oNew[np*d:(np+1)*d], j.oS[p*d:(p+1)*d])
+			j.mNext[np], j.lNext[np] = j.mS[p], j.lS[p]
 		}
+		j.qs, j.oS = j.oS, oNew
+		j.mS, j.mNext = j.mNext, j.mS
+		j.lS, j.lNext = j.lNext, j.lS
 	}
 	kPerm := j.kPerm[r*s.M : (r+1)*s.M]
 	for rp := range r {
@@ -744,7 +759,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 				j.needSelf[perm[p]] = 1
 			}
 		}
-		t.beginPacked(rows, perm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
+		j.beginTile(t, s0, rows)
 		for x := range ranges {
 			for i := range rows {
 				p := s0 + i
@@ -756,7 +771,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 			}
 			t.attend(j.ks, j.vs, d, lo[x], hi[x])
 		}
-		t.store(j.mPos, j.lPos)
+		t.store(j.mS[s0:], j.lS[s0:])
 	}
 }
 
@@ -768,6 +783,12 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 	q0, q1 := int(j.qStart[r*nb1+beta]), int(j.qStart[r*nb1+beta+1])
 	k0, k1 := int(j.kStart[r*nb1+beta]), int(j.kStart[r*nb1+beta+1])
 	if k0 == k1 {
+		if r == 0 { // no key: the rows' state starts empty
+			clear(j.oS[q0*d : q1*d])
+			for p := q0; p < q1; p++ {
+				j.mS[p], j.lS[p] = float32(math.Inf(-1)), 0
+			}
+		}
 		return
 	}
 	qPerm, kPerm := j.qPerm[r*s.N:(r+1)*s.N], j.kPerm[r*s.M:(r+1)*s.M]
@@ -792,30 +813,50 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			}
 			t.setSpan(i, k0, hi, 0, 0)
 		}
-		t.beginPacked(rows, qPerm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
+		j.beginTile(t, s0, rows)
 		t.attend(j.ks, j.vs, d, k0, k1)
-		t.store(j.mPos, j.lPos)
+		t.store(j.mS[s0:], j.lS[s0:])
 	}
 }
 
+// beginTile starts the tile of the rows at sorted indices [s0, s0+rows) of
+// the current round: their queries and state are contiguous rows of qs,
+// oS, mS and lS; in round 0 the state starts afresh.
+func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
+	d := j.s.D
+	m, l := j.mS[s0:], j.lS[s0:]
+	if j.round == 0 {
+		m, l = nil, nil
+	}
+	t.beginPacked(rows, nil, j.qs[s0*d:], d, true, j.oS[s0*d:], d, m, l)
+	t.qpos = j.qPerm[j.round*j.s.N+s0:]
+}
+
 // finishHead adds the self key where some round had no other candidate and
-// divides by the running sums, in position order.
+// writes the outputs O/l to their positions, reading the state in the last
+// round's sorted order.
 func (j *lshJob) finishHead() {
 	s, d := j.s, j.s.D
-	for i := range s.N {
-		acc := j.oh[i*d : (i+1)*d]
+	perm := j.qPerm[(j.g.rounds-1)*s.N : j.g.rounds*s.N]
+	for p, pos32 := range perm {
+		i := int(pos32)
+		acc := j.oS[p*d : (p+1)*d]
 		if j.shared && j.needSelf[i] != 0 {
 			qi := j.qh[i*d : (i+1)*d]
 			var dot float32
 			for _, v := range qi {
 				dot += v * (v * j.invNorm[i])
 			}
-			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mPos[i], &j.lPos[i])
+			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mS[p], &j.lS[p])
 		}
-		if l := j.lPos[i]; l > 0 {
-			j.kern.Scale(acc, 1/l)
+		out := j.oh[i*d : (i+1)*d]
+		if l := j.lS[p]; l > 0 {
+			inv := 1 / l
+			for c, x := range acc {
+				out[c] = x * inv
+			}
 		} else {
-			clear(acc)
+			clear(out)
 		}
 	}
 }
