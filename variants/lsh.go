@@ -123,15 +123,17 @@ func (LSH) Flops(s Shape, opt Options) float64 {
 	return attentionFlops(s, float64(s.N)*perQuery) + hashing
 }
 
-// lshRotations fills rot with the rounds' Gaussian rotations, transposed:
-// row r·nb/2 + t holds column t of R_r, so one GemmNT projects a row on
-// every round at once. The values depend on Seed alone.
+// lshRotations fills rot with the rounds' Gaussian rotations side by side:
+// rot[p·W + r·nb/2 + t] = R_r[p][t] with W = rounds·nb/2, so one GEMM
+// projects a block of rows on every round at once. The values depend on
+// Seed alone.
 func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 	rng := newSeededRand(seed, streamLSH)
+	width := rounds * half
 	for r := range rounds {
 		for p := range d {
 			for t := range half {
-				rot[(r*half+t)*d+p] = float32(rng.norm())
+				rot[p*width+r*half+t] = float32(rng.norm())
 			}
 		}
 	}
@@ -159,7 +161,10 @@ func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, roun
 func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
 	width := rounds * half
 	rows := min(lshHashRows, n-r0)
-	kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
+	// Accumulating onto zeros (the broadcast kernel of O += P·V) runs
+	// faster than the dot-product kernel of GemmNT on this shape.
+	clear(proj[:rows*width])
+	kern.GemmNNAcc(rows, width, d, x[r0*d:], d, rot, width, proj, width)
 	// argmax([v; −v]), first index on ties, on the vector kernels: the
 	// maximum hi of v, then, with the block negated in one call, the
 	// maximum of −v, which is −(the minimum); the index is the first
