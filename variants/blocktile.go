@@ -105,12 +105,25 @@ func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qIn
 	qt := &t.qt
 	d, w := qt.d, qt.width
 	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
-	for i := range rows {
+	src := func(i int) []float32 {
 		r := i
 		if !qInOrder {
 			r = t.row(i)
 		}
-		for p, x := range q[r*ldq : r*ldq+d] {
+		return q[r*ldq : r*ldq+d]
+	}
+	// Four rows at a time: each column of Qᵀ gets four adjacent stores.
+	i := 0
+	for ; i+4 <= rows; i += 4 {
+		q0, q1, q2, q3 := src(i), src(i+1), src(i+2), src(i+3)
+		q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
+		for p, x := range q0 {
+			dst := qt.qt[p*w+i : p*w+i+4 : p*w+i+4]
+			dst[0], dst[1], dst[2], dst[3] = x*t.scale, q1[p]*t.scale, q2[p]*t.scale, q3[p]*t.scale
+		}
+	}
+	for ; i < rows; i++ {
+		for p, x := range src(i) {
 			qt.qt[p*w+i] = x * t.scale
 		}
 	}
