@@ -32,7 +32,11 @@ import (
 // and attend any number of times, then finish (write O/l) or store (write
 // the unnormalised state back for a later pass).
 type tileAttn struct {
-	qt     queryTile // Qᵀ, the accumulator and the per-query state
+	qt queryTile // Qᵀ, the accumulator and the per-query state
+	// full is qt at the widest, for bq rows; each tile narrows qt to the
+	// fewest 16-column vectors that hold its rows, so that a short tile
+	// (an LSH bucket segment) does not pay for padding columns.
+	full   queryTile
 	scale  float32
 	bq, bk int       // most query rows; most key rows per score tile
 	buf    []float32 // the workspace buffer everything is cut from
@@ -64,8 +68,9 @@ func tileInts(bq int) int { return 4 * bq }
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {
 	w := tileWidth(bq)
 	f := ws.Float32s(tileFloats(d, bq, bk))
+	qt := newQueryTile(kern, d, w, f, noFault)
 	return tileAttn{
-		qt:    newQueryTile(kern, d, w, f, noFault),
+		qt: qt, full: qt,
 		scale: scale, bq: bq, bk: bk, buf: f,
 		s:     f[queryTileFloats(d, w):][:bk*w],
 		spans: ws.Int32s(tileInts(bq)),
@@ -102,8 +107,11 @@ func (t *tileAttn) beginRows(rows int, perm []int32, q []float32, ldq int, acc [
 // order (row i at q[i·ldq], gathered beforehand so that the reads stream)
 // while acc, m and l are still addressed through perm.
 func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qInOrder bool, acc []float32, ldacc int, m, l []float32) {
-	qt := &t.qt
-	d, w := qt.d, qt.width
+	qt, full := &t.qt, &t.full
+	d, w := qt.d, tileWidth(rows)
+	qt.width = w
+	qt.o = full.o[:w*d]
+	qt.m, qt.alpha, qt.l, qt.junk = full.m[:w], full.alpha[:w], full.l[:w], full.junk[:w]
 	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
 	src := func(i int) []float32 {
 		r := i
