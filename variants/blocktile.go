@@ -41,8 +41,10 @@ type tileAttn struct {
 	bq, bk int       // most query rows; most key rows per score tile
 	buf    []float32 // the workspace buffer everything is cut from
 	s      []float32 // score tile: bk × width
-	// spans holds four int32 per row: lo, hi, xlo, xhi.
-	spans []int32
+	// spans holds four int32 per row: lo, hi, xlo, xhi; codes two per
+	// row for the LSH dedup test. Both are cut from ibuf.
+	spans, codes []int32
+	ibuf         []int32
 
 	rows  int       // query rows of the current tile
 	perm  []int32   // row i's index in q, acc, m and l (nil: i)
@@ -62,25 +64,26 @@ func tileFloats(d, bq, bk int) int {
 	w := tileWidth(bq)
 	return queryTileFloats(d, w) + bk*w
 }
-func tileInts(bq int) int { return 4 * bq }
+func tileInts(bq int) int { return 6 * bq }
 
 // newTile takes a tileAttn's buffers from ws.
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {
 	w := tileWidth(bq)
 	f := ws.Float32s(tileFloats(d, bq, bk))
 	qt := newQueryTile(kern, d, w, f, noFault)
+	ib := ws.Int32s(tileInts(bq))
 	return tileAttn{
+		ibuf: ib, spans: ib[:4*bq], codes: ib[4*bq:],
 		qt: qt, full: qt,
 		scale: scale, bq: bq, bk: bk, buf: f,
-		s:     f[queryTileFloats(d, w):][:bk*w],
-		spans: ws.Int32s(tileInts(bq)),
+		s: f[queryTileFloats(d, w):][:bk*w],
 	}
 }
 
 // release returns the buffers of newTile.
 func (t *tileAttn) release(ws *Workspace) {
 	ws.PutFloat32s(t.buf)
-	ws.PutInt32s(t.spans)
+	ws.PutInt32s(t.ibuf)
 }
 
 // setSpan sets row i's visible keys to [lo, hi) minus [xlo, xhi).
@@ -236,9 +239,11 @@ func (t *tileAttn) mask(c0, c1 int) {
 		cut(i, c0, lo)
 		cut(i, hi, c1)
 		cut(i, max(int(sp[2]), lo), min(int(sp[3]), hi))
-		if t.dedup.on {
-			t.dedup.mask(int(t.qpos[i]), s[i:], w, lo-c0, hi-c0, c0)
-		}
+	}
+	if t.dedup.on {
+		// Every score outside the spans is −∞ already, so the whole
+		// tile can be tested, key row by key row (contiguous).
+		t.dedup.mask(t.qpos[:t.rows], t.codes, s, w, c0, c1)
 	}
 }
 

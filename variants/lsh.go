@@ -887,29 +887,38 @@ func (j *lshJob) dedup() lshDedup {
 		qBkt: j.qBkt, qInv: j.qInv, kCode: j.kCode}
 }
 
-// mask sets to −∞ the scores col[x·stride] of query position qi against the
-// keys at sorted indices c0+x, x in [lo, hi), whose pair was a candidate in
-// an earlier round rp: the same bucket and (shared) the key's chunk is the
-// query's or the one before it. The causal and self conditions hold already
-// for the pairs asked about.
-func (dd *lshDedup) mask(qi int, col []float32, stride, lo, hi, c0 int) {
+// mask sets to −∞ the scores s[(κ−c0)·w + i] of the queries at positions
+// qpos[i] against the keys at sorted indices κ in [c0, c1) whose pair was a
+// candidate in an earlier round rp: the same bucket and (shared) the key's
+// chunk is the query's or the one before it. codes is scratch for two
+// int32 per query. Only pairs inside the rows' spans matter (the rest are
+// −∞ already), where the causal and self conditions hold.
+func (dd *lshDedup) mask(qpos, codes []int32, s []float32, w, c0, c1 int) {
 	negInf := float32(math.Inf(-1))
+	rows := len(qpos)
+	own, prev := codes[:rows], codes[rows:2*rows]
 	for rp := range dd.round {
-		// The key codes that match: own chunk and previous chunk.
-		own := dd.qBkt[rp*dd.n+qi]
-		prev := own
-		if dd.shared {
-			nc := int32(dd.nc)
-			ci := dd.qInv[rp*dd.n+qi] / int32(dd.c)
-			own, prev = own*nc+ci, own*nc+(ci-1+nc)%nc
-			if ci == 0 && dd.fault == lshFaultNoWrap {
-				prev = own
+		// The key codes that match, per query: own chunk and previous
+		// chunk.
+		for i, qi := range qpos {
+			o := dd.qBkt[rp*dd.n+int(qi)]
+			p := o
+			if dd.shared {
+				nc := int32(dd.nc)
+				ci := dd.qInv[rp*dd.n+int(qi)] / int32(dd.c)
+				o, p = o*nc+ci, o*nc+(ci-1+nc)%nc
+				if ci == 0 && dd.fault == lshFaultNoWrap {
+					p = o
+				}
 			}
+			own[i], prev[i] = o, p
 		}
-		code := dd.kCode[rp*dd.m+c0 : rp*dd.m+c0+hi]
-		for x := lo; x < hi; x++ {
-			if c := code[x]; c == own || c == prev {
-				col[x*stride] = negInf
+		for x, c := range dd.kCode[rp*dd.m+c0 : rp*dd.m+c1] {
+			row := s[x*w : x*w+rows]
+			for i := range row {
+				if c == own[i] || c == prev[i] {
+					row[i] = negInf
+				}
 			}
 		}
 	}
