@@ -403,6 +403,7 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
 	return 2*s.M*s.D + 2*s.N*s.D + // sorted K, V; sorted Q and state, two buffers
+		s.N*s.D + // the normalised keys by position (shared QK)
 		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
 		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
@@ -453,6 +454,7 @@ type lshJob struct {
 	// so that the dedup test is one comparison per earlier round.
 	kCode   []int32
 	invNorm []float32
+	kNorm   []float32 // shared QK: the keys q_j/‖q_j‖ by position
 	ks, vs  []float32 // key rows in the current round's sorted order
 	// The query rows and the running softmax state (unnormalised output,
 	// max, sum) in the current round's sorted order of the queries, so
@@ -556,7 +558,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
 	j.ks, j.vs, j.qs, j.oS = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D), takeF(s.N*s.D)
 	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
-	j.invNorm = takeF(s.N)
+	j.invNorm, j.kNorm = takeF(s.N), takeF(s.N*s.D)
 	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
@@ -597,9 +599,16 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 			for _, x := range j.qh[i*s.D : (i+1)*s.D] {
 				ss += x * x
 			}
-			j.invNorm[i] = 0
+			inv := float32(0)
 			if ss > 0 {
-				j.invNorm[i] = float32(1 / math.Sqrt(float64(ss)))
+				inv = float32(1 / math.Sqrt(float64(ss)))
+			}
+			j.invNorm[i] = inv
+			// Normalised once, in position order (streaming stores);
+			// each round then only copies whole rows.
+			kn := j.kNorm[i*s.D : (i+1)*s.D]
+			for x, v := range j.qh[i*s.D : (i+1)*s.D] {
+				kn[x] = v * inv
 			}
 			j.needSelf[i] = 0
 		}
@@ -661,17 +670,14 @@ func (j *lshJob) beginRound(r int) {
 	// independent of each other, overlap their misses (a gather in
 	// sorted order waits on each random row).
 	kInv := j.kInv[r*s.M : (r+1)*s.M]
+	keys := j.kh
+	if j.shared {
+		keys = j.kNorm
+	}
 	for pos, p := range kInv {
-		src := j.kh[pos*d : (pos+1)*d]
-		dst := j.ks[int(p)*d : int(p+1)*d]
-		if j.shared {
-			inv := j.invNorm[pos]
-			for x := range dst {
-				dst[x] = src[x] * inv
-			}
-		} else {
-			copy(dst, src)
-		}
+		// Whole-row copies only: scalar stores to scattered rows not
+		// yet in cache stall.
+		copy(j.ks[int(p)*d:int(p+1)*d], keys[pos*d:(pos+1)*d])
 		copy(j.vs[int(p)*d:int(p+1)*d], j.vh[pos*d:(pos+1)*d])
 	}
 	qInv := j.qInv[r*s.N : (r+1)*s.N]
