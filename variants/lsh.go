@@ -844,13 +844,15 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 }
 
 // finishHead adds the self key where some round had no other candidate and
-// writes the outputs O/l to their positions, reading the state in the last
-// round's sorted order.
+// writes the outputs O/l, reading the state from the last round's sorted
+// order.
 func (j *lshJob) finishHead() {
 	s, d := j.s, j.s.D
-	perm := j.qPerm[(j.g.rounds-1)*s.N : j.g.rounds*s.N]
-	for p, pos32 := range perm {
-		i := int(pos32)
+	// In position order: the output rows stream out while the reads of
+	// the state, independent of each other, overlap their misses.
+	inv := j.qInv[(j.g.rounds-1)*s.N : j.g.rounds*s.N]
+	for i, p32 := range inv {
+		p := int(p32)
 		acc := j.oS[p*d : (p+1)*d]
 		if j.shared && j.needSelf[i] != 0 {
 			qi := j.qh[i*d : (i+1)*d]
