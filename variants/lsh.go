@@ -472,8 +472,11 @@ func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		return err
 	}
 	g := lshGeometry(s, opt)
-	fbuf := ws.Float32s(lshHeadFloats(s, g))
-	ibuf := ws.Int32s(lshHeadInts(s, g, opt.SharedQK))
+	// Every element of these is written before it is read (the sorts
+	// and gathers cover every row; round 0 starts every query's state),
+	// so they skip the zeroing.
+	fbuf := ws.Float32sDirty(lshHeadFloats(s, g))
+	ibuf := ws.Int32sDirty(lshHeadInts(s, g, opt.SharedQK))
 	j := lshJob{s: s, g: g, causal: opt.Causal, shared: opt.SharedQK, scale: opt.ScaleFor(s.D),
 		kern: asm.Active(), fault: ls.fault, q: q, k: k, v: v, out: out}
 	j.carve(fbuf, ibuf)
