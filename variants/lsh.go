@@ -598,10 +598,7 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 	}
 	if j.shared {
 		for i := range s.N {
-			var ss float32
-			for _, x := range j.qh[i*s.D : (i+1)*s.D] {
-				ss += x * x
-			}
+			ss := sumSquares(j.qh[i*s.D : (i+1)*s.D])
 			inv := float32(0)
 			if ss > 0 {
 				inv = float32(1 / math.Sqrt(float64(ss)))
@@ -622,6 +619,24 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 			j.sort(j.kBkt[r*s.M:(r+1)*s.M], j.kPerm[r*s.M:], j.kInv[r*s.M:], j.kStart[r*(g.nb+1):])
 		}
 	}
+}
+
+// sumSquares returns Σ x², in four interleaved partial sums (one running
+// sum is a chain of dependent additions, slow at this count).
+func sumSquares(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		c := x[i : i+4 : i+4]
+		s0 += c[0] * c[0]
+		s1 += c[1] * c[1]
+		s2 += c[2] * c[2]
+		s3 += c[3] * c[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // sort is a stable counting sort of positions by bucket.
