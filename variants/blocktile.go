@@ -32,19 +32,27 @@ import (
 // and attend any number of times, then finish (write O/l) or store (write
 // the unnormalised state back for a later pass).
 type tileAttn struct {
-	qt     queryTile // Qᵀ, the accumulator and the per-query state
+	qt queryTile // Qᵀ, the accumulator and the per-query state
+	// full is qt at the widest, for bq rows; each tile narrows qt to the
+	// fewest 16-column vectors that hold its rows, so that a short tile
+	// (an LSH bucket segment) does not pay for padding columns.
+	full   queryTile
 	scale  float32
 	bq, bk int       // most query rows; most key rows per score tile
 	buf    []float32 // the workspace buffer everything is cut from
 	s      []float32 // score tile: bk × width
-	// spans holds four int32 per row: lo, hi, xlo, xhi.
-	spans []int32
+	// spans holds four int32 per row: lo, hi, xlo, xhi; codes two per
+	// row for the LSH dedup test. Both are cut from ibuf.
+	spans, codes []int32
+	ibuf         []int32
 
 	rows  int       // query rows of the current tile
 	perm  []int32   // row i's index in q, acc, m and l (nil: i)
 	acc   []float32 // where finish or store writes the rows (ldacc apart)
 	ldacc int
 
+	// qpos[i] is row i's query position, for dedup.
+	qpos []int32
 	// dedup, when on, removes pairs already counted in an earlier LSH
 	// round (see lsh.go). A value, not a pointer: the kernels are called
 	// through function values, so everything a tile points to escapes.
@@ -56,24 +64,26 @@ func tileFloats(d, bq, bk int) int {
 	w := tileWidth(bq)
 	return queryTileFloats(d, w) + bk*w
 }
-func tileInts(bq int) int { return 4 * bq }
+func tileInts(bq int) int { return 6 * bq }
 
 // newTile takes a tileAttn's buffers from ws.
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {
 	w := tileWidth(bq)
 	f := ws.Float32s(tileFloats(d, bq, bk))
+	qt := newQueryTile(kern, d, w, f, noFault)
+	ib := ws.Int32s(tileInts(bq))
 	return tileAttn{
-		qt:    newQueryTile(kern, d, w, f, noFault),
+		ibuf: ib, spans: ib[:4*bq], codes: ib[4*bq:],
+		qt: qt, full: qt,
 		scale: scale, bq: bq, bk: bk, buf: f,
-		s:     f[queryTileFloats(d, w):][:bk*w],
-		spans: ws.Int32s(tileInts(bq)),
+		s: f[queryTileFloats(d, w):][:bk*w],
 	}
 }
 
 // release returns the buffers of newTile.
 func (t *tileAttn) release(ws *Workspace) {
 	ws.PutFloat32s(t.buf)
-	ws.PutInt32s(t.spans)
+	ws.PutInt32s(t.ibuf)
 }
 
 // setSpan sets row i's visible keys to [lo, hi) minus [xlo, xhi).
@@ -100,15 +110,31 @@ func (t *tileAttn) beginRows(rows int, perm []int32, q []float32, ldq int, acc [
 // order (row i at q[i·ldq], gathered beforehand so that the reads stream)
 // while acc, m and l are still addressed through perm.
 func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qInOrder bool, acc []float32, ldacc int, m, l []float32) {
-	qt := &t.qt
-	d, w := qt.d, qt.width
+	qt, full := &t.qt, &t.full
+	d, w := qt.d, tileWidth(rows)
+	qt.width = w
+	qt.o = full.o[:w*d]
+	qt.m, qt.alpha, qt.l, qt.junk = full.m[:w], full.alpha[:w], full.l[:w], full.junk[:w]
 	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
-	for i := range rows {
+	src := func(i int) []float32 {
 		r := i
 		if !qInOrder {
 			r = t.row(i)
 		}
-		for p, x := range q[r*ldq : r*ldq+d] {
+		return q[r*ldq : r*ldq+d]
+	}
+	// Four rows at a time: each column of Qᵀ gets four adjacent stores.
+	i := 0
+	for ; i+4 <= rows; i += 4 {
+		q0, q1, q2, q3 := src(i), src(i+1), src(i+2), src(i+3)
+		q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
+		for p, x := range q0 {
+			dst := qt.qt[p*w+i : p*w+i+4 : p*w+i+4]
+			dst[0], dst[1], dst[2], dst[3] = x*t.scale, q1[p]*t.scale, q2[p]*t.scale, q3[p]*t.scale
+		}
+	}
+	for ; i < rows; i++ {
+		for p, x := range src(i) {
 			qt.qt[p*w+i] = x * t.scale
 		}
 	}
@@ -213,9 +239,11 @@ func (t *tileAttn) mask(c0, c1 int) {
 		cut(i, c0, lo)
 		cut(i, hi, c1)
 		cut(i, max(int(sp[2]), lo), min(int(sp[3]), hi))
-		if t.dedup.on {
-			t.dedup.mask(t.row(i), s[i:], w, lo-c0, hi-c0, c0)
-		}
+	}
+	if t.dedup.on {
+		// Every score outside the spans is −∞ already, so the whole
+		// tile can be tested, key row by key row (contiguous).
+		t.dedup.mask(t.qpos[:t.rows], t.codes, s, w, c0, c1)
 	}
 }
 

@@ -123,15 +123,17 @@ func (LSH) Flops(s Shape, opt Options) float64 {
 	return attentionFlops(s, float64(s.N)*perQuery) + hashing
 }
 
-// lshRotations fills rot with the rounds' Gaussian rotations, transposed:
-// row r·nb/2 + t holds column t of R_r, so one GemmNT projects a row on
-// every round at once. The values depend on Seed alone.
+// lshRotations fills rot with the rounds' Gaussian rotations side by side:
+// rot[p·W + r·nb/2 + t] = R_r[p][t] with W = rounds·nb/2, so one GEMM
+// projects a block of rows on every round at once. The values depend on
+// Seed alone.
 func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 	rng := newSeededRand(seed, streamLSH)
+	width := rounds * half
 	for r := range rounds {
 		for p := range d {
 			for t := range half {
-				rot[(r*half+t)*d+p] = float32(rng.norm())
+				rot[p*width+r*half+t] = float32(rng.norm())
 			}
 		}
 	}
@@ -159,7 +161,10 @@ func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, roun
 func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
 	width := rounds * half
 	rows := min(lshHashRows, n-r0)
-	kern.GemmNT(rows, width, d, x[r0*d:], d, rot, d, proj, width)
+	// Accumulating onto zeros (the broadcast kernel of O += P·V) runs
+	// faster than the dot-product kernel of GemmNT on this shape.
+	clear(proj[:rows*width])
+	kern.GemmNNAcc(rows, width, d, x[r0*d:], d, rot, width, proj, width)
 	// argmax([v; −v]), first index on ties, on the vector kernels: the
 	// maximum hi of v, then, with the block negated in one call, the
 	// maximum of −v, which is −(the minimum); the index is the first
@@ -397,8 +402,9 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
-	return 2*s.M*s.D + s.N*s.D + // sorted K, V, Q
-		3*s.N + // m, l by position; 1/‖q‖
+	return 2*s.M*s.D + 2*s.N*s.D + // sorted K, V; sorted Q and state, two buffers
+		s.N*s.D + // the normalised keys by position (shared QK)
+		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
 		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
 
@@ -446,11 +452,18 @@ type lshJob struct {
 	// kCode[rp·M + p]: for the key at sorted index p of the current round,
 	// its bucket (times nc, plus its chunk when shared) in round rp < r,
 	// so that the dedup test is one comparison per earlier round.
-	kCode      []int32
-	invNorm    []float32
-	ks, vs     []float32 // key rows in the current round's sorted order
-	qs         []float32 // query rows in the current round's sorted order
-	mPos, lPos []float32 // running max and sum per query position
+	kCode   []int32
+	invNorm []float32
+	kNorm   []float32 // shared QK: the keys q_j/‖q_j‖ by position
+	ks, vs  []float32 // key rows in the current round's sorted order
+	// The query rows and the running softmax state (unnormalised output,
+	// max, sum) in the current round's sorted order of the queries, so
+	// that a tile reads and writes them as contiguous rows; between rounds
+	// the state moves to the next order in one scatter. qs and oS swap
+	// buffers then (the old queries are dead), as do m, l and mNext, lNext.
+	qs, oS       []float32
+	mS, lS       []float32
+	mNext, lNext []float32
 }
 
 func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -459,8 +472,11 @@ func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		return err
 	}
 	g := lshGeometry(s, opt)
-	fbuf := ws.Float32s(lshHeadFloats(s, g))
-	ibuf := ws.Int32s(lshHeadInts(s, g, opt.SharedQK))
+	// Every element of these is written before it is read (the sorts
+	// and gathers cover every row; round 0 starts every query's state),
+	// so they skip the zeroing.
+	fbuf := ws.Float32sDirty(lshHeadFloats(s, g))
+	ibuf := ws.Int32sDirty(lshHeadInts(s, g, opt.SharedQK))
 	j := lshJob{s: s, g: g, causal: opt.Causal, shared: opt.SharedQK, scale: opt.ScaleFor(s.D),
 		kern: asm.Active(), fault: ls.fault, q: q, k: k, v: v, out: out}
 	j.carve(fbuf, ibuf)
@@ -543,8 +559,9 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.ks, j.vs, j.qs = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D)
-	j.mPos, j.lPos, j.invNorm = takeF(s.N), takeF(s.N), takeF(s.N)
+	j.ks, j.vs, j.qs, j.oS = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D), takeF(s.N*s.D)
+	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
+	j.invNorm, j.kNorm = takeF(s.N), takeF(s.N*s.D)
 	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
@@ -581,13 +598,17 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 	}
 	if j.shared {
 		for i := range s.N {
-			var ss float32
-			for _, x := range j.qh[i*s.D : (i+1)*s.D] {
-				ss += x * x
-			}
-			j.invNorm[i] = 0
+			ss := sumSquares(j.qh[i*s.D : (i+1)*s.D])
+			inv := float32(0)
 			if ss > 0 {
-				j.invNorm[i] = float32(1 / math.Sqrt(float64(ss)))
+				inv = float32(1 / math.Sqrt(float64(ss)))
+			}
+			j.invNorm[i] = inv
+			// Normalised once, in position order (streaming stores);
+			// each round then only copies whole rows.
+			kn := j.kNorm[i*s.D : (i+1)*s.D]
+			for x, v := range j.qh[i*s.D : (i+1)*s.D] {
+				kn[x] = v * inv
 			}
 			j.needSelf[i] = 0
 		}
@@ -598,6 +619,24 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 			j.sort(j.kBkt[r*s.M:(r+1)*s.M], j.kPerm[r*s.M:], j.kInv[r*s.M:], j.kStart[r*(g.nb+1):])
 		}
 	}
+}
+
+// sumSquares returns Σ x², in four interleaved partial sums (one running
+// sum is a chain of dependent additions, slow at this count).
+func sumSquares(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		c := x[i : i+4 : i+4]
+		s0 += c[0] * c[0]
+		s1 += c[1] * c[1]
+		s2 += c[2] * c[2]
+		s3 += c[3] * c[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // sort is a stable counting sort of positions by bucket.
@@ -618,17 +657,25 @@ func (j *lshJob) sort(bkt, perm, inv, start []int32) {
 	}
 }
 
-// beginRound gathers the keys into round r's sorted order (the query rows
-// and their state stay in position order: the tiles gather and scatter
-// them), with their earlier rounds' codes for the dedup test.
+// beginRound gathers the keys and queries into round r's sorted order,
+// with the keys' earlier rounds' codes for the dedup test, and moves the
+// queries' running state from round r−1's order to round r's.
 func (j *lshJob) beginRound(r int) {
 	s, d := j.s, j.s.D
 	j.round = r
-	if r == 0 {
-		clear(j.oh)
-		for i := range s.N {
-			j.mPos[i], j.lPos[i] = float32(math.Inf(-1)), 0
+	if r > 0 {
+		// Streaming reads of the old order, independent scattered writes.
+		// The old query rows are dead: their buffer takes the state.
+		prevPerm, inv := j.qPerm[(r-1)*s.N:r*s.N], j.qInv[r*s.N:(r+1)*s.N]
+		oNew := j.qs
+		for p, pos := range prevPerm {
+			np := int(inv[pos])
+			copy(oNew[np*d:(np+1)*d], j.oS[p*d:(p+1)*d])
+			j.mNext[np], j.lNext[np] = j.mS[p], j.lS[p]
 		}
+		j.qs, j.oS = j.oS, oNew
+		j.mS, j.mNext = j.mNext, j.mS
+		j.lS, j.lNext = j.lNext, j.lS
 	}
 	kPerm := j.kPerm[r*s.M : (r+1)*s.M]
 	for rp := range r {
@@ -641,17 +688,14 @@ func (j *lshJob) beginRound(r int) {
 	// independent of each other, overlap their misses (a gather in
 	// sorted order waits on each random row).
 	kInv := j.kInv[r*s.M : (r+1)*s.M]
+	keys := j.kh
+	if j.shared {
+		keys = j.kNorm
+	}
 	for pos, p := range kInv {
-		src := j.kh[pos*d : (pos+1)*d]
-		dst := j.ks[int(p)*d : int(p+1)*d]
-		if j.shared {
-			inv := j.invNorm[pos]
-			for x := range dst {
-				dst[x] = src[x] * inv
-			}
-		} else {
-			copy(dst, src)
-		}
+		// Whole-row copies only: scalar stores to scattered rows not
+		// yet in cache stall.
+		copy(j.ks[int(p)*d:int(p+1)*d], keys[pos*d:(pos+1)*d])
 		copy(j.vs[int(p)*d:int(p+1)*d], j.vh[pos*d:(pos+1)*d])
 	}
 	qInv := j.qInv[r*s.N : (r+1)*s.N]
@@ -744,7 +788,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 				j.needSelf[perm[p]] = 1
 			}
 		}
-		t.beginPacked(rows, perm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
+		j.beginTile(t, s0, rows)
 		for x := range ranges {
 			for i := range rows {
 				p := s0 + i
@@ -756,7 +800,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 			}
 			t.attend(j.ks, j.vs, d, lo[x], hi[x])
 		}
-		t.store(j.mPos, j.lPos)
+		t.store(j.mS[s0:], j.lS[s0:])
 	}
 }
 
@@ -768,6 +812,12 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 	q0, q1 := int(j.qStart[r*nb1+beta]), int(j.qStart[r*nb1+beta+1])
 	k0, k1 := int(j.kStart[r*nb1+beta]), int(j.kStart[r*nb1+beta+1])
 	if k0 == k1 {
+		if r == 0 { // no key: the rows' state starts empty
+			clear(j.oS[q0*d : q1*d])
+			for p := q0; p < q1; p++ {
+				j.mS[p], j.lS[p] = float32(math.Inf(-1)), 0
+			}
+		}
 		return
 	}
 	qPerm, kPerm := j.qPerm[r*s.N:(r+1)*s.N], j.kPerm[r*s.M:(r+1)*s.M]
@@ -792,30 +842,52 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			}
 			t.setSpan(i, k0, hi, 0, 0)
 		}
-		t.beginPacked(rows, qPerm[s0:], j.qs[s0*d:], d, true, j.oh, d, j.mPos, j.lPos)
+		j.beginTile(t, s0, rows)
 		t.attend(j.ks, j.vs, d, k0, k1)
-		t.store(j.mPos, j.lPos)
+		t.store(j.mS[s0:], j.lS[s0:])
 	}
 }
 
+// beginTile starts the tile of the rows at sorted indices [s0, s0+rows) of
+// the current round: their queries and state are contiguous rows of qs,
+// oS, mS and lS; in round 0 the state starts afresh.
+func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
+	d := j.s.D
+	m, l := j.mS[s0:], j.lS[s0:]
+	if j.round == 0 {
+		m, l = nil, nil
+	}
+	t.beginPacked(rows, nil, j.qs[s0*d:], d, true, j.oS[s0*d:], d, m, l)
+	t.qpos = j.qPerm[j.round*j.s.N+s0:]
+}
+
 // finishHead adds the self key where some round had no other candidate and
-// divides by the running sums, in position order.
+// writes the outputs O/l, reading the state from the last round's sorted
+// order.
 func (j *lshJob) finishHead() {
 	s, d := j.s, j.s.D
-	for i := range s.N {
-		acc := j.oh[i*d : (i+1)*d]
+	// In position order: the output rows stream out while the reads of
+	// the state, independent of each other, overlap their misses.
+	inv := j.qInv[(j.g.rounds-1)*s.N : j.g.rounds*s.N]
+	for i, p32 := range inv {
+		p := int(p32)
+		acc := j.oS[p*d : (p+1)*d]
 		if j.shared && j.needSelf[i] != 0 {
 			qi := j.qh[i*d : (i+1)*d]
 			var dot float32
 			for _, v := range qi {
 				dot += v * (v * j.invNorm[i])
 			}
-			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mPos[i], &j.lPos[i])
+			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mS[p], &j.lS[p])
 		}
-		if l := j.lPos[i]; l > 0 {
-			j.kern.Scale(acc, 1/l)
+		out := j.oh[i*d : (i+1)*d]
+		if l := j.lS[p]; l > 0 {
+			inv := 1 / l
+			for c, x := range acc {
+				out[c] = x * inv
+			}
 		} else {
-			clear(acc)
+			clear(out)
 		}
 	}
 }
@@ -841,29 +913,38 @@ func (j *lshJob) dedup() lshDedup {
 		qBkt: j.qBkt, qInv: j.qInv, kCode: j.kCode}
 }
 
-// mask sets to −∞ the scores col[x·stride] of query position qi against the
-// keys at sorted indices c0+x, x in [lo, hi), whose pair was a candidate in
-// an earlier round rp: the same bucket and (shared) the key's chunk is the
-// query's or the one before it. The causal and self conditions hold already
-// for the pairs asked about.
-func (dd *lshDedup) mask(qi int, col []float32, stride, lo, hi, c0 int) {
+// mask sets to −∞ the scores s[(κ−c0)·w + i] of the queries at positions
+// qpos[i] against the keys at sorted indices κ in [c0, c1) whose pair was a
+// candidate in an earlier round rp: the same bucket and (shared) the key's
+// chunk is the query's or the one before it. codes is scratch for two
+// int32 per query. Only pairs inside the rows' spans matter (the rest are
+// −∞ already), where the causal and self conditions hold.
+func (dd *lshDedup) mask(qpos, codes []int32, s []float32, w, c0, c1 int) {
 	negInf := float32(math.Inf(-1))
+	rows := len(qpos)
+	own, prev := codes[:rows], codes[rows:2*rows]
 	for rp := range dd.round {
-		// The key codes that match: own chunk and previous chunk.
-		own := dd.qBkt[rp*dd.n+qi]
-		prev := own
-		if dd.shared {
-			nc := int32(dd.nc)
-			ci := dd.qInv[rp*dd.n+qi] / int32(dd.c)
-			own, prev = own*nc+ci, own*nc+(ci-1+nc)%nc
-			if ci == 0 && dd.fault == lshFaultNoWrap {
-				prev = own
+		// The key codes that match, per query: own chunk and previous
+		// chunk.
+		for i, qi := range qpos {
+			o := dd.qBkt[rp*dd.n+int(qi)]
+			p := o
+			if dd.shared {
+				nc := int32(dd.nc)
+				ci := dd.qInv[rp*dd.n+int(qi)] / int32(dd.c)
+				o, p = o*nc+ci, o*nc+(ci-1+nc)%nc
+				if ci == 0 && dd.fault == lshFaultNoWrap {
+					p = o
+				}
 			}
+			own[i], prev[i] = o, p
 		}
-		code := dd.kCode[rp*dd.m+c0 : rp*dd.m+c0+hi]
-		for x := lo; x < hi; x++ {
-			if c := code[x]; c == own || c == prev {
-				col[x*stride] = negInf
+		for x, c := range dd.kCode[rp*dd.m+c0 : rp*dd.m+c1] {
+			row := s[x*w : x*w+rows]
+			for i := range row {
+				if c == own[i] || c == prev[i] {
+					row[i] = negInf
+				}
 			}
 		}
 	}

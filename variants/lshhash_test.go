@@ -19,7 +19,7 @@ func TestLSHHashTies(t *testing.T) {
 	rot := make([]float32, rounds*half*d)
 	for r := range rounds {
 		for c := range half {
-			rot[(r*half+c)*d+c] = float32(1 - 2*r) // round 1 sees −x
+			rot[c*rounds*half+r*half+c] = float32(1 - 2*r) // round 1 sees −x
 		}
 	}
 	values := []float32{-2, -1, float32(math.Copysign(0, -1)), 0, 1, 2}

@@ -24,14 +24,23 @@ type Workspace struct {
 func NewWorkspace() *Workspace { return &Workspace{} }
 
 // Float32s returns a zeroed buffer of n float32s.
-func (w *Workspace) Float32s(n int) []float32 {
+func (w *Workspace) Float32s(n int) []float32 { return w.float32s(n, true) }
+
+// Float32sDirty is Float32s without the zeroing: the contents are left
+// from earlier use, for a caller that writes every element before reading
+// it (clearing megabytes it is about to overwrite costs it time).
+func (w *Workspace) Float32sDirty(n int) []float32 { return w.float32s(n, false) }
+
+func (w *Workspace) float32s(n int, zero bool) []float32 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.account(int64(n) * 4)
 	if i := bestFit(w.freeF32, n); i >= 0 {
 		b := w.freeF32[i][:n]
 		w.freeF32 = slices.Delete(w.freeF32, i, i+1)
-		clear(b)
+		if zero {
+			clear(b)
+		}
 		return b
 	}
 	w.reserved += int64(n) * 4
@@ -39,14 +48,21 @@ func (w *Workspace) Float32s(n int) []float32 {
 }
 
 // Int32s returns a zeroed buffer of n int32s.
-func (w *Workspace) Int32s(n int) []int32 {
+func (w *Workspace) Int32s(n int) []int32 { return w.int32s(n, true) }
+
+// Int32sDirty is Int32s without the zeroing (see Float32sDirty).
+func (w *Workspace) Int32sDirty(n int) []int32 { return w.int32s(n, false) }
+
+func (w *Workspace) int32s(n int, zero bool) []int32 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.account(int64(n) * 4)
 	if i := bestFit(w.freeI32, n); i >= 0 {
 		b := w.freeI32[i][:n]
 		w.freeI32 = slices.Delete(w.freeI32, i, i+1)
-		clear(b)
+		if zero {
+			clear(b)
+		}
 		return b
 	}
 	w.reserved += int64(n) * 4
