@@ -3,7 +3,7 @@
 //
 // Several implementations (kernel sets) may exist on one machine: the
 // generic Go one always, plus the SIMD sets the CPU can run. Impls lists
-// them, generic first; Use picks the one the variants call through Active.
+// them, generic first; Select picks the one the variants call through Active.
 // The environment variable ATTNBENCH_KERNELS forces a set at start-up.
 //
 // The package imports nothing of attnbench's: kernels work on plain slices
@@ -115,9 +115,9 @@ func Lookup(name string) (*Kernels, error) {
 	return nil, fmt.Errorf("kernel set %q is not available on this CPU (available: %s)", name, strings.Join(names, ", "))
 }
 
-// Use makes the named kernel set the active one. It is not safe to call
+// Select makes the named kernel set the active one. It is not safe to call
 // while a Forward is running.
-func Use(name string) error {
+func Select(name string) error {
 	k, err := Lookup(name)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func init() {
 	// variable initialisation). The last registered set is the fastest.
 	active = impls[len(impls)-1]
 	if name := os.Getenv(EnvVar); name != "" {
-		if err := Use(name); err != nil {
+		if err := Select(name); err != nil {
 			EnvError = fmt.Errorf("%s: %w", EnvVar, err)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // beside GFLOP/s. Select with -bench 'Kernels/kernels=avx512/variant=flash'.
 func BenchmarkKernels(b *testing.B) {
 	prev := asm.Active().Name
-	defer asm.Use(prev)
+	defer asm.Select(prev)
 	peaks := map[string]float64{}
 	for _, k := range asm.Impls() {
 		for _, name := range []string{"flash", "full"} {
@@ -26,7 +26,7 @@ func BenchmarkKernels(b *testing.B) {
 						s := variants.Shape{B: 1, H: 1, N: n, M: n, D: d}
 						label := fmt.Sprintf("kernels=%s/variant=%s/causal=%v/batch=1/heads=1/n=%d/d=%d/threads=1", k.Name, name, causal, n, d)
 						b.Run(label, func(b *testing.B) {
-							if err := asm.Use(k.Name); err != nil {
+							if err := asm.Select(k.Name); err != nil {
 								b.Fatal(err)
 							}
 							if _, ok := peaks[k.Name]; !ok {

@@ -79,9 +79,9 @@ func caseOptions(t *testing.T, name string) []variants.Options {
 // forEachKernelSet runs f with each kernel set this CPU can run active.
 func forEachKernelSet(t *testing.T, f func(t *testing.T)) {
 	prev := asm.Active().Name
-	defer asm.Use(prev)
+	defer asm.Select(prev)
 	for _, k := range asm.Impls() {
-		if err := asm.Use(k.Name); err != nil {
+		if err := asm.Select(k.Name); err != nil {
 			t.Fatal(err)
 		}
 		t.Run("kernels="+k.Name, f)

@@ -33,10 +33,10 @@ func TestApproximateByHand(t *testing.T) {
 // the injected bugs fail it.
 func TestPeakedInputsAcrossSeeds(t *testing.T) {
 	prev := asm.Active().Name
-	defer asm.Use(prev)
+	defer asm.Select(prev)
 	s := variants.Shape{B: 1, H: 1, N: 160, M: 160, D: 64}
 	for _, k := range asm.Impls() {
-		asm.Use(k.Name)
+		asm.Select(k.Name)
 		for _, name := range []string{"full", "flash"} {
 			v, _ := variants.Lookup(name)
 			for seed := uint64(1); seed <= 25; seed++ {
