@@ -150,6 +150,18 @@ func testSecondReading(t *testing.T, s variants.Shape, cases []secondReadingCase
 			if e > 1e-9 {
 				t.Errorf("%s: Reference differs from the second reading by %.3g", label, e)
 			}
+			// DESIGN §4: 4·B·H·D·Σ_i |C(i)|, the candidate sets counted here.
+			var pairs int
+			for i := range s.N {
+				for j := range c.set(i, s.M, causal) {
+					if !causal || j <= i {
+						pairs++
+					}
+				}
+			}
+			if got, want := v.Flops(s, opt), 4*float64(s.B*s.H*s.D*pairs); got != want {
+				t.Errorf("%s: Flops %v, want 4·B·H·D·Σ|C(i)| = %v", label, got, want)
+			}
 			out := variants.NewTensor(s.B, s.H, s.N, s.D)
 			if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
 				t.Fatalf("%s: %v", label, err)
