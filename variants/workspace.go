@@ -24,64 +24,51 @@ type Workspace struct {
 func NewWorkspace() *Workspace { return &Workspace{} }
 
 // Float32s returns a zeroed buffer of n float32s.
-func (w *Workspace) Float32s(n int) []float32 { return w.float32s(n, true) }
+func (w *Workspace) Float32s(n int) []float32 { return take(w, &w.freeF32, n, true) }
 
 // Float32sDirty is Float32s without the zeroing: the contents are left
 // from earlier use, for a caller that writes every element before reading
 // it (clearing megabytes it is about to overwrite costs it time).
-func (w *Workspace) Float32sDirty(n int) []float32 { return w.float32s(n, false) }
-
-func (w *Workspace) float32s(n int, zero bool) []float32 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.account(int64(n) * 4)
-	if i := bestFit(w.freeF32, n); i >= 0 {
-		b := w.freeF32[i][:n]
-		w.freeF32 = slices.Delete(w.freeF32, i, i+1)
-		if zero {
-			clear(b)
-		}
-		return b
-	}
-	w.reserved += int64(n) * 4
-	return make([]float32, n)
-}
+func (w *Workspace) Float32sDirty(n int) []float32 { return take(w, &w.freeF32, n, false) }
 
 // Int32s returns a zeroed buffer of n int32s.
-func (w *Workspace) Int32s(n int) []int32 { return w.int32s(n, true) }
+func (w *Workspace) Int32s(n int) []int32 { return take(w, &w.freeI32, n, true) }
 
 // Int32sDirty is Int32s without the zeroing (see Float32sDirty).
-func (w *Workspace) Int32sDirty(n int) []int32 { return w.int32s(n, false) }
+func (w *Workspace) Int32sDirty(n int) []int32 { return take(w, &w.freeI32, n, false) }
 
-func (w *Workspace) int32s(n int, zero bool) []int32 {
+// PutFloat32s returns a buffer obtained from Float32s.
+func (w *Workspace) PutFloat32s(b []float32) { give(w, &w.freeF32, b) }
+
+// PutInt32s returns a buffer obtained from Int32s.
+func (w *Workspace) PutInt32s(b []int32) { give(w, &w.freeI32, b) }
+
+// element is a 4-byte element type the workspace pools.
+type element interface{ ~float32 | ~int32 }
+
+// take hands out a buffer of n elements from free, the smallest that
+// fits, or a new one; it counts 4·n bytes in use.
+func take[T element](w *Workspace, free *[][]T, n int, zero bool) []T {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.account(int64(n) * 4)
-	if i := bestFit(w.freeI32, n); i >= 0 {
-		b := w.freeI32[i][:n]
-		w.freeI32 = slices.Delete(w.freeI32, i, i+1)
+	if i := bestFit(*free, n); i >= 0 {
+		b := (*free)[i][:n]
+		*free = slices.Delete(*free, i, i+1)
 		if zero {
 			clear(b)
 		}
 		return b
 	}
 	w.reserved += int64(n) * 4
-	return make([]int32, n)
+	return make([]T, n)
 }
 
-// PutFloat32s returns a buffer obtained from Float32s.
-func (w *Workspace) PutFloat32s(b []float32) {
+// give returns a buffer to free.
+func give[T element](w *Workspace, free *[][]T, b []T) {
 	w.mu.Lock()
 	w.inUse -= int64(len(b)) * 4
-	w.freeF32 = append(w.freeF32, b)
-	w.mu.Unlock()
-}
-
-// PutInt32s returns a buffer obtained from Int32s.
-func (w *Workspace) PutInt32s(b []int32) {
-	w.mu.Lock()
-	w.inUse -= int64(len(b)) * 4
-	w.freeI32 = append(w.freeI32, b)
+	*free = append(*free, b)
 	w.mu.Unlock()
 }
 
