@@ -134,17 +134,8 @@ func (f *figure) addCurves(curves []curve, bars bool) (lo, hi float64, err error
 // logLogPanel draws curves against n on log-log axes, or says why not.
 func logLogPanel(kind, title, unit, ylabel string, curves []curve, bars bool, yfmt func(float64) string) panel {
 	pn := panel{kind: kind, title: title}
-	var kept []curve
-	var dropped []string
-	clamped := 0
-	for _, c := range curves {
-		k, d, cl := positive(c, true)
-		dropped, clamped = append(dropped, d...), clamped+cl
-		if len(k.pts) > 0 {
-			kept = append(kept, k)
-		}
-	}
-	pn.notes = droppedNotes(dropped, clamped)
+	kept, dropped, notes := positiveCurves(curves, true)
+	pn.notes = notes
 	if len(kept) == 0 {
 		if len(dropped) > 0 {
 			pn.missing = "every " + unit + " value is zero or negative, which a log scale cannot show"
@@ -163,6 +154,20 @@ func logLogPanel(kind, title, unit, ylabel string, curves []curve, bars bool, yf
 	decadeAxis(&f.plot.Y, lo, hi, yfmt)
 	pn.fig = f
 	return pn
+}
+
+// positiveCurves applies positive to every curve: the curves left with
+// points, the points dropped, and the notes that say so.
+func positiveCurves(curves []curve, logX bool) (kept []curve, dropped, notes []string) {
+	clamped := 0
+	for _, c := range curves {
+		k, d, cl := positive(c, logX)
+		dropped, clamped = append(dropped, d...), clamped+cl
+		if len(k.pts) > 0 {
+			kept = append(kept, k)
+		}
+	}
+	return kept, dropped, droppedNotes(dropped, clamped)
 }
 
 func droppedNotes(dropped []string, clamped int) []string {
@@ -356,17 +361,8 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 			curves = append(curves, c)
 		}
 	}
-	var kept []curve
-	var dropped []string
-	clamped := 0
-	for _, c := range curves {
-		k, d, cl := positive(c, logX)
-		dropped, clamped = append(dropped, d...), clamped+cl
-		if len(k.pts) > 0 {
-			kept = append(kept, k)
-		}
-	}
-	pn.notes = droppedNotes(dropped, clamped)
+	kept, _, notes := positiveCurves(curves, logX)
+	pn.notes = notes
 	if len(kept) == 0 {
 		pn.missing = "no positive relerr values for " + knob
 		return pn
