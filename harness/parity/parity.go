@@ -48,18 +48,24 @@ func Tolerance(naiveErr, maxV, maxLogit float64) float64 {
 // CheckFastPath runs v's Forward, Reference and Naive on the same inputs and
 // applies the tolerance rule. A NaN or Inf in the output fails the check.
 func CheckFastPath(v variants.Variant, q, k, vv variants.Tensor, opt variants.Options) (FastPath, []float32, error) {
+	r, out, _, err := checkFastPath(v, q, k, vv, opt)
+	return r, out, err
+}
+
+// checkFastPath is CheckFastPath that also returns the Reference output.
+func checkFastPath(v variants.Variant, q, k, vv variants.Tensor, opt variants.Options) (FastPath, []float32, []float64, error) {
 	var r FastPath
 	out := variants.NewTensor(q.B, q.H, q.S, q.D)
 	if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
-		return r, nil, err
+		return r, nil, nil, err
 	}
 	ref, err := v.Reference(q, k, vv, opt)
 	if err != nil {
-		return r, nil, err
+		return r, nil, nil, err
 	}
 	naive, err := v.Naive(q, k, vv, opt)
 	if err != nil {
-		return r, nil, err
+		return r, nil, nil, err
 	}
 	r.MaxErr = MaxAbsDiff(out.Data, ref)
 	r.NaiveErr = MaxAbsDiff(naive, ref)
@@ -67,7 +73,7 @@ func CheckFastPath(v variants.Variant, q, k, vv variants.Tensor, opt variants.Op
 	r.MaxLogit = variants.MaxLogit(v, q, k, opt)
 	r.Tol = Tolerance(r.NaiveErr, r.MaxV, r.MaxLogit)
 	r.Pass = r.MaxErr <= r.Tol // false for NaN
-	return r, out.Data, nil
+	return r, out.Data, ref, nil
 }
 
 // MaxAbsDiff returns max_i |a_i − b_i|, +Inf when some a_i is NaN or Inf.
