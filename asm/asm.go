@@ -54,10 +54,11 @@ type Kernels struct {
 	// (qt[p*width+i], pre-multiplied by the logit scale): then the softmax
 	// runs down columns with whole-vector operations only.
 
-	// ScoresT sets s[j*width+i] = Σ_p k[j*ldk+p]·qt[p*width+i] for
+	// ScoresT sets s[j*width+i] = Σ_p k[j*ldk+p]·qt[p*ldq+i] for
 	// j < rows, i < width, p < d, and folds the column maxima into colMax:
-	// colMax[i] = max(colMax[i], max_j s[j*width+i]).
-	ScoresT func(rows, width, d int, k []float32, ldk int, qt, s, colMax []float32)
+	// colMax[i] = max(colMax[i], max_j s[j*width+i]). ldq ≥ width lets
+	// the query tile be a column range of a wider transposed matrix.
+	ScoresT func(rows, width, d int, k []float32, ldk int, qt []float32, ldq int, s, colMax []float32)
 
 	// SoftmaxT is the online-softmax step on a tile from ScoresT, given the
 	// new running maxima m (len width) and the old ones in alpha:
@@ -70,9 +71,11 @@ type Kernels struct {
 	SoftmaxT func(rows, width int, s, m, alpha, l []float32)
 
 	// AccumulatePV sets o[i*ldo+c] = alpha[i]·o[i*ldo+c] +
-	// Σ_j pt[j*width+i]·v[j*ldv+c] for i < width, c < d, j < rows: O += P·V
-	// with P stored transposed and the rescale folded in (alpha nil: 1).
-	AccumulatePV func(rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32)
+	// Σ_j pt[j*width+i]·v[j*ldv+c] for i < outRows, c < d, j < rows: O +=
+	// P·V with P stored transposed and the rescale folded in (alpha nil:
+	// 1). outRows ≤ width: a tile padded to whole vectors can accumulate
+	// its real rows straight into the caller's state.
+	AccumulatePV func(rows, width, outRows, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32)
 
 	// MaxInto sets dst[i] = max(dst[i], src[i]) for i < len(dst).
 	MaxInto func(dst, src []float32)

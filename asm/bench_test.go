@@ -115,7 +115,7 @@ func BenchmarkScoresT(b *testing.B) {
 				const d, w = 64, 64
 				kk, qt, s, cm := benchVec(n*d), benchVec(d*w), make([]float32, n*w), make([]float32, w)
 				for b.Loop() {
-					k.ScoresT(n, w, d, kk, d, qt, s, cm)
+					k.ScoresT(n, w, d, kk, d, qt, w, s, cm)
 				}
 				reportRate(b, 2*float64(n*w*d), "GFLOP/s")
 			})
@@ -150,7 +150,7 @@ func BenchmarkAccumulatePV(b *testing.B) {
 					alpha[i] = 1
 				}
 				for b.Loop() {
-					k.AccumulatePV(n, w, d, pt, v, d, o, d, alpha)
+					k.AccumulatePV(n, w, w, d, pt, v, d, o, d, alpha)
 				}
 				reportRate(b, 2*float64(n*w*d), "GFLOP/s")
 			})

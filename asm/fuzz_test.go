@@ -202,7 +202,7 @@ func FuzzScoresT(f *testing.F) {
 		cm0 := smallFloats(data[min(len(data), 1):], width)
 		for _, kern := range Impls() {
 			s, cm := make([]float32, rows*width), append([]float32(nil), cm0...)
-			kern.ScoresT(rows, width, d, k, d, qt, s, cm)
+			kern.ScoresT(rows, width, d, k, d, qt, width, s, cm)
 			for i := range width {
 				wantMax := cm0[i]
 				for j := range rows {
@@ -275,7 +275,7 @@ func FuzzAccumulatePV(f *testing.F) {
 		}
 		for _, kern := range Impls() {
 			o := append([]float32(nil), o0...)
-			kern.AccumulatePV(rows, width, d, pt, v, d, o, d, alpha)
+			kern.AccumulatePV(rows, width, width, d, pt, v, d, o, d, alpha)
 			for i := range width {
 				for c := range d {
 					want := float64(o0[i*d+c])

@@ -128,13 +128,13 @@ func axpyGeneric(y []float32, a float32, x []float32) {
 	}
 }
 
-func scoresTGeneric(rows, width, d int, k []float32, ldk int, qt, s, colMax []float32) {
-	scoresTColumns(0, rows, width, d, k, ldk, qt, s, colMax)
+func scoresTGeneric(rows, width, d int, k []float32, ldk int, qt []float32, ldq int, s, colMax []float32) {
+	scoresTColumns(0, rows, width, d, k, ldk, qt, ldq, s, colMax)
 }
 
 // scoresTColumns is ScoresT restricted to columns [i0, width): the SIMD sets
 // use it for the columns that do not fill a vector.
-func scoresTColumns(i0, rows, width, d int, k []float32, ldk int, qt, s, colMax []float32) {
+func scoresTColumns(i0, rows, width, d int, k []float32, ldk int, qt []float32, ldq int, s, colMax []float32) {
 	if i0 >= width {
 		return
 	}
@@ -143,7 +143,7 @@ func scoresTColumns(i0, rows, width, d int, k []float32, ldk int, qt, s, colMax 
 		clear(sj)
 		kj := k[j*ldk : j*ldk+d]
 		for p, kv := range kj {
-			axpyGeneric(sj, kv, qt[p*width+i0:(p+1)*width])
+			axpyGeneric(sj, kv, qt[p*ldq+i0:p*ldq+width])
 		}
 		cm := colMax[i0:width]
 		for i, v := range sj {
@@ -174,16 +174,16 @@ func softmaxTColumns(i0, rows, width int, s, m, alpha, l []float32) {
 	}
 }
 
-func accumulatePVGeneric(rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
-	accumulatePVColumns(0, rows, width, d, pt, v, ldv, o, ldo, alpha)
+func accumulatePVGeneric(rows, width, outRows, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
+	accumulatePVColumns(0, rows, width, outRows, d, pt, v, ldv, o, ldo, alpha)
 }
 
 // accumulatePVColumns is AccumulatePV restricted to output columns [c0, d).
-func accumulatePVColumns(c0, rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
+func accumulatePVColumns(c0, rows, width, outRows, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
 	if c0 >= d {
 		return
 	}
-	for i := range width {
+	for i := range outRows {
 		oi := o[i*ldo+c0 : i*ldo+d]
 		if alpha != nil {
 			scaleGeneric(oi, alpha[i])

@@ -401,11 +401,13 @@ func TestScoresT(t *testing.T) {
 		for _, sh := range tileShapes() {
 			rows, width, d := sh[0], sh[1], sh[2]
 			k := newMatrix(r, rows, d, d+1, 1)
-			qt := newMatrix(r, d, width, width, 0)
+			// A query tile inside a wider matrix (ldq > width) on odd shapes.
+			ldq := width + (rows+d)%3
+			qt := newMatrix(r, d, width, ldq, 0)
 			s := newMatrix(r, rows, width, width, 1)
 			cm := newMatrix(r, 1, width, width, 0)
 			cm0 := append([]float32(nil), cm.view...)
-			kern.ScoresT(rows, width, d, k.view, k.ld, qt.view, s.view, cm.view)
+			kern.ScoresT(rows, width, d, k.view, k.ld, qt.view, qt.ld, s.view, cm.view)
 			for i := range width {
 				wantMax := cm0[i]
 				for j := range rows {
@@ -485,16 +487,22 @@ func TestAccumulatePV(t *testing.T) {
 		for _, sh := range tileShapes() {
 			rows, width, d := sh[0], sh[1], sh[2]
 			for _, scaled := range []bool{false, true} {
+				// Every row of o, or only the first few (a padded tile
+				// accumulating into the caller's rows): the rest are guards.
+				outRows := width
+				if scaled {
+					outRows = width - (rows+d)%(width+1)
+				}
 				pt := newMatrix(r, rows, width, width, 1)
 				v := newMatrix(r, rows, d, d+2, 0)
-				o := newMatrix(r, width, d, d+1, 1)
+				o := newMatrix(r, outRows, d, d+1, 1)
 				var alpha []float32
 				if scaled {
-					alpha = randVec(r, width, 0, 1)
+					alpha = randVec(r, outRows, 0, 1)
 				}
 				o0 := append([]float32(nil), o.view...)
-				kern.AccumulatePV(rows, width, d, pt.view, v.view, v.ld, o.view, o.ld, alpha)
-				for i := range width {
+				kern.AccumulatePV(rows, width, outRows, d, pt.view, v.view, v.ld, o.view, o.ld, alpha)
+				for i := range outRows {
 					for c := range d {
 						want := float64(o0[i*o.ld+c])
 						if scaled {
@@ -507,7 +515,7 @@ func TestAccumulatePV(t *testing.T) {
 							abs += math.Abs(x)
 						}
 						if !close64(o.at(i, c), want, 2*float64(rows+2)*eps32*abs) {
-							t.Fatalf("%s %v scaled=%v: o[%d][%d] = %v, want %v", kern.Name, sh, scaled, i, c, o.at(i, c), want)
+							t.Fatalf("%s %v scaled=%v outRows=%d: o[%d][%d] = %v, want %v", kern.Name, sh, scaled, outRows, i, c, o.at(i, c), want)
 						}
 					}
 				}

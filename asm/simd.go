@@ -211,26 +211,26 @@ func (f *simdFuncs) gemmNNAcc(m, n, k int, a []float32, lda int, b []float32, ld
 	}
 }
 
-func (f *simdFuncs) scoresT(rows, width, d int, k []float32, ldk int, qt, s, colMax []float32) {
+func (f *simdFuncs) scoresT(rows, width, d int, k []float32, ldk int, qt []float32, ldq int, s, colMax []float32) {
 	if rows <= 0 || width <= 0 {
 		return
 	}
 	if d <= 0 {
-		scoresTGeneric(rows, width, d, k, ldk, qt, s, colMax)
+		scoresTGeneric(rows, width, d, k, ldk, qt, ldq, s, colMax)
 		return
 	}
-	_, _, _, _ = k[(rows-1)*ldk+d-1], qt[d*width-1], s[rows*width-1], colMax[width-1]
+	_, _, _, _ = k[(rows-1)*ldk+d-1], qt[(d-1)*ldq+width-1], s[rows*width-1], colMax[width-1]
 	if f.gemms == nil {
 		// No fused kernel: S = 0 + K·Qᵀ, then the column maxima row by row.
 		clear(s[:rows*width])
-		f.gemmNNAcc(rows, width, d, k, ldk, qt, width, s, width)
+		f.gemmNNAcc(rows, width, d, k, ldk, qt, ldq, s, width)
 		for j := range rows {
 			f.maxInto(colMax[:width], s[j*width:(j+1)*width])
 		}
 		return
 	}
-	col := gemmColumns(f.gemms, k, ldk, 1, qt, width, s, width, rows, d, width, colMax, true)
-	scoresTColumns(col, rows, width, d, k, ldk, qt, s, colMax)
+	col := gemmColumns(f.gemms, k, ldk, 1, qt, ldq, s, width, rows, d, width, colMax, true)
+	scoresTColumns(col, rows, width, d, k, ldk, qt, ldq, s, colMax)
 }
 
 func (f *simdFuncs) softmaxT(rows, width int, s, m, alpha, l []float32) {
@@ -264,18 +264,18 @@ func (f *simdFuncs) softmaxT(rows, width int, s, m, alpha, l []float32) {
 	softmaxTColumns(wb, rows, width, s, m, alpha, l)
 }
 
-func (f *simdFuncs) accumulatePV(rows, width, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
-	if width <= 0 || d <= 0 {
+func (f *simdFuncs) accumulatePV(rows, width, outRows, d int, pt, v []float32, ldv int, o []float32, ldo int, alpha []float32) {
+	if outRows <= 0 || d <= 0 {
 		return
 	}
 	if rows <= 0 {
-		accumulatePVGeneric(0, width, d, pt, v, ldv, o, ldo, alpha)
+		accumulatePVGeneric(0, width, outRows, d, pt, v, ldv, o, ldo, alpha)
 		return
 	}
-	_, _, _ = pt[rows*width-1], v[(rows-1)*ldv+d-1], o[(width-1)*ldo+d-1]
+	_, _, _ = pt[(rows-1)*width+outRows-1], v[(rows-1)*ldv+d-1], o[(outRows-1)*ldo+d-1]
 	if alpha != nil {
-		_ = alpha[width-1]
+		_ = alpha[outRows-1]
 	}
-	col := gemmColumns(f.gemmacc, pt, 1, width, v, ldv, o, ldo, width, rows, d, alpha, false)
-	accumulatePVColumns(col, rows, width, d, pt, v, ldv, o, ldo, alpha)
+	col := gemmColumns(f.gemmacc, pt, 1, width, v, ldv, o, ldo, outRows, rows, d, alpha, false)
+	accumulatePVColumns(col, rows, width, outRows, d, pt, v, ldv, o, ldo, alpha)
 }

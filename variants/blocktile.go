@@ -51,6 +51,17 @@ type tileAttn struct {
 	acc   []float32 // where finish or store writes the rows (ldacc apart)
 	ldacc int
 
+	// qsrc (ldq apart) is the Qᵀ the score kernel reads: qt.qt, or a
+	// column range of the caller's transposed queries (beginInPlace).
+	qsrc []float32
+	ldq  int
+	// odst (ldo apart) is the accumulator the P·V kernel updates: qt.o,
+	// or the caller's state rows themselves (inPlace), which saves
+	// copying them in and out of every tile.
+	odst    []float32
+	ldo     int
+	inPlace bool
+
 	// qpos[i] is row i's query position, for dedup.
 	qpos []int32
 	// dedup, when on, removes pairs already counted in an earlier LSH
@@ -110,16 +121,72 @@ func (t *tileAttn) beginRows(rows int, perm []int32, q []float32, ldq int, acc [
 // order (row i at q[i·ldq], gathered beforehand so that the reads stream)
 // while acc, m and l are still addressed through perm.
 func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qInOrder bool, acc []float32, ldacc int, m, l []float32) {
-	qt, full := &t.qt, &t.full
+	qt := &t.qt
 	d, w := qt.d, tileWidth(rows)
-	qt.width = w
-	qt.o = full.o[:w*d]
-	qt.m, qt.alpha, qt.l, qt.junk = full.m[:w], full.alpha[:w], full.l[:w], full.junk[:w]
+	t.narrow(w)
 	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
+	t.qsrc, t.ldq, t.odst, t.ldo, t.inPlace = qt.qt, w, qt.o, d, false
+	if qInOrder {
+		perm = nil
+	}
+	t.packRows(rows, q, ldq, perm)
+	clear(qt.o)
+	clear(qt.l)
+	for i := range qt.m {
+		qt.m[i] = float32(math.Inf(-1))
+	}
+	if m != nil {
+		for i := range rows {
+			r := t.row(i)
+			copy(qt.o[i*d:(i+1)*d], acc[r*ldacc:r*ldacc+d])
+			qt.m[i], qt.l[i] = m[r], l[r]
+		}
+	}
+}
+
+// narrow sets the query tile to w columns.
+func (t *tileAttn) narrow(w int) {
+	qt, full := &t.qt, &t.full
+	qt.width = w
+	qt.qt, qt.o = full.qt[:qt.d*w], full.o[:w*qt.d]
+	qt.m, qt.alpha, qt.l, qt.junk = full.m[:w], full.alpha[:w], full.l[:w], full.junk[:w]
+}
+
+// beginInPlace starts a tile of rows queries whose scaled Qᵀ the caller
+// holds as columns of a wider matrix (qt[p·ldq + i], readable up to the
+// tile's padded width) and whose unnormalised accumulators are the caller's
+// rows o[i·ldo : i·ldo+D], updated in place. With m and l nil the rows start
+// afresh (o is cleared); otherwise their running max and sum are read from
+// m and l. store writes m and l back; the accumulators are already there.
+func (t *tileAttn) beginInPlace(rows int, qt []float32, ldq int, o []float32, ldo int, m, l []float32) {
+	q := &t.qt
+	d := q.d
+	t.narrow(tileWidth(rows))
+	t.rows, t.perm, t.acc, t.ldacc = rows, nil, o, ldo
+	t.qsrc, t.ldq, t.odst, t.ldo, t.inPlace = qt, ldq, o, ldo, true
+	clear(q.l)
+	for i := range q.m {
+		q.m[i] = float32(math.Inf(-1))
+	}
+	if m == nil {
+		for i := range rows {
+			clear(o[i*ldo : i*ldo+d])
+		}
+		return
+	}
+	copy(q.m, m[:rows])
+	copy(q.l, l[:rows])
+}
+
+// packRows packs rows query rows, scaled, into the tile's Qᵀ and zeroes its
+// padding columns: row i is q[r·ldq:] with r = perm[i] (perm nil: i).
+func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32) {
+	qt := &t.qt
+	d, w := qt.d, qt.width
 	src := func(i int) []float32 {
 		r := i
-		if !qInOrder {
-			r = t.row(i)
+		if perm != nil {
+			r = int(perm[i])
 		}
 		return q[r*ldq : r*ldq+d]
 	}
@@ -143,18 +210,14 @@ func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qIn
 			clear(qt.qt[p*w+rows : (p+1)*w])
 		}
 	}
-	clear(qt.o)
-	clear(qt.l)
-	for i := range qt.m {
-		qt.m[i] = float32(math.Inf(-1))
-	}
-	if m != nil {
-		for i := range rows {
-			r := t.row(i)
-			copy(qt.o[i*d:(i+1)*d], acc[r*ldacc:r*ldacc+d])
-			qt.m[i], qt.l[i] = m[r], l[r]
-		}
-	}
+}
+
+// beginInPlaceRows is beginInPlace with the queries as rows (q[i·ldq], not
+// yet scaled), packed into the tile's own Qᵀ.
+func (t *tileAttn) beginInPlaceRows(rows int, q []float32, ldq int, o []float32, ldo int, m, l []float32) {
+	t.beginInPlace(rows, nil, 0, o, ldo, m, l)
+	t.packRows(rows, q, ldq, nil)
+	t.qsrc, t.ldq = t.qt.qt, t.qt.width
 }
 
 // row returns the index of the tile's row i in the caller's arrays.
@@ -191,9 +254,9 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 		copy(qt.alpha, qt.m)
 		kc, vc := k[c0*ld:], v[c0*ld:]
 		if full {
-			kern.ScoresT(cols, w, d, kc, ld, qt.qt, t.s, qt.m)
+			kern.ScoresT(cols, w, d, kc, ld, t.qsrc, t.ldq, t.s, qt.m)
 		} else {
-			kern.ScoresT(cols, w, d, kc, ld, qt.qt, t.s, qt.junk)
+			kern.ScoresT(cols, w, d, kc, ld, t.qsrc, t.ldq, t.s, qt.junk)
 			t.mask(c0, c1)
 			for x := range cols {
 				kern.MaxInto(qt.m, t.s[x*w:(x+1)*w])
@@ -208,7 +271,9 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 			}
 		}
 		kern.SoftmaxT(cols, w, t.s, qt.m, qt.alpha, qt.l)
-		kern.AccumulatePV(cols, w, d, t.s, vc, ld, qt.o, d, qt.alpha)
+		// Only the real rows: the padding columns' probabilities are
+		// never read back.
+		kern.AccumulatePV(cols, w, rows, d, t.s, vc, ld, t.odst, t.ldo, qt.alpha)
 		if !full {
 			for i := range rows {
 				if qt.l[i] == 0 {
@@ -256,7 +321,7 @@ func (t *tileAttn) finish() {
 		a := t.acc[r*t.ldacc : r*t.ldacc+d]
 		if l := t.qt.l[i]; l > 0 {
 			inv := 1 / l
-			for c, x := range t.qt.o[i*d : (i+1)*d] {
+			for c, x := range t.odst[i*t.ldo : i*t.ldo+d] {
 				a[c] = x * inv
 			}
 		} else {
@@ -271,7 +336,9 @@ func (t *tileAttn) store(m, l []float32) {
 	d := t.qt.d
 	for i := range t.rows {
 		r := t.row(i)
-		copy(t.acc[r*t.ldacc:r*t.ldacc+d], t.qt.o[i*d:(i+1)*d])
+		if !t.inPlace {
+			copy(t.acc[r*t.ldacc:r*t.ldacc+d], t.qt.o[i*d:(i+1)*d])
+		}
 		m[r], l[r] = t.qt.m[i], t.qt.l[i]
 	}
 }

@@ -83,10 +83,10 @@ func (t *queryTile) step(k, v []float32, c0, cols, r0 int, causal bool, s []floa
 		free = max(0, min(cols, r0-c0+1))
 	}
 	if free > 0 {
-		kern.ScoresT(free, w, d, kj, d, t.qt, s, t.m)
+		kern.ScoresT(free, w, d, kj, d, t.qt, w, s, t.m)
 	}
 	if band := cols - free; band > 0 {
-		kern.ScoresT(band, w, d, kj[free*d:], d, t.qt, s[free*w:], t.junk)
+		kern.ScoresT(band, w, d, kj[free*d:], d, t.qt, w, s[free*w:], t.junk)
 		for j := free; j < cols; j++ {
 			row := s[j*w : (j+1)*w]
 			// Query r0+i sees key c0+j when i ≥ c0+j−r0.
@@ -105,7 +105,7 @@ func (t *queryTile) step(k, v []float32, c0, cols, r0 int, causal bool, s []floa
 	if t.fault == faultNoRescale {
 		alpha = nil
 	}
-	kern.AccumulatePV(cols, w, d, s, v[c0*d:], d, t.o, d, alpha)
+	kern.AccumulatePV(cols, w, w, d, s, v[c0*d:], d, t.o, d, alpha)
 }
 
 // finish writes the first rows queries' outputs, O/l, to out (row-major);

@@ -506,7 +506,7 @@ func (j *linearJob) foldKeys(rows int, phiK, v, sMat, z []float32) {
 	for i := range rows {
 		j.kern.Axpy(z, 1, phiK[i*f:(i+1)*f])
 	}
-	j.kern.AccumulatePV(rows, f, d, phiK, v, d, sMat, d, nil)
+	j.kern.AccumulatePV(rows, f, f, d, phiK, v, d, sMat, d, nil)
 }
 
 // rescale multiplies S and z by e^(old−new) when the key stabiliser grows.

@@ -400,10 +400,22 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 	return g
 }
 
+// lshQTStride is the row stride of the transposed sorted queries: N
+// rounded up to whole vectors plus one vector, so a tile's padded columns
+// stay inside, and kept off multiples of 4 KiB, where the D rows of a
+// column would all fall in one L1 set.
+func lshQTStride(n int) int {
+	ld := (n+15)&^15 + 16
+	if ld%1024 == 0 {
+		ld += 16
+	}
+	return ld
+}
+
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
-	return 2*s.M*s.D + 2*s.N*s.D + // sorted K, V; sorted Q and state, two buffers
-		s.N*s.D + // the normalised keys by position (shared QK)
+	return 2*s.M*s.D + s.N*s.D + // [K | V] rows in sorted order; normalised keys
+		s.D*lshQTStride(s.N) + 2*s.N*s.D + // sorted Q; the state, two buffers
 		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
 		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
@@ -440,6 +452,7 @@ type lshJob struct {
 	q, k, v, out Tensor
 	qh, kh, vh   []float32 // current head; kh is the normalised queries' source (Q) when shared
 	oh           []float32
+	ldqt         int // row stride of qsT
 
 	rot, proj []float32
 	// Per round r, positions 0..N−1 (queries) and 0..M−1 (keys): bucket,
@@ -454,14 +467,22 @@ type lshJob struct {
 	// so that the dedup test is one comparison per earlier round.
 	kCode   []int32
 	invNorm []float32
-	kNorm   []float32 // shared QK: the keys q_j/‖q_j‖ by position
-	ks, vs  []float32 // key rows in the current round's sorted order
-	// The query rows and the running softmax state (unnormalised output,
-	// max, sum) in the current round's sorted order of the queries, so
-	// that a tile reads and writes them as contiguous rows; between rounds
-	// the state moves to the next order in one scatter. qs and oS swap
-	// buffers then (the old queries are dead), as do m, l and mNext, lNext.
-	qs, oS       []float32
+	kNorm []float32 // shared QK: the keys q_j/‖q_j‖ by position
+	// kvs holds each key's row and its value row side by side (2·D
+	// floats) in the current round's sorted order of the keys, so that a
+	// key tile is one stream.
+	kvs []float32
+	// qsT holds the scaled queries transposed (D rows, ldqt apart), in
+	// the current round's sorted order: a tile's Qᵀ is a column range of
+	// it, packed once per round instead of once per tile.
+	qsT []float32
+	qs  []float32
+	// The running softmax state (unnormalised output, max, sum) in the
+	// current round's sorted order of the queries, so that a tile
+	// accumulates into contiguous rows in place; between rounds it moves
+	// to the next order in one scatter into the Next buffers, which then
+	// swap.
+	oS, oNext    []float32
 	mS, lS       []float32
 	mNext, lNext []float32
 }
@@ -559,9 +580,12 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.ks, j.vs, j.qs, j.oS = takeF(s.M*s.D), takeF(s.M*s.D), takeF(s.N*s.D), takeF(s.N*s.D)
+	j.ldqt = lshQTStride(s.N)
+	j.kNorm, j.kvs = takeF(s.N*s.D), takeF(2*s.M*s.D)
+	j.qsT, j.oS, j.oNext = takeF(s.D*j.ldqt), takeF(s.N*s.D), takeF(s.N*s.D)
+	j.qs = j.qsT[:s.N*s.D]
 	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
-	j.invNorm, j.kNorm = takeF(s.N), takeF(s.N*s.D)
+	j.invNorm = takeF(s.N)
 	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
@@ -596,22 +620,29 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 			hash(j.kh, s.M, j.kBkt)
 		}
 	}
+	d := s.D
 	if j.shared {
+		// The keys normalised once, in position order (streaming
+		// stores); each round then copies whole rows.
 		for i := range s.N {
-			ss := sumSquares(j.qh[i*s.D : (i+1)*s.D])
+			ss := sumSquares(j.qh[i*d : (i+1)*d])
 			inv := float32(0)
 			if ss > 0 {
 				inv = float32(1 / math.Sqrt(float64(ss)))
 			}
 			j.invNorm[i] = inv
-			// Normalised once, in position order (streaming stores);
-			// each round then only copies whole rows.
-			kn := j.kNorm[i*s.D : (i+1)*s.D]
-			for x, v := range j.qh[i*s.D : (i+1)*s.D] {
+			kn := j.kNorm[i*d : (i+1)*d]
+			for x, v := range j.qh[i*d : (i+1)*d] {
 				kn[x] = v * inv
 			}
 			j.needSelf[i] = 0
 		}
+	}
+	// The padding columns of Qᵀ past N are read by the last tile's
+	// padded score columns (whose results are never used): keep them
+	// finite.
+	for p := range d {
+		clear(j.qsT[p*j.ldqt+s.N : (p+1)*j.ldqt])
 	}
 	for r := range g.rounds {
 		j.sort(j.qBkt[r*s.N:(r+1)*s.N], j.qPerm[r*s.N:], j.qInv[r*s.N:], j.qStart[r*(g.nb+1):])
@@ -665,15 +696,13 @@ func (j *lshJob) beginRound(r int) {
 	j.round = r
 	if r > 0 {
 		// Streaming reads of the old order, independent scattered writes.
-		// The old query rows are dead: their buffer takes the state.
 		prevPerm, inv := j.qPerm[(r-1)*s.N:r*s.N], j.qInv[r*s.N:(r+1)*s.N]
-		oNew := j.qs
 		for p, pos := range prevPerm {
 			np := int(inv[pos])
-			copy(oNew[np*d:(np+1)*d], j.oS[p*d:(p+1)*d])
+			copy(j.oNext[np*d:(np+1)*d], j.oS[p*d:(p+1)*d])
 			j.mNext[np], j.lNext[np] = j.mS[p], j.lS[p]
 		}
-		j.qs, j.oS = j.oS, oNew
+		j.oS, j.oNext = j.oNext, j.oS
 		j.mS, j.mNext = j.mNext, j.mS
 		j.lS, j.lNext = j.lNext, j.lS
 	}
@@ -686,21 +715,43 @@ func (j *lshJob) beginRound(r int) {
 	}
 	// Scattered in position order: the reads stream and the writes,
 	// independent of each other, overlap their misses (a gather in
-	// sorted order waits on each random row).
-	kInv := j.kInv[r*s.M : (r+1)*s.M]
+	// sorted order waits on each random row). Whole-row copies only:
+	// scalar stores to scattered rows not yet in cache stall.
 	keys := j.kh
 	if j.shared {
 		keys = j.kNorm
 	}
-	for pos, p := range kInv {
-		// Whole-row copies only: scalar stores to scattered rows not
-		// yet in cache stall.
-		copy(j.ks[int(p)*d:int(p+1)*d], keys[pos*d:(pos+1)*d])
-		copy(j.vs[int(p)*d:int(p+1)*d], j.vh[pos*d:(pos+1)*d])
+	for pos, p := range j.kInv[r*s.M : (r+1)*s.M] {
+		kv := j.kvs[int(p)*2*d : int(p+1)*2*d]
+		copy(kv[:d], keys[pos*d:(pos+1)*d])
+		copy(kv[d:], j.vh[pos*d:(pos+1)*d])
 	}
-	qInv := j.qInv[r*s.N : (r+1)*s.N]
-	for pos, p := range qInv {
+	for pos, p := range j.qInv[r*s.N : (r+1)*s.N] {
 		copy(j.qs[int(p)*d:int(p+1)*d], j.qh[pos*d:(pos+1)*d])
+	}
+}
+
+// packQueries writes the scaled queries in sorted order perm into qsT's
+// columns, four columns at a time so that each row of qsT gets adjacent
+// stores.
+func (j *lshJob) packQueries(perm []int32) {
+	d, ld, sc := j.s.D, j.ldqt, j.scale
+	q := j.qh
+	p := 0
+	for ; p+4 <= len(perm); p += 4 {
+		q0 := q[int(perm[p])*d : int(perm[p]+1)*d]
+		q1 := q[int(perm[p+1])*d : int(perm[p+1]+1)*d][:len(q0)]
+		q2 := q[int(perm[p+2])*d : int(perm[p+2]+1)*d][:len(q0)]
+		q3 := q[int(perm[p+3])*d : int(perm[p+3]+1)*d][:len(q0)]
+		for x, v := range q0 {
+			dst := j.qsT[x*ld+p : x*ld+p+4 : x*ld+p+4]
+			dst[0], dst[1], dst[2], dst[3] = v*sc, q1[x]*sc, q2[x]*sc, q3[x]*sc
+		}
+	}
+	for ; p < len(perm); p++ {
+		for x, v := range q[int(perm[p])*d : int(perm[p]+1)*d] {
+			j.qsT[x*ld+p] = v * sc
+		}
 	}
 }
 
@@ -798,7 +849,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 					t.setSpan(i, lo[x], hi[x], p, p+1)
 				}
 			}
-			t.attend(j.ks, j.vs, d, lo[x], hi[x])
+			t.attend(j.kvs, j.kvs[d:], 2*d, lo[x], hi[x])
 		}
 		t.store(j.mS[s0:], j.lS[s0:])
 	}
@@ -843,7 +894,7 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			t.setSpan(i, k0, hi, 0, 0)
 		}
 		j.beginTile(t, s0, rows)
-		t.attend(j.ks, j.vs, d, k0, k1)
+		t.attend(j.kvs, j.kvs[d:], 2*d, k0, k1)
 		t.store(j.mS[s0:], j.lS[s0:])
 	}
 }
@@ -857,7 +908,7 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 	if j.round == 0 {
 		m, l = nil, nil
 	}
-	t.beginPacked(rows, nil, j.qs[s0*d:], d, true, j.oS[s0*d:], d, m, l)
+	t.beginInPlaceRows(rows, j.qs[s0*d:], d, j.oS[s0*d:], d, m, l)
 	t.qpos = j.qPerm[j.round*j.s.N+s0:]
 }
 
