@@ -563,7 +563,8 @@ func exp2Cols(s isa) {
 // Column groups of up to four vectors keep own and prev in registers while
 // the rows stream past; per row, one broadcast code is compared with both,
 // and −Inf is stored under the OR of the two equalities (a mask-register
-// store on AVX-512, a blend of the loaded row on AVX2: VMASKMOVPS stores are
+// store on AVX-512; on AVX2 a blend of the loaded row, stored whole, so the
+// unmatched entries are rewritten with their own bits: VMASKMOVPS stores are
 // microcoded and slow on AMD cores).
 func maskMatches(s isa) {
 	const group = 4
