@@ -1,5 +1,6 @@
 // Package asm holds the numeric kernels of attention: the two tile GEMMs
-// (S = Q·Kᵀ and O += P·V), row max, fused exp-and-sum, scale and axpy.
+// (S = Q·Kᵀ and O += P·V), row max, fused exp-and-sum, scale and axpy, and
+// LSH attention's two: masking earlier rounds' pairs and the hash argmax.
 //
 // Several implementations (kernel sets) may exist on one machine: the
 // generic Go one always, plus the SIMD sets the CPU can run. Impls lists
@@ -79,6 +80,27 @@ type Kernels struct {
 
 	// MaxInto sets dst[i] = max(dst[i], src[i]) for i < len(dst).
 	MaxInto func(dst, src []float32)
+
+	// The kernels of LSH attention.
+
+	// MaskMatches sets s[j*width+i] = -Inf for j < rows, i < width where
+	// codes[j] == own[i] || codes[j] == prev[i], leaving the other entries
+	// untouched. On a transposed score tile (row j a key, column i a query)
+	// it masks the pairs that were candidates in an earlier hashing round.
+	MaskMatches func(rows, width int, codes, own, prev []int32, s []float32)
+
+	// ArgMaxPlusMinus sets out[g] = argmax([v; -v]), the first index on
+	// ties, for g < segs and the segment v = x[g*half:(g+1)*half] (half ≥
+	// 1): exactly the scalar scan
+	//	hi, lo, argHi, argLo := v[0], v[0], 0, 0
+	//	for t, x := range v {
+	//		if x > hi { hi, argHi = x, t }
+	//		if x < lo { lo, argLo = x, t }
+	//	}
+	//	out[g] = half+argLo if -lo > hi, else argHi
+	// So -0 and +0 tie, and a NaN is skipped, except a NaN v[0], which
+	// gives 0.
+	ArgMaxPlusMinus func(segs, half int, x []float32, out []int32)
 
 	// Lanes is the number of float32 lanes of the set's vectors (1 for
 	// generic Go).

@@ -157,3 +157,39 @@ func BenchmarkAccumulatePV(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMaskMatches uses LSH's tile shapes: 58 key rows of a 64-key
+// chunk pair's span against 48 or 64 query columns, codes from 64 buckets.
+func BenchmarkMaskMatches(b *testing.B) {
+	for _, k := range Impls() {
+		for _, w := range []int{48, 64} {
+			b.Run(fmt.Sprintf("impl=%s/rows=58/width=%d", k.Name, w), func(b *testing.B) {
+				const rows = 58
+				r := rand.New(rand.NewPCG(2, 2))
+				codes, own, prev := randCodes(r, rows, 64), randCodes(r, w, 64), randCodes(r, w, 64)
+				s := benchVec(rows * w)
+				for b.Loop() {
+					k.MaskMatches(rows, w, codes, own, prev, s)
+				}
+				reportRate(b, float64(rows*w), "Gelem/s")
+			})
+		}
+	}
+}
+
+// BenchmarkArgMaxPlusMinus hashes 128 segments (a 64-row block, 2 rounds)
+// of half = nb/2 projections each.
+func BenchmarkArgMaxPlusMinus(b *testing.B) {
+	for _, k := range Impls() {
+		for _, half := range []int{32, 128} {
+			b.Run(fmt.Sprintf("impl=%s/segs=128/half=%d", k.Name, half), func(b *testing.B) {
+				const segs = 128
+				x, out := benchVec(segs*half), make([]int32, segs)
+				for b.Loop() {
+					k.ArgMaxPlusMinus(segs, half, x, out)
+				}
+				reportRate(b, float64(segs*half), "Gelem/s")
+			})
+		}
+	}
+}

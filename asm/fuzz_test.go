@@ -296,3 +296,58 @@ func FuzzAccumulatePV(f *testing.F) {
 		}
 	})
 }
+
+func FuzzMaskMatches(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 1, 0, 3, 2, 2, 1, 0, 0, 1}, uint8(5), uint8(20), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, rb, wb, span uint8) {
+		rows, width, _ := fuzzDims(rb, wb, 0)
+		// Codes from the data bytes, folded into a few values so that
+		// matches are common.
+		code := func(i int) int32 {
+			if len(data) == 0 {
+				return 0
+			}
+			return int32(data[i%len(data)]) % (int32(span%8) + 1)
+		}
+		codes, own, prev := make([]int32, rows), make([]int32, width), make([]int32, width)
+		for j := range codes {
+			codes[j] = code(j)
+		}
+		for i := range own {
+			own[i], prev[i] = code(rows+i), code(rows+width+i)
+		}
+		s0 := smallFloats(data[min(len(data), 1):], rows*width)
+		want := maskMatchesRef(rows, width, codes, own, prev, s0)
+		for _, k := range Impls() {
+			s := append([]float32(nil), s0...)
+			k.MaskMatches(rows, width, codes, own, prev, s)
+			sameBits(t, k.Name, s, want)
+		}
+	})
+}
+
+func FuzzArgMaxPlusMinus(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 192, 127, 0, 0, 128, 255, 0, 0, 0, 128}, uint8(3), uint8(16))
+	f.Fuzz(func(t *testing.T, data []byte, sb, hb uint8) {
+		segs, half := int(sb%9), int(hb%70)+1
+		// Raw float32 bits (NaN, ±Inf, ±0, denormals), repeated to fill
+		// the segments: repeats make ties.
+		raw := rawFloats(data)
+		if len(raw) == 0 {
+			raw = []float32{1}
+		}
+		x := make([]float32, segs*half)
+		for i := range x {
+			x[i] = raw[i%len(raw)]
+		}
+		for _, k := range Impls() {
+			out := make([]int32, segs)
+			k.ArgMaxPlusMinus(segs, half, x, out)
+			for g := range segs {
+				if want := argMaxPlusMinusRef(x[g*half : (g+1)*half]); int(out[g]) != want {
+					t.Fatalf("%s half=%d: out[%d] = %d, want %d", k.Name, half, g, out[g], want)
+				}
+			}
+		}
+	})
+}

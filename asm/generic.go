@@ -7,20 +7,22 @@ import (
 // genericKernels is the pure-Go kernel set: it compiles everywhere, is always
 // tested, and is the reference every SIMD set is tested against.
 var genericKernels = &Kernels{
-	Name:         "generic",
-	GemmNT:       gemmNTGeneric,
-	GemmNNAcc:    gemmNNAccGeneric,
-	Max:          maxGeneric,
-	ExpSum:       expSumGeneric,
-	Scale:        scaleGeneric,
-	Axpy:         axpyGeneric,
-	ScoresT:      scoresTGeneric,
-	SoftmaxT:     softmaxTGeneric,
-	AccumulatePV: accumulatePVGeneric,
-	MaxInto:      maxIntoGeneric,
-	Lanes:        1,
-	FMAPeak:      fmaPeakGeneric,
-	FlopsPerIter: 2 * genericChains,
+	Name:            "generic",
+	GemmNT:          gemmNTGeneric,
+	GemmNNAcc:       gemmNNAccGeneric,
+	Max:             maxGeneric,
+	ExpSum:          expSumGeneric,
+	Scale:           scaleGeneric,
+	Axpy:            axpyGeneric,
+	ScoresT:         scoresTGeneric,
+	SoftmaxT:        softmaxTGeneric,
+	AccumulatePV:    accumulatePVGeneric,
+	MaxInto:         maxIntoGeneric,
+	MaskMatches:     maskMatchesGeneric,
+	ArgMaxPlusMinus: argMaxPlusMinusGeneric,
+	Lanes:           1,
+	FMAPeak:         fmaPeakGeneric,
+	FlopsPerIter:    2 * genericChains,
 }
 
 // Registered from a package-level variable initialiser so that it precedes
@@ -201,6 +203,53 @@ func maxIntoGeneric(dst, src []float32) {
 			dst[i] = v
 		}
 	}
+}
+
+func maskMatchesGeneric(rows, width int, codes, own, prev []int32, s []float32) {
+	maskMatchesColumns(0, rows, width, codes, own, prev, s)
+}
+
+// maskMatchesColumns is MaskMatches restricted to columns [i0, width).
+func maskMatchesColumns(i0, rows, width int, codes, own, prev []int32, s []float32) {
+	if i0 >= width || rows <= 0 {
+		return
+	}
+	negInf := float32(math.Inf(-1))
+	own, prev = own[i0:width], prev[i0:width]
+	for j, c := range codes[:rows] {
+		row := s[j*width+i0 : (j+1)*width]
+		for i := range row {
+			if c == own[i] || c == prev[i] {
+				row[i] = negInf
+			}
+		}
+	}
+}
+
+func argMaxPlusMinusGeneric(segs, half int, x []float32, out []int32) {
+	for g := range segs {
+		out[g] = int32(argMaxPlusMinus(x[g*half : (g+1)*half]))
+	}
+}
+
+// argMaxPlusMinus is argmax([v; −v]) with the first index on ties, by a
+// scalar scan: the first maximum of v, unless −(the minimum) beats it, then
+// the first minimum. A NaN never updates hi or lo (its comparisons are
+// false), unless it is v[0], which then stays both.
+func argMaxPlusMinus(v []float32) int {
+	hi, lo, argHi, argLo := v[0], v[0], 0, 0
+	for t, x := range v {
+		if x > hi {
+			hi, argHi = x, t
+		}
+		if x < lo {
+			lo, argLo = x, t
+		}
+	}
+	if -lo > hi {
+		return len(v) + argLo
+	}
+	return argHi
 }
 
 // genericChains is the number of independent multiply-add chains of the

@@ -32,6 +32,8 @@ var avx2Funcs = &simdFuncs{
 	expsum:       expsum_avx2,
 	exp2cols:     exp2cols_avx2,
 	exp2Group:    8,
+	maskmatch:    []laneKernel[maskMatchFunc]{{8, maskmatch_avx2}},
+	argmaxpm:     []laneKernel[argMaxFunc]{{8, argmaxpm_avx2}},
 	fmapeak:      fmapeak_avx2,
 	flopsPerIter: 12 * 2 * 8,
 	gemmnt:       gemmnt_avx2,
@@ -53,6 +55,8 @@ var avx512Funcs = &simdFuncs{
 	exp2Group:     64,
 	exp2tail:      exp2cols_avx2, // the AVX-512 set runs the AVX2 code too
 	exp2TailGroup: 8,
+	maskmatch:     []laneKernel[maskMatchFunc]{{16, maskmatch_avx512}, {8, maskmatch_avx2}},
+	argmaxpm:      []laneKernel[argMaxFunc]{{16, argmaxpm_avx512}, {8, argmaxpm_avx2}},
 	fmapeak:       fmapeak_avx512,
 	flopsPerIter:  12 * 2 * 16,
 	gemmnt:        gemmnt_avx512,

@@ -28,6 +28,12 @@ type simdFuncs struct {
 	exp2tail      func(sp *float32, rows, width, ld int, m, alpha, l *float32)
 	exp2TailGroup int
 
+	// maskmatch and argmaxpm by decreasing lane count (nil: generic). A
+	// set may list a narrower set's kernel after its own (AVX-512 runs the
+	// AVX2 code too), for the widths its own vectors do not divide.
+	maskmatch []laneKernel[maskMatchFunc]
+	argmaxpm  []laneKernel[argMaxFunc]
+
 	fmapeak      func(iters int)
 	flopsPerIter int
 
@@ -49,22 +55,38 @@ type gemmKernel struct {
 	fn   func(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)
 }
 
+// laneKernel is an assembly kernel that works on multiples of lanes floats.
+type laneKernel[F any] struct {
+	lanes int
+	fn    F
+}
+
+// maskMatchFunc is MaskMatches on columns [0, width) of rows with stride
+// ld, width a multiple of the kernel's lanes.
+type maskMatchFunc func(codes *int32, rows, width, ld int, own, prev *int32, sp *float32)
+
+// argMaxFunc is ArgMaxPlusMinus for half a positive multiple of the
+// kernel's lanes, writing −1 for a segment holding a NaN.
+type argMaxFunc func(x *float32, half, segs int, out *int32)
+
 func (f *simdFuncs) kernels() *Kernels {
 	return &Kernels{
-		Name:         f.name,
-		GemmNT:       f.gemmNT,
-		GemmNNAcc:    f.gemmNNAcc,
-		Max:          f.maxOf,
-		ExpSum:       f.expSum,
-		Scale:        f.scaleBy,
-		Axpy:         f.axpyTo,
-		ScoresT:      f.scoresT,
-		SoftmaxT:     f.softmaxT,
-		AccumulatePV: f.accumulatePV,
-		MaxInto:      f.maxInto,
-		Lanes:        f.lanes,
-		FMAPeak:      f.fmapeak,
-		FlopsPerIter: f.flopsPerIter,
+		Name:            f.name,
+		GemmNT:          f.gemmNT,
+		GemmNNAcc:       f.gemmNNAcc,
+		Max:             f.maxOf,
+		ExpSum:          f.expSum,
+		Scale:           f.scaleBy,
+		Axpy:            f.axpyTo,
+		ScoresT:         f.scoresT,
+		SoftmaxT:        f.softmaxT,
+		AccumulatePV:    f.accumulatePV,
+		MaxInto:         f.maxInto,
+		MaskMatches:     f.maskMatches,
+		ArgMaxPlusMinus: f.argMaxPlusMinus,
+		Lanes:           f.lanes,
+		FMAPeak:         f.fmapeak,
+		FlopsPerIter:    f.flopsPerIter,
 	}
 }
 
@@ -278,4 +300,39 @@ func (f *simdFuncs) accumulatePV(rows, width, outRows, d int, pt, v []float32, l
 	}
 	col := gemmColumns(f.gemmacc, pt, 1, width, v, ldv, o, ldo, outRows, rows, d, alpha, false)
 	accumulatePVColumns(col, rows, width, outRows, d, pt, v, ldv, o, ldo, alpha)
+}
+
+func (f *simdFuncs) maskMatches(rows, width int, codes, own, prev []int32, s []float32) {
+	if rows <= 0 || width <= 0 {
+		return
+	}
+	_, _, _, _ = codes[rows-1], own[width-1], prev[width-1], s[rows*width-1]
+	col := 0
+	for _, kern := range f.maskmatch {
+		if w := (width - col) - (width-col)%kern.lanes; w > 0 {
+			kern.fn(&codes[0], rows, w, width, &own[col], &prev[col], &s[col])
+			col += w
+		}
+	}
+	maskMatchesColumns(col, rows, width, codes, own, prev, s)
+}
+
+func (f *simdFuncs) argMaxPlusMinus(segs, half int, x []float32, out []int32) {
+	if segs <= 0 {
+		return
+	}
+	for _, kern := range f.argmaxpm {
+		if half > 0 && half%kern.lanes == 0 {
+			_, _ = x[segs*half-1], out[segs-1]
+			kern.fn(&x[0], half, segs, &out[0])
+			// The segments holding a NaN, by the scalar scan.
+			for g, a := range out[:segs] {
+				if a < 0 {
+					out[g] = int32(argMaxPlusMinus(x[g*half : (g+1)*half]))
+				}
+			}
+			return
+		}
+	}
+	argMaxPlusMinusGeneric(segs, half, x, out)
 }

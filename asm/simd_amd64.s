@@ -61,6 +61,9 @@ GLOBL c_ln2lo<>(SB), RODATA|NOPTR, $4
 DATA c_log2e<>+0(SB)/4, $0x3fb8aa3b
 GLOBL c_log2e<>(SB), RODATA|NOPTR, $4
 
+DATA c_neginf<>+0(SB)/4, $0xff800000
+GLOBL c_neginf<>(SB), RODATA|NOPTR, $4
+
 DATA c_one<>+0(SB)/4, $0x3f800000
 GLOBL c_one<>(SB), RODATA|NOPTR, $4
 
@@ -496,6 +499,216 @@ alpha:
 	ADDQ         $0x00000020, DI
 	SUBQ         $0x00000008, CX
 	JNZ          group
+	VZEROUPPER
+	RET
+
+// func maskmatch_avx2(codes *int32, rows int, width int, ld int, own *int32, prev *int32, sp *float32)
+// Requires: AVX, AVX2
+TEXT ·maskmatch_avx2(SB), NOSPLIT, $0-56
+	MOVQ         codes+0(FP), AX
+	MOVQ         width+16(FP), CX
+	MOVQ         ld+24(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         own+32(FP), BX
+	MOVQ         prev+40(FP), SI
+	MOVQ         sp+48(FP), DI
+	VBROADCASTSS c_neginf<>+0(SB), Y0
+
+group:
+	CMPQ    CX, $0x00000020
+	JL      single
+	VMOVUPS (BX), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(BX), Y3
+	VMOVUPS 32(SI), Y4
+	VMOVUPS 64(BX), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(BX), Y7
+	VMOVUPS 96(SI), Y8
+	MOVQ    DI, R8
+	MOVQ    AX, R9
+	MOVQ    rows+8(FP), R10
+	TESTQ   R10, R10
+	JZ      group_next
+
+group_row:
+	VPBROADCASTD (R9), Y9
+	VPCMPEQD     Y1, Y9, Y10
+	VPCMPEQD     Y2, Y9, Y11
+	VPOR         Y11, Y10, Y10
+	VMOVUPS      (R8), Y11
+	VBLENDVPS    Y10, Y0, Y11, Y11
+	VMOVUPS      Y11, (R8)
+	VPCMPEQD     Y3, Y9, Y10
+	VPCMPEQD     Y4, Y9, Y11
+	VPOR         Y11, Y10, Y10
+	VMOVUPS      32(R8), Y11
+	VBLENDVPS    Y10, Y0, Y11, Y11
+	VMOVUPS      Y11, 32(R8)
+	VPCMPEQD     Y5, Y9, Y10
+	VPCMPEQD     Y6, Y9, Y11
+	VPOR         Y11, Y10, Y10
+	VMOVUPS      64(R8), Y11
+	VBLENDVPS    Y10, Y0, Y11, Y11
+	VMOVUPS      Y11, 64(R8)
+	VPCMPEQD     Y7, Y9, Y10
+	VPCMPEQD     Y8, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVUPS      96(R8), Y9
+	VBLENDVPS    Y10, Y0, Y9, Y9
+	VMOVUPS      Y9, 96(R8)
+	ADDQ         $0x04, R9
+	ADDQ         DX, R8
+	DECQ         R10
+	JNZ          group_row
+
+group_next:
+	ADDQ $0x00000080, DI
+	ADDQ $0x00000080, BX
+	ADDQ $0x00000080, SI
+	SUBQ $0x00000020, CX
+	JMP  group
+
+single:
+	TESTQ   CX, CX
+	JZ      done
+	VMOVUPS (BX), Y1
+	VMOVUPS (SI), Y2
+	MOVQ    DI, R8
+	MOVQ    AX, R9
+	MOVQ    rows+8(FP), R10
+	TESTQ   R10, R10
+	JZ      single_next
+
+single_row:
+	VPBROADCASTD (R9), Y3
+	VPCMPEQD     Y1, Y3, Y4
+	VPCMPEQD     Y2, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VMOVUPS      (R8), Y3
+	VBLENDVPS    Y4, Y0, Y3, Y3
+	VMOVUPS      Y3, (R8)
+	ADDQ         $0x04, R9
+	ADDQ         DX, R8
+	DECQ         R10
+	JNZ          single_row
+
+single_next:
+	ADDQ $0x00000020, DI
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	SUBQ $0x00000008, CX
+	JMP  single
+
+done:
+	VZEROUPPER
+	RET
+
+// func argmaxpm_avx2(x *float32, half int, segs int, out *int32)
+// Requires: AVX, AVX2
+TEXT ·argmaxpm_avx2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), AX
+	MOVQ half+8(FP), CX
+	MOVQ segs+16(FP), DX
+	MOVQ out+24(FP), BX
+
+seg:
+	VMOVUPS      (AX), Y0
+	VMOVAPS      Y0, Y1
+	VMOVAPS      Y0, Y2
+	VMOVAPS      Y0, Y3
+	VBROADCASTSS c_zero<>+0(SB), Y4
+	MOVQ         AX, SI
+	MOVQ         CX, DI
+
+L7_big:
+	CMPQ    DI, $0x00000010
+	JL      L7_one
+	VMOVUPS (SI), Y5
+	VCMPPS  $0x03, Y5, Y5, Y6
+	VORPS   Y6, Y4, Y4
+	VMAXPS  Y5, Y0, Y0
+	VMINPS  Y5, Y1, Y1
+	VMOVUPS 32(SI), Y5
+	VCMPPS  $0x03, Y5, Y5, Y6
+	VORPS   Y6, Y4, Y4
+	VMAXPS  Y5, Y2, Y2
+	VMINPS  Y5, Y3, Y3
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, DI
+	JMP     L7_big
+
+L7_one:
+	TESTQ   DI, DI
+	JZ      L7_done
+	VMOVUPS (SI), Y5
+	VCMPPS  $0x03, Y5, Y5, Y6
+	VORPS   Y6, Y4, Y4
+	VMAXPS  Y5, Y0, Y0
+	VMINPS  Y5, Y1, Y1
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, DI
+	JMP     L7_one
+
+L7_done:
+	VMAXPS Y2, Y0, Y0
+	VMINPS Y3, Y1, Y1
+	VPTEST Y4, Y4
+	JZ     clean
+	MOVL   $-1, (BX)
+	JMP    next
+
+clean:
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X0
+	VSHUFPS      $0x4e, X0, X0, X2
+	VMAXPS       X2, X0, X0
+	VSHUFPS      $0xb1, X0, X0, X2
+	VMAXPS       X2, X0, X0
+	VEXTRACTF128 $0x01, Y1, X2
+	VMINPS       X2, X1, X1
+	VSHUFPS      $0x4e, X1, X1, X2
+	VMINPS       X2, X1, X1
+	VSHUFPS      $0xb1, X1, X1, X2
+	VMINPS       X2, X1, X1
+	VBROADCASTSS c_zero<>+0(SB), X2
+	VSUBSS       X0, X2, X2
+	VUCOMISS     X2, X1
+	JCS          low
+	VBROADCASTSS X0, Y0
+	XORQ         R8, R8
+	JMP          search
+
+low:
+	VBROADCASTSS X1, Y0
+	MOVQ         CX, R8
+
+search:
+	MOVQ AX, SI
+	MOVQ CX, DI
+
+find:
+	VCMPPS    $0x00, (SI), Y0, Y1
+	VMOVMSKPS Y1, R9
+	TESTL     R9, R9
+	JNZ       found
+	ADDQ      $0x00000020, SI
+	ADDQ      $0x00000008, R8
+	SUBQ      $0x00000008, DI
+	JNZ       find
+	MOVL      $-1, (BX)
+	JMP       next
+
+found:
+	BSFL R9, R9
+	ADDQ R9, R8
+	MOVL R8, (BX)
+
+next:
+	ADDQ $0x04, BX
+	LEAQ (AX)(CX*4), AX
+	DECQ DX
+	JNZ  seg
 	VZEROUPPER
 	RET
 
@@ -1306,9 +1519,9 @@ TEXT ·scale_avx512(SB), NOSPLIT, $0-20
 	MOVQ         n+8(FP), CX
 	VBROADCASTSS a+16(FP), Z0
 
-L7_big:
+L8_big:
 	CMPQ    CX, $0x00000040
-	JL      L7_one
+	JL      L8_one
 	VMULPS  (AX), Z0, Z1
 	VMOVUPS Z1, (AX)
 	VMULPS  64(AX), Z0, Z1
@@ -1319,18 +1532,18 @@ L7_big:
 	VMOVUPS Z1, 192(AX)
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, CX
-	JMP     L7_big
+	JMP     L8_big
 
-L7_one:
+L8_one:
 	TESTQ   CX, CX
-	JZ      L7_done
+	JZ      L8_done
 	VMULPS  (AX), Z0, Z1
 	VMOVUPS Z1, (AX)
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
-	JMP     L7_one
+	JMP     L8_one
 
-L7_done:
+L8_done:
 	VZEROUPPER
 	RET
 
@@ -1342,9 +1555,9 @@ TEXT ·axpy_avx512(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), DX
 	VBROADCASTSS a+24(FP), Z0
 
-L8_big:
+L9_big:
 	CMPQ        DX, $0x00000040
-	JL          L8_one
+	JL          L9_one
 	VMOVUPS     (AX), Z1
 	VFMADD231PS (CX), Z0, Z1
 	VMOVUPS     Z1, (AX)
@@ -1360,20 +1573,20 @@ L8_big:
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, AX
 	SUBQ        $0x00000040, DX
-	JMP         L8_big
+	JMP         L9_big
 
-L8_one:
+L9_one:
 	TESTQ       DX, DX
-	JZ          L8_done
+	JZ          L9_done
 	VMOVUPS     (AX), Z1
 	VFMADD231PS (CX), Z0, Z1
 	VMOVUPS     Z1, (AX)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
-	JMP         L8_one
+	JMP         L9_one
 
-L8_done:
+L9_done:
 	VZEROUPPER
 	RET
 
@@ -1385,29 +1598,29 @@ TEXT ·max_avx512(SB), NOSPLIT, $0-20
 	VMOVUPS (AX), Z0
 	KXORW   K1, K1, K1
 
-L9_big:
+L10_big:
 	CMPQ    CX, $0x00000010
-	JL      L9_one
+	JL      L10_one
 	VMOVUPS (AX), Z1
 	VCMPPS  $0x03, Z1, Z1, K2
 	KORW    K2, K1, K1
 	VMAXPS  Z1, Z0, Z0
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
-	JMP     L9_big
+	JMP     L10_big
 
-L9_one:
+L10_one:
 	TESTQ   CX, CX
-	JZ      L9_done
+	JZ      L10_done
 	VMOVUPS (AX), Z1
 	VCMPPS  $0x03, Z1, Z1, K2
 	KORW    K2, K1, K1
 	VMAXPS  Z1, Z0, Z0
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
-	JMP     L9_one
+	JMP     L10_one
 
-L9_done:
+L10_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -1434,9 +1647,9 @@ TEXT ·vmax_avx512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
-L10_big:
+L11_big:
 	CMPQ    DX, $0x00000040
-	JL      L10_one
+	JL      L11_one
 	VMOVUPS (CX), Z0
 	VMAXPS  (AX), Z0, Z0
 	VMOVUPS Z0, (AX)
@@ -1452,20 +1665,20 @@ L10_big:
 	ADDQ    $0x00000100, CX
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, DX
-	JMP     L10_big
+	JMP     L11_big
 
-L10_one:
+L11_one:
 	TESTQ   DX, DX
-	JZ      L10_done
+	JZ      L11_done
 	VMOVUPS (CX), Z0
 	VMAXPS  (AX), Z0, Z0
 	VMOVUPS Z0, (AX)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
-	JMP     L10_one
+	JMP     L11_one
 
-L10_done:
+L11_done:
 	VZEROUPPER
 	RET
 
@@ -1480,9 +1693,9 @@ TEXT ·dot_avx512(SB), NOSPLIT, $0-28
 	VBROADCASTSS c_zero<>+0(SB), Z2
 	VBROADCASTSS c_zero<>+0(SB), Z3
 
-L11_big:
+L12_big:
 	CMPQ        DX, $0x00000040
-	JL          L11_one
+	JL          L12_one
 	VMOVUPS     (AX), Z4
 	VFMADD231PS (CX), Z4, Z0
 	VMOVUPS     64(AX), Z4
@@ -1494,19 +1707,19 @@ L11_big:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	JMP         L11_big
+	JMP         L12_big
 
-L11_one:
+L12_one:
 	TESTQ       DX, DX
-	JZ          L11_done
+	JZ          L12_done
 	VMOVUPS     (AX), Z4
 	VFMADD231PS (CX), Z4, Z0
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
-	JMP         L11_one
+	JMP         L12_one
 
-L11_done:
+L12_done:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z2, Z0, Z0
@@ -1543,9 +1756,9 @@ TEXT ·expsum_avx512(SB), NOSPLIT, $0-28
 	VBROADCASTSS c_ln2lo<>+0(SB), Z13
 	VBROADCASTSS c_zero<>+0(SB), Z14
 
-L12_big:
+L13_big:
 	CMPQ         CX, $0x00000010
-	JL           L12_one
+	JL           L13_one
 	VMOVUPS      (AX), Z15
 	VSUBPS       Z0, Z15, Z15
 	VCMPPS       $0x05, Z1, Z15, K1
@@ -1572,11 +1785,11 @@ L12_big:
 	VADDPS       Z15, Z14, Z14
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, CX
-	JMP          L12_big
+	JMP          L13_big
 
-L12_one:
+L13_one:
 	TESTQ        CX, CX
-	JZ           L12_done
+	JZ           L13_done
 	VMOVUPS      (AX), Z15
 	VSUBPS       Z0, Z15, Z15
 	VCMPPS       $0x05, Z1, Z15, K1
@@ -1603,9 +1816,9 @@ L12_one:
 	VADDPS       Z15, Z14, Z14
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, CX
-	JMP          L12_one
+	JMP          L13_one
 
-L12_done:
+L13_done:
 	VEXTRACTF64X4 $0x01, Z14, Y0
 	VADDPS        Y0, Y14, Y14
 	VEXTRACTF128  $0x01, Y14, X0
@@ -1838,6 +2051,210 @@ alpha:
 	ADDQ        $0x00000100, DI
 	SUBQ        $0x00000040, CX
 	JNZ         group
+	VZEROUPPER
+	RET
+
+// func maskmatch_avx512(codes *int32, rows int, width int, ld int, own *int32, prev *int32, sp *float32)
+// Requires: AVX, AVX512F
+TEXT ·maskmatch_avx512(SB), NOSPLIT, $0-56
+	MOVQ         codes+0(FP), AX
+	MOVQ         width+16(FP), CX
+	MOVQ         ld+24(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         own+32(FP), BX
+	MOVQ         prev+40(FP), SI
+	MOVQ         sp+48(FP), DI
+	VBROADCASTSS c_neginf<>+0(SB), Z0
+
+group:
+	CMPQ    CX, $0x00000040
+	JL      single
+	VMOVUPS (BX), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(BX), Z3
+	VMOVUPS 64(SI), Z4
+	VMOVUPS 128(BX), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(BX), Z7
+	VMOVUPS 192(SI), Z8
+	MOVQ    DI, R8
+	MOVQ    AX, R9
+	MOVQ    rows+8(FP), R10
+	TESTQ   R10, R10
+	JZ      group_next
+
+group_row:
+	VPBROADCASTD (R9), Z9
+	VPCMPEQD     Z1, Z9, K1
+	VPCMPEQD     Z2, Z9, K2
+	KORW         K1, K2, K1
+	VMOVUPS      Z0, K1, (R8)
+	VPCMPEQD     Z3, Z9, K1
+	VPCMPEQD     Z4, Z9, K2
+	KORW         K1, K2, K1
+	VMOVUPS      Z0, K1, 64(R8)
+	VPCMPEQD     Z5, Z9, K1
+	VPCMPEQD     Z6, Z9, K2
+	KORW         K1, K2, K1
+	VMOVUPS      Z0, K1, 128(R8)
+	VPCMPEQD     Z7, Z9, K1
+	VPCMPEQD     Z8, Z9, K2
+	KORW         K1, K2, K1
+	VMOVUPS      Z0, K1, 192(R8)
+	ADDQ         $0x04, R9
+	ADDQ         DX, R8
+	DECQ         R10
+	JNZ          group_row
+
+group_next:
+	ADDQ $0x00000100, DI
+	ADDQ $0x00000100, BX
+	ADDQ $0x00000100, SI
+	SUBQ $0x00000040, CX
+	JMP  group
+
+single:
+	TESTQ   CX, CX
+	JZ      done
+	VMOVUPS (BX), Z1
+	VMOVUPS (SI), Z2
+	MOVQ    DI, R8
+	MOVQ    AX, R9
+	MOVQ    rows+8(FP), R10
+	TESTQ   R10, R10
+	JZ      single_next
+
+single_row:
+	VPBROADCASTD (R9), Z3
+	VPCMPEQD     Z1, Z3, K1
+	VPCMPEQD     Z2, Z3, K2
+	KORW         K1, K2, K1
+	VMOVUPS      Z0, K1, (R8)
+	ADDQ         $0x04, R9
+	ADDQ         DX, R8
+	DECQ         R10
+	JNZ          single_row
+
+single_next:
+	ADDQ $0x00000040, DI
+	ADDQ $0x00000040, BX
+	ADDQ $0x00000040, SI
+	SUBQ $0x00000010, CX
+	JMP  single
+
+done:
+	VZEROUPPER
+	RET
+
+// func argmaxpm_avx512(x *float32, half int, segs int, out *int32)
+// Requires: AVX, AVX512F
+TEXT ·argmaxpm_avx512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), AX
+	MOVQ half+8(FP), CX
+	MOVQ segs+16(FP), DX
+	MOVQ out+24(FP), BX
+
+seg:
+	VMOVUPS (AX), Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	KXORW   K1, K1, K1
+	MOVQ    AX, SI
+	MOVQ    CX, DI
+
+L14_big:
+	CMPQ    DI, $0x00000020
+	JL      L14_one
+	VMOVUPS (SI), Z4
+	VCMPPS  $0x03, Z4, Z4, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z4, Z0, Z0
+	VMINPS  Z4, Z1, Z1
+	VMOVUPS 64(SI), Z4
+	VCMPPS  $0x03, Z4, Z4, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z4, Z2, Z2
+	VMINPS  Z4, Z3, Z3
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, DI
+	JMP     L14_big
+
+L14_one:
+	TESTQ   DI, DI
+	JZ      L14_done
+	VMOVUPS (SI), Z4
+	VCMPPS  $0x03, Z4, Z4, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z4, Z0, Z0
+	VMINPS  Z4, Z1, Z1
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, DI
+	JMP     L14_one
+
+L14_done:
+	VMAXPS   Z2, Z0, Z0
+	VMINPS   Z3, Z1, Z1
+	KORTESTW K1, K1
+	JZ       clean
+	MOVL     $-1, (BX)
+	JMP      next
+
+clean:
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VMAXPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VMAXPS        X2, X0, X0
+	VSHUFPS       $0x4e, X0, X0, X2
+	VMAXPS        X2, X0, X0
+	VSHUFPS       $0xb1, X0, X0, X2
+	VMAXPS        X2, X0, X0
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMINPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VMINPS        X2, X1, X1
+	VSHUFPS       $0x4e, X1, X1, X2
+	VMINPS        X2, X1, X1
+	VSHUFPS       $0xb1, X1, X1, X2
+	VMINPS        X2, X1, X1
+	VBROADCASTSS  c_zero<>+0(SB), X2
+	VSUBSS        X0, X2, X2
+	VUCOMISS      X2, X1
+	JCS           low
+	VBROADCASTSS  X0, Z0
+	XORQ          R8, R8
+	JMP           search
+
+low:
+	VBROADCASTSS X1, Z0
+	MOVQ         CX, R8
+
+search:
+	MOVQ AX, SI
+	MOVQ CX, DI
+
+find:
+	VCMPPS $0x00, (SI), Z0, K2
+	KMOVW  K2, R9
+	TESTL  R9, R9
+	JNZ    found
+	ADDQ   $0x00000040, SI
+	ADDQ   $0x00000010, R8
+	SUBQ   $0x00000010, DI
+	JNZ    find
+	MOVL   $-1, (BX)
+	JMP    next
+
+found:
+	BSFL R9, R9
+	ADDQ R9, R8
+	MOVL R8, (BX)
+
+next:
+	ADDQ $0x04, BX
+	LEAQ (AX)(CX*4), AX
+	DECQ DX
+	JNZ  seg
 	VZEROUPPER
 	RET
 

@@ -25,6 +25,12 @@ func expsum_avx2(x *float32, n int, m float32) float32
 // exp2cols_avx2 is the softmax step of a transposed score tile; width is a multiple of 8.
 func exp2cols_avx2(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
 
+// maskmatch_avx2 sets s[j·ld+i] = −Inf where codes[j] equals own[i] or prev[i], j < rows, i < width; width is a multiple of 8.
+func maskmatch_avx2(codes *int32, rows int, width int, ld int, own *int32, prev *int32, sp *float32)
+
+// argmaxpm_avx2 sets out[g] = argmax([v; −v]) for v = x[g·half:(g+1)·half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 8, segs positive.
+func argmaxpm_avx2(x *float32, half int, segs int, out *int32)
+
 // fmapeak_avx2 runs iters × 12 vector FMAs (192 flops per iteration).
 func fmapeak_avx2(iters int)
 
@@ -63,6 +69,12 @@ func expsum_avx512(x *float32, n int, m float32) float32
 
 // exp2cols_avx512 is the softmax step of a transposed score tile; width is a multiple of 64.
 func exp2cols_avx512(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
+
+// maskmatch_avx512 sets s[j·ld+i] = −Inf where codes[j] equals own[i] or prev[i], j < rows, i < width; width is a multiple of 16.
+func maskmatch_avx512(codes *int32, rows int, width int, ld int, own *int32, prev *int32, sp *float32)
+
+// argmaxpm_avx512 sets out[g] = argmax([v; −v]) for v = x[g·half:(g+1)·half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 16, segs positive.
+func argmaxpm_avx512(x *float32, half int, segs int, out *int32)
 
 // fmapeak_avx512 runs iters × 12 vector FMAs (384 flops per iteration).
 func fmapeak_avx512(iters int)

@@ -63,6 +63,8 @@ func main() {
 		dot(s)
 		expSum(s)
 		exp2Cols(s)
+		maskMatches(s)
+		argMaxPlusMinus(s)
 		fmaPeak(s)
 		gemmNT(s)
 		for _, c := range gemmColumnVectors(s) {
@@ -107,6 +109,7 @@ func constants() {
 		"e2p0": 1.535336188319500e-4, "e2p1": 1.339887440266574e-3, "e2p2": 9.618437357674640e-3,
 		"e2p3": 5.550332471162809e-2, "e2p4": 2.402264791363012e-1, "e2p5": 6.931472028550421e-1,
 		"one": 1, "zero": 0,
+		"neginf": float32(math.Inf(-1)),
 	}
 	for _, name := range sortedKeys(f) {
 		consts[name] = GLOBL("c_"+name, RODATA|NOPTR)
@@ -273,6 +276,7 @@ func hreduce(s isa, v VecVirtual, op func(a, b, dst Op)) {
 }
 
 func vmaxOp(a, b, dst Op) { VMAXPS(a, b, dst) }
+func vminOp(a, b, dst Op) { VMINPS(a, b, dst) }
 func vaddOp(a, b, dst Op) { VADDPS(a, b, dst) }
 
 func maxV(s isa) {
@@ -547,6 +551,196 @@ func exp2Cols(s isa) {
 	ADDQ(U32(step), l)
 	SUBQ(U32(group*s.lanes), width)
 	JNZ(LabelRef("group"))
+	VZEROUPPER()
+	RET()
+}
+
+// maskMatches masks the pairs of a transposed score tile (one row per key,
+// row stride ld floats) whose codes match, columns < width:
+//
+//	s[j][i] = −Inf   if codes[j] == own[i] || codes[j] == prev[i]   for j < rows
+//
+// Column groups of up to four vectors keep own and prev in registers while
+// the rows stream past; per row, one broadcast code is compared with both,
+// and −Inf is stored under the OR of the two equalities (a mask-register
+// store on AVX-512; on AVX2 a blend of the loaded row, stored whole, so the
+// unmatched entries are rewritten with their own bits: VMASKMOVPS stores are
+// microcoded and slow on AMD cores).
+func maskMatches(s isa) {
+	const group = 4
+	TEXT("maskmatch_"+s.name, NOSPLIT, "func(codes *int32, rows, width, ld int, own, prev *int32, sp *float32)")
+	Doc(fmt.Sprintf("maskmatch_%s sets s[j·ld+i] = −Inf where codes[j] equals own[i] or prev[i], j < rows, i < width; width is a multiple of %d.", s.name, s.lanes))
+	codes := Load(Param("codes"), GP64())
+	width := Load(Param("width"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	own := Load(Param("own"), GP64())
+	prev := Load(Param("prev"), GP64())
+	sp := Load(Param("sp"), GP64())
+	ninf := bcast(s, "neginf")
+
+	columns := func(g int, prefix string) {
+		ov, pv := make([]VecVirtual, g), make([]VecVirtual, g)
+		for i := range g {
+			ov[i], pv[i] = s.vec(), s.vec()
+			VMOVUPS(Mem{Base: own, Disp: i * s.bytes()}, ov[i])
+			VMOVUPS(Mem{Base: prev, Disp: i * s.bytes()}, pv[i])
+		}
+		row, code := GP64(), GP64()
+		MOVQ(sp, row)
+		MOVQ(codes, code)
+		rows := Load(Param("rows"), GP64())
+		TESTQ(rows, rows)
+		JZ(LabelRef(prefix + "next"))
+		Label(prefix + "row")
+		c := s.vec()
+		VPBROADCASTD(Mem{Base: code}, c)
+		for i := range g {
+			at := Mem{Base: row, Disp: i * s.bytes()}
+			if s.avx512 {
+				ko, kp, k := K(), K(), K()
+				VPCMPEQD(ov[i], c, ko)
+				VPCMPEQD(pv[i], c, kp)
+				KORW(ko, kp, k)
+				VMOVUPS(ninf, k, at)
+			} else {
+				mo, mp, v := s.vec(), s.vec(), s.vec()
+				VPCMPEQD(ov[i], c, mo)
+				VPCMPEQD(pv[i], c, mp)
+				VPOR(mp, mo, mo)
+				VMOVUPS(at, v)
+				VBLENDVPS(mo, ninf, v, v) // mo ? −Inf : v
+				VMOVUPS(v, at)
+			}
+		}
+		ADDQ(U8(4), code)
+		ADDQ(ld, row)
+		DECQ(rows)
+		JNZ(LabelRef(prefix + "row"))
+		Label(prefix + "next")
+		ADDQ(U32(g*s.bytes()), sp)
+		ADDQ(U32(g*s.bytes()), own)
+		ADDQ(U32(g*s.bytes()), prev)
+		SUBQ(U32(g*s.lanes), width)
+	}
+
+	Label("group")
+	CMPQ(width, U32(group*s.lanes))
+	JL(LabelRef("single"))
+	columns(group, "group_")
+	JMP(LabelRef("group"))
+	Label("single")
+	TESTQ(width, width)
+	JZ(LabelRef("done"))
+	columns(1, "single_")
+	JMP(LabelRef("single"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// argMaxPlusMinus sets out[g] = argmax([v; −v]), first index on ties, for the
+// segments v = x[g·half : (g+1)·half], g < segs, in two passes per segment:
+//
+//  1. the maximum hi and minimum lo of v, and whether v holds a NaN (then
+//     out[g] = −1: the caller redoes that segment with the scalar scan);
+//  2. the winner is lo (at offset half) if −lo > hi, else hi (offset 0), and
+//     the answer is the offset plus the first t with v[t] == winner.
+//
+// Both are exact: max and min return one of their inputs, and the first
+// equal element is the scalar scan's first extreme (its strict comparisons
+// keep the first of equal values; ±0 compare equal in both).
+func argMaxPlusMinus(s isa) {
+	TEXT("argmaxpm_"+s.name, NOSPLIT, "func(x *float32, half, segs int, out *int32)")
+	Doc(fmt.Sprintf("argmaxpm_%s sets out[g] = argmax([v; −v]) for v = x[g·half:(g+1)·half], g < segs, or −1 where v holds a NaN; half is a positive multiple of %d, segs positive.", s.name, s.lanes))
+	x := Load(Param("x"), GP64())
+	half := Load(Param("half"), GP64())
+	segs := Load(Param("segs"), GP64())
+	out := Load(Param("out"), GP64())
+
+	Label("seg")
+	// Pass 1: two accumulator pairs, both starting from the first vector.
+	var hi, lo [2]VecVirtual
+	for a := range 2 {
+		hi[a], lo[a] = s.vec(), s.vec()
+	}
+	VMOVUPS(Mem{Base: x}, hi[0])
+	VMOVAPS(hi[0], lo[0])
+	VMOVAPS(hi[0], hi[1])
+	VMOVAPS(hi[0], lo[1])
+	nan := newNaNMask(s)
+	p, n := GP64(), GP64()
+	MOVQ(x, p)
+	MOVQ(half, n)
+	unrolled(s, n, 2, func(u int) {
+		for a := range u {
+			v := s.vec()
+			VMOVUPS(Mem{Base: p, Disp: a * s.bytes()}, v)
+			nan.add(v)
+			VMAXPS(v, hi[a], hi[a])
+			VMINPS(v, lo[a], lo[a])
+		}
+		ADDQ(U32(u*s.bytes()), p)
+	})
+	VMAXPS(hi[1], hi[0], hi[0])
+	VMINPS(lo[1], lo[0], lo[0])
+	nan.jumpIfNone("clean")
+	MOVL(I32(-1), Mem{Base: out})
+	JMP(LabelRef("next"))
+
+	Label("clean")
+	hreduce(s, hi[0], vmaxOp)
+	hreduce(s, lo[0], vminOp)
+	// −lo > hi ⇔ lo < 0 − hi (exact; 0 − (+0) = +0 where −hi = −0, and
+	// the two zeros compare equal).
+	nhi := XMM()
+	VBROADCASTSS(consts["zero"], nhi)
+	VSUBSS(hi[0].AsX(), nhi, nhi)
+	target := s.vec()
+	off := GP64()
+	VUCOMISS(nhi, lo[0].AsX()) // flags of lo − (−hi)
+	JCS(LabelRef("low"))
+	VBROADCASTSS(hi[0].AsX(), target)
+	XORQ(off, off)
+	JMP(LabelRef("search"))
+	Label("low")
+	VBROADCASTSS(lo[0].AsX(), target)
+	MOVQ(half, off)
+
+	// Pass 2: the first lane equal to target.
+	Label("search")
+	const eq = 0 // EQ_OQ
+	MOVQ(x, p)
+	MOVQ(half, n)
+	bits := GP32()
+	Label("find")
+	if s.avx512 {
+		k := K()
+		VCMPPS(U8(eq), Mem{Base: p}, target, k)
+		KMOVW(k, bits)
+	} else {
+		m := s.vec()
+		VCMPPS(U8(eq), Mem{Base: p}, target, m)
+		VMOVMSKPS(m, bits)
+	}
+	TESTL(bits, bits)
+	JNZ(LabelRef("found"))
+	ADDQ(U32(s.bytes()), p)
+	ADDQ(U32(s.lanes), off)
+	SUBQ(U32(s.lanes), n)
+	JNZ(LabelRef("find"))
+	MOVL(I32(-1), Mem{Base: out}) // not reached: target is an element of v
+	JMP(LabelRef("next"))
+	Label("found")
+	BSFL(bits, bits)
+	ADDQ(bits.As64(), off)
+	MOVL(off.As32(), Mem{Base: out})
+
+	Label("next")
+	ADDQ(U8(4), out)
+	LEAQ(Mem{Base: x, Index: half, Scale: 4}, x)
+	DECQ(segs)
+	JNZ(LabelRef("seg"))
 	VZEROUPPER()
 	RET()
 }
@@ -906,6 +1100,10 @@ func debugOne(s isa, name string) {
 		expSum(s)
 	case "exp2cols":
 		exp2Cols(s)
+	case "maskmatch":
+		maskMatches(s)
+	case "argmaxpm":
+		argMaxPlusMinus(s)
 	case "fmapeak":
 		fmaPeak(s)
 	case "gemmnt":
