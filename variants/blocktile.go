@@ -42,7 +42,7 @@ type tileAttn struct {
 	buf    []float32 // the workspace buffer everything is cut from
 	s      []float32 // score tile: bk × width
 	// spans holds four int32 per row: lo, hi, xlo, xhi; codes two per
-	// row for the LSH dedup test. Both are cut from ibuf.
+	// column for the LSH dedup test. Both are cut from ibuf.
 	spans, codes []int32
 	ibuf         []int32
 
@@ -75,7 +75,7 @@ func tileFloats(d, bq, bk int) int {
 	w := tileWidth(bq)
 	return queryTileFloats(d, w) + bk*w
 }
-func tileInts(bq int) int { return 6 * bq }
+func tileInts(bq int) int { return 4*bq + 2*tileWidth(bq) }
 
 // newTile takes a tileAttn's buffers from ws.
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {
@@ -308,7 +308,7 @@ func (t *tileAttn) mask(c0, c1 int) {
 	if t.dedup.on {
 		// Every score outside the spans is −∞ already, so the whole
 		// tile can be tested, key row by key row (contiguous).
-		t.dedup.mask(t.qpos[:t.rows], t.codes, s, w, c0, c1)
+		t.dedup.mask(t.qt.kern, t.qpos[:t.rows], t.codes, s, w, c0, c1)
 	}
 }
 

@@ -144,9 +144,8 @@ func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 // bit-identical projections and therefore the same buckets.
 const lshHashRows = 64
 
-// lshProjFloats is the hashing scratch: one row block's projections and
-// their row maxima.
-func lshProjFloats(rounds, half int) int { return lshHashRows * rounds * (half + 1) }
+// lshProjFloats is the hashing scratch: one row block's projections.
+func lshProjFloats(rounds, half int) int { return lshHashRows * rounds * half }
 
 // lshHash sets bkt[r·n + i] = argmax([x_i R_r; −x_i R_r]) (first index of
 // the maximum) for the n rows of x. proj holds lshProjFloats(rounds, half)
@@ -157,75 +156,35 @@ func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, roun
 	}
 }
 
-// lshHashBlock hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x.
+// lshHashBlock hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x: the
+// projections of the block's rows and their argmax([v; −v]) into the
+// rounds' buckets (asm.Kernels.ArgMaxPlusMinus, the first index on ties).
+// With nb/2 a whole number of 16-float vectors each round gets its own
+// GEMM (rows × nb/2, row-major), so that its argmax segments are
+// contiguous and land in bkt in one call; narrower rounds share one GEMM,
+// whose columns would otherwise run on the GEMM's scalar tail.
 func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
 	width := rounds * half
 	rows := min(lshHashRows, n-r0)
 	// Accumulating onto zeros (the broadcast kernel of O += P·V) runs
 	// faster than the dot-product kernel of GemmNT on this shape.
-	clear(proj[:rows*width])
-	kern.GemmNNAcc(rows, width, d, x[r0*d:], d, rot, width, proj, width)
-	// argmax([v; −v]), first index on ties, on the vector kernels: the
-	// maximum hi of v, then, with the block negated in one call, the
-	// maximum of −v, which is −(the minimum); the index is the first
-	// element equal to the winner (the first maximum of v unless −min
-	// beats it, then the first minimum). Negation is exact, so this is
-	// the scalar scan's answer; a NaN falls back to that scan.
-	his := proj[rows*width:][:rows*rounds]
-	for i := range rows {
+	if half%16 == 0 {
 		for r := range rounds {
-			his[i*rounds+r] = kern.Max(proj[i*width+r*half : i*width+(r+1)*half])
+			p := proj[r*rows*half : (r+1)*rows*half]
+			clear(p)
+			kern.GemmNNAcc(rows, half, d, x[r0*d:], d, rot[r*half:], width, p, half)
+			kern.ArgMaxPlusMinus(rows, half, p, bkt[r*n+r0:r*n+r0+rows])
+		}
+		return
+	}
+	p := proj[:rows*width]
+	clear(p)
+	kern.GemmNNAcc(rows, width, d, x[r0*d:], d, rot, width, p, width)
+	for r := range rounds {
+		for i := range rows {
+			kern.ArgMaxPlusMinus(1, half, p[i*width+r*half:], bkt[r*n+r0+i:r*n+r0+i+1])
 		}
 	}
-	kern.Scale(proj[:rows*width], -1)
-	for i := range rows {
-		for r := range rounds {
-			neg := proj[i*width+r*half : i*width+(r+1)*half] // −v
-			hi := his[i*rounds+r]
-			arg := -1
-			if negMin := kern.Max(neg); negMin > hi {
-				if t := firstEqual(neg, negMin); t >= 0 {
-					arg = half + t
-				}
-			} else if t := firstEqual(neg, -hi); t >= 0 {
-				arg = t
-			}
-			if arg < 0 {
-				kern.Scale(neg, -1)
-				arg = argmaxPlusMinus(neg)
-			}
-			bkt[r*n+r0+i] = int32(arg)
-		}
-	}
-}
-
-// firstEqual returns the first index of x equal to target, or −1.
-func firstEqual(x []float32, target float32) int {
-	for t, v := range x {
-		if v == target {
-			return t
-		}
-	}
-	return -1
-}
-
-// argmaxPlusMinus is argmax([v; −v]) with the first index on ties, by a
-// scalar scan: the first maximum of v, unless −(the minimum) beats it, then
-// the first minimum.
-func argmaxPlusMinus(v []float32) int {
-	hi, lo, argHi, argLo := v[0], v[0], 0, 0
-	for t, x := range v {
-		if x > hi {
-			hi, argHi = x, t
-		}
-		if x < lo {
-			lo, argLo = x, t
-		}
-	}
-	if -lo > hi {
-		return len(v) + argLo
-	}
-	return argHi
 }
 
 // lshBucketsOf hashes the rows of one head for the reference (allocating).
@@ -967,13 +926,15 @@ func (j *lshJob) dedup() lshDedup {
 // mask sets to −∞ the scores s[(κ−c0)·w + i] of the queries at positions
 // qpos[i] against the keys at sorted indices κ in [c0, c1) whose pair was a
 // candidate in an earlier round rp: the same bucket and (shared) the key's
-// chunk is the query's or the one before it. codes is scratch for two
-// int32 per query. Only pairs inside the rows' spans matter (the rest are
-// −∞ already), where the causal and self conditions hold.
-func (dd *lshDedup) mask(qpos, codes []int32, s []float32, w, c0, c1 int) {
-	negInf := float32(math.Inf(-1))
-	rows := len(qpos)
-	own, prev := codes[:rows], codes[rows:2*rows]
+// chunk is the query's or the one before it. codes is scratch for 2·w
+// int32. Only pairs inside the rows' spans matter (the rest are −∞
+// already), where the causal and self conditions hold.
+func (dd *lshDedup) mask(kern *asm.Kernels, qpos, codes []int32, s []float32, w, c0, c1 int) {
+	own, prev := codes[:w], codes[w:2*w]
+	// The tile's padding columns match no key (codes are ≥ 0).
+	for i := len(qpos); i < w; i++ {
+		own[i], prev[i] = -1, -1
+	}
 	for rp := range dd.round {
 		// The key codes that match, per query: own chunk and previous
 		// chunk.
@@ -990,13 +951,6 @@ func (dd *lshDedup) mask(qpos, codes []int32, s []float32, w, c0, c1 int) {
 			}
 			own[i], prev[i] = o, p
 		}
-		for x, c := range dd.kCode[rp*dd.m+c0 : rp*dd.m+c1] {
-			row := s[x*w : x*w+rows]
-			for i := range row {
-				if c == own[i] || c == prev[i] {
-					row[i] = negInf
-				}
-			}
-		}
+		kern.MaskMatches(c1-c0, w, dd.kCode[rp*dd.m+c0:rp*dd.m+c1], own, prev, s)
 	}
 }
