@@ -41,6 +41,28 @@ type Variant interface {
 	WorkspaceBytes(s Shape, opt Options) int64
 }
 
+// DataFlopser is implemented by variants whose useful work depends on the
+// inputs, not only on the shape (LSH: its candidate sets follow the hash
+// buckets). FlopsOn counts DESIGN §4's useful flops exactly for these
+// inputs; Flops stays a model of them, for planning before the inputs
+// exist.
+type DataFlopser interface {
+	FlopsOn(q, k, v Tensor, opt Options) (float64, error)
+}
+
+// UsefulFlops returns the useful flops of v's Forward on these inputs
+// (DESIGN §4): counted by FlopsOn where v implements it, else Flops.
+func UsefulFlops(v Variant, q, k, vv Tensor, opt Options) (float64, error) {
+	if c, ok := v.(DataFlopser); ok {
+		return c.FlopsOn(q, k, vv, opt)
+	}
+	s, err := ShapeOf(q, k, vv)
+	if err != nil {
+		return 0, err
+	}
+	return v.Flops(s, opt), nil
+}
+
 // ExactTargeter is implemented by variants whose natural exact counterpart
 // is not plain softmax attention over Q, K, V (LSH in shared-QK mode
 // compares with shared-QK attention that leaves each query's own position

@@ -564,3 +564,49 @@ func TestParseMaxMem(t *testing.T) {
 		t.Error("FormatBytes")
 	}
 }
+
+// fakeDataVariant is fakeVariant whose useful flops depend on the inputs
+// (as LSH's do): the sweep must rate it by FlopsOn, not by the Flops model.
+type fakeDataVariant struct{ fakeVariant }
+
+func init() { variants.Register("fakedata", func() variants.Variant { return fakeDataVariant{} }) }
+
+func (fakeDataVariant) Name() string { return "fakedata" }
+
+// FlopsOn counts 1000 flops per positive query element.
+func (fakeDataVariant) FlopsOn(q, k, v variants.Tensor, opt variants.Options) (float64, error) {
+	n := 0
+	for _, x := range q.Data {
+		if x > 0 {
+			n++
+		}
+	}
+	return 1000 * float64(n), nil
+}
+
+func TestRunRatesByCountedFlops(t *testing.T) {
+	cases, _, err := Expand(baseSpec("fakedata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{done: map[string]int{}}
+	if _, err := Run(context.Background(), cases, sink, Config{
+		Count: 1, BenchTime: timing.BenchTime{D: 100 * time.Millisecond}, Clock: fakeClock,
+		Progress: NewProgress(&bytes.Buffer{}, Quiet),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := cases[0]
+	q, k, v, err := c.src.make(c.Shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := fakeDataVariant{}.FlopsOn(q, k, v, c.Opt)
+	if want == (fakeDataVariant{}).Flops(c.Shape, c.Opt) {
+		t.Fatal("the fake's counted flops equal its model; the test cannot tell them apart")
+	}
+	gf, _ := value(sink.rows[0], "GFLOP/s")
+	if cost := float64(fakeCost(c.Shape).Nanoseconds()); math.Abs(gf-want/cost) > 1e-3*gf {
+		t.Errorf("GFLOP/s %v, want the counted %v", gf, want/cost)
+	}
+}
