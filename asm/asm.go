@@ -1,6 +1,7 @@
 // Package asm holds the numeric kernels of attention: the two tile GEMMs
-// (S = Q·Kᵀ and O += P·V), row max, fused exp-and-sum, scale and axpy, and
-// LSH attention's two: masking earlier rounds' pairs and the hash argmax.
+// (S = Q·Kᵀ and O += P·V), row max, fused exp-and-sum, scale and axpy, the
+// transposed packing of a query tile, and LSH attention's two: masking
+// earlier rounds' pairs and the hash argmax.
 //
 // Several implementations (kernel sets) may exist on one machine: the
 // generic Go one always, plus the SIMD sets the CPU can run. Impls lists
@@ -101,6 +102,14 @@ type Kernels struct {
 	// So -0 and +0 tie, and a NaN is skipped, except a NaN v[0], which
 	// gives 0.
 	ArgMaxPlusMinus func(segs, half int, x []float32, out []int32)
+
+	// PackT packs a query tile transposed and scaled, as the score kernel
+	// reads it: dst[p*width+i] = scale*src[r*ld+p] with r = perm[i] (perm
+	// nil: r = i) for p < d, i < rows, and dst[p*width+i] = 0 for rows ≤ i
+	// < width (the padding columns); rows ≤ width. The product is the plain
+	// float32 multiply, so every set gives the same bits (NaN and ±Inf pass
+	// through it).
+	PackT func(rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32)
 
 	// Lanes is the number of float32 lanes of the set's vectors (1 for
 	// generic Go).

@@ -193,3 +193,34 @@ func BenchmarkArgMaxPlusMinus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPackT packs LSH's and flash's query tiles: 43 or 64 rows of
+// d = 64 into 48 or 64 columns, in order (flash, perm nil) or through a
+// random permutation of 1024 rows (LSH's sorted buckets).
+func BenchmarkPackT(b *testing.B) {
+	const d, ld, srcRows = 64, 64, 1024
+	r := rand.New(rand.NewPCG(3, 3))
+	src := benchVec(srcRows * ld)
+	perm := make([]int32, 64)
+	for i := range perm {
+		perm[i] = int32(r.IntN(srcRows))
+	}
+	for _, k := range Impls() {
+		for _, sh := range [][2]int{{43, 48}, {43, 64}, {64, 64}} {
+			rows, width := sh[0], sh[1]
+			for _, permuted := range []bool{false, true} {
+				p := perm[:rows]
+				if !permuted {
+					p = nil
+				}
+				b.Run(fmt.Sprintf("impl=%s/rows=%d/width=%d/d=%d/perm=%v", k.Name, rows, width, d, permuted), func(b *testing.B) {
+					dst := make([]float32, d*width)
+					for b.Loop() {
+						k.PackT(rows, width, d, src, ld, p, 0.125, dst)
+					}
+					reportRate(b, float64(d*width), "Gelem/s")
+				})
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package asm
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -348,6 +349,48 @@ func FuzzArgMaxPlusMinus(f *testing.F) {
 					t.Fatalf("%s half=%d: out[%d] = %d, want %d", k.Name, half, g, out[g], want)
 				}
 			}
+		}
+	})
+}
+
+func FuzzPackT(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 192, 127, 0, 0, 128, 255, 0, 0, 0, 128, 3, 1, 2}, uint8(5), uint8(11), uint8(7), uint8(1), true)
+	f.Fuzz(func(t *testing.T, data []byte, rb, wb, db, lb uint8, permuted bool) {
+		rows, d := int(rb%70), int(db%70)
+		width, ld := rows+int(wb%40), d+int(lb%5)
+		// Raw float32 bits (NaN, ±Inf, ±0, denormals), the first the scale.
+		raw := rawFloats(data)
+		scale := float32(0.125)
+		if len(raw) > 0 {
+			scale, raw = raw[0], raw[1:]
+		}
+		if len(raw) == 0 {
+			raw = []float32{1, -2}
+		}
+		srcRows := rows
+		var perm []int32
+		if permuted {
+			srcRows = max(1, rows/2+int(lb%3))
+			perm = make([]int32, rows)
+			for i := range perm {
+				perm[i] = int32(i*7) % int32(srcRows)
+				if len(data) > 0 {
+					perm[i] = int32(data[i%len(data)]) % int32(srcRows)
+				}
+			}
+		}
+		src := make([]float32, max(0, (srcRows-1)*ld+d))
+		for i := range src {
+			src[i] = raw[i%len(raw)]
+		}
+		want := packTRef(rows, width, d, src, ld, perm, scale)
+		for _, k := range Impls() {
+			dst := make([]float32, d*width)
+			for i := range dst {
+				dst[i] = 7
+			}
+			k.PackT(rows, width, d, src, ld, perm, scale, dst)
+			samePackT(t, fmt.Sprintf("%s rows=%d width=%d d=%d ld=%d perm=%v", k.Name, rows, width, d, ld, permuted), dst, want)
 		}
 	})
 }

@@ -20,6 +20,7 @@ var genericKernels = &Kernels{
 	MaxInto:         maxIntoGeneric,
 	MaskMatches:     maskMatchesGeneric,
 	ArgMaxPlusMinus: argMaxPlusMinusGeneric,
+	PackT:           packTGeneric,
 	Lanes:           1,
 	FMAPeak:         fmaPeakGeneric,
 	FlopsPerIter:    2 * genericChains,
@@ -250,6 +251,51 @@ func argMaxPlusMinus(v []float32) int {
 		return len(v) + argLo
 	}
 	return argHi
+}
+
+func packTGeneric(rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32) {
+	packTColumns(0, rows, width, d, src, ld, perm, scale, dst)
+}
+
+// packTColumns is PackT restricted to columns [i0, width).
+func packTColumns(i0, rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32) {
+	if rows > width {
+		panic("asm: PackT with more rows than width")
+	}
+	if i0 >= width || d <= 0 {
+		return
+	}
+	// Bounds against the lengths: the slices below are checked only
+	// against the capacities.
+	_ = dst[d*width-1]
+	row := func(i int) []float32 {
+		r := i
+		if perm != nil {
+			r = int(perm[i])
+		}
+		_ = src[r*ld+d-1]
+		return src[r*ld : r*ld+d]
+	}
+	// Four rows at a time: each row of dst gets four adjacent stores.
+	i := i0
+	for ; i+4 <= rows; i += 4 {
+		q0, q1, q2, q3 := row(i), row(i+1), row(i+2), row(i+3)
+		q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
+		for p, x := range q0 {
+			out := dst[p*width+i : p*width+i+4 : p*width+i+4]
+			out[0], out[1], out[2], out[3] = x*scale, q1[p]*scale, q2[p]*scale, q3[p]*scale
+		}
+	}
+	for ; i < rows; i++ {
+		for p, x := range row(i) {
+			dst[p*width+i] = x * scale
+		}
+	}
+	if i < width {
+		for p := range d {
+			clear(dst[p*width+i : (p+1)*width])
+		}
+	}
 }
 
 // genericChains is the number of independent multiply-add chains of the

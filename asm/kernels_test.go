@@ -787,3 +787,148 @@ func TestArgMaxPlusMinusTies(t *testing.T) {
 		}
 	}
 }
+
+// packTShapes are (rows, width, d) of PackT: LSH's and flash's tiles (width
+// rows rounded up to 16), and tails of every vector width.
+func packTShapes() [][3]int {
+	var shapes [][3]int
+	for _, rows := range []int{0, 1, 2, 5, 7, 8, 9, 15, 16, 17, 24, 31, 43, 58, 64, 80, 100, 128} {
+		widths := map[int]bool{rows: rows > 0, (rows + 7) &^ 7: rows > 0, (rows + 15) &^ 15: rows > 0, rows + 1: true, ((rows + 15) &^ 15) + 16: true, rows + 29: true}
+		for width, ok := range widths {
+			if !ok {
+				continue
+			}
+			for _, d := range []int{1, 3, 7, 16, 32, 64, 65, 128} {
+				shapes = append(shapes, [3]int{rows, width, d})
+			}
+		}
+	}
+	return shapes
+}
+
+// packTSpecial puts NaN, ±Inf, −0 and denormals at random places of the
+// rows×cols window of m.
+func packTSpecial(r *rand.Rand, m *matrix) {
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 0, 1e-40, -3e-39}
+	for i := range m.rows {
+		for j := range m.cols {
+			if r.IntN(10) == 0 {
+				m.view[i*m.ld+j] = specials[r.IntN(len(specials))]
+			}
+		}
+	}
+}
+
+// samePackT fails unless got holds want's bits, any NaN matching any NaN
+// (the payload of NaN × NaN depends on the operand order).
+func samePackT(t testing.TB, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if want[i] != want[i] && got[i] != got[i] {
+			continue
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: [%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// packTRef is PackT element by element: the expected tile.
+func packTRef(rows, width, d int, src []float32, ld int, perm []int32, scale float32) []float32 {
+	want := make([]float32, d*width)
+	for p := range d {
+		for i := range rows {
+			r := i
+			if perm != nil {
+				r = int(perm[i])
+			}
+			want[p*width+i] = scale * src[r*ld+p]
+		}
+	}
+	return want // the padding columns are the zeros of make
+}
+
+func TestPackT(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, kern := range Impls() {
+		for _, sh := range packTShapes() {
+			rows, width, d := sh[0], sh[1], sh[2]
+			for _, permuted := range []bool{false, true} {
+				srcRows, ld := rows, d+r.IntN(3)*d+r.IntN(2)*3
+				var perm []int32
+				if permuted {
+					// Repeats allowed; the slice ends at rows, and what
+					// lies past it (never to be read) is out of range.
+					srcRows = max(1, rows+r.IntN(2*rows+3))
+					pbuf := make([]int32, 1+rows+16)
+					for i := range pbuf {
+						pbuf[i] = 1 << 30
+					}
+					perm = pbuf[1 : 1+rows : 1+rows]
+					for i := range perm {
+						perm[i] = int32(r.IntN(srcRows))
+					}
+				}
+				src := newMatrix(r, srcRows, d, ld, 1+r.IntN(3))
+				packTSpecial(r, src)
+				src0 := append([]float32(nil), src.buf...)
+				scales := []float32{float32(1 / math.Sqrt(float64(d))), -0.7, 0.125}
+				if r.IntN(8) == 0 {
+					// The padding stays +0 even when scale·0 is not.
+					scales = append(scales, float32(math.Inf(1)), float32(math.NaN()), float32(math.Copysign(0, -1)))
+				}
+				for _, scale := range scales {
+					want := packTRef(rows, width, d, src.view, ld, perm, scale)
+					off := r.IntN(4)
+					buf, dst := guarded(randVec(r, d*width, -5, 5), off)
+					kern.PackT(rows, width, d, src.view, ld, perm, scale, dst)
+					what := fmt.Sprintf("%s rows=%d width=%d d=%d ld=%d perm=%v scale=%v", kern.Name, rows, width, d, ld, permuted, scale)
+					samePackT(t, what, dst, want)
+					checkGuards(t, what, buf, off, d*width)
+					gen := make([]float32, d*width)
+					genericKernels.PackT(rows, width, d, src.view, ld, perm, scale, gen)
+					samePackT(t, what+" vs generic", dst, gen)
+					if !sameSlice(src0, src.buf) {
+						t.Fatalf("%s: src changed", what)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackTFallbacks covers a row stride past int32 (64-bit row offsets)
+// and the inputs every set must reject.
+func TestPackTFallbacks(t *testing.T) {
+	for _, kern := range Impls() {
+		// One row, or every perm entry 0, with a stride no int32 holds.
+		src := []float32{1, 2, 3, -4}
+		for _, perm := range [][]int32{nil, {0, 0, 0}} {
+			rows := max(1, len(perm))
+			dst := make([]float32, 4*16)
+			for i := range dst {
+				dst[i] = 9
+			}
+			kern.PackT(rows, 16, 4, src, 1<<40, perm, 2, dst)
+			want := packTRef(rows, 16, 4, src, 0, perm, 2)
+			samePackT(t, fmt.Sprintf("%s huge ld perm=%v", kern.Name, perm), dst, want)
+		}
+		mustPanic := func(what string, call func()) {
+			t.Helper()
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("%s: %s did not panic", kern.Name, what)
+				}
+			}()
+			call()
+		}
+		src = make([]float32, 64*64)
+		dst := make([]float32, 64*16)
+		mustPanic("rows > width", func() { kern.PackT(17, 16, 64, src, 64, nil, 1, dst) })
+		mustPanic("negative perm", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, -1, 2}, 1, dst) })
+		mustPanic("perm past src", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, 64, 2}, 1, dst) })
+		mustPanic("short perm", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, 1}, 1, dst) })
+		mustPanic("short src", func() { kern.PackT(16, 16, 64, src[:15*64+63], 64, nil, 1, dst) })
+		mustPanic("short dst", func() { kern.PackT(16, 16, 64, src, 64, nil, 1, dst[:len(dst)-1]) })
+	}
+}

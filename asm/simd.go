@@ -2,6 +2,8 @@
 
 package asm
 
+import "math"
+
 // simdFuncs are the assembly entry points of one SIMD kernel set. They work
 // on whole vectors and whole register tiles only; kernels() wraps them into
 // a Kernels whose functions take any length, doing the remainders in Go
@@ -33,6 +35,8 @@ type simdFuncs struct {
 	// AVX2 code too), for the widths its own vectors do not divide.
 	maskmatch []laneKernel[maskMatchFunc]
 	argmaxpm  []laneKernel[argMaxFunc]
+	// packt likewise (empty: generic).
+	packt []laneKernel[packTFunc]
 
 	fmapeak      func(iters int)
 	flopsPerIter int
@@ -69,6 +73,11 @@ type maskMatchFunc func(codes *int32, rows, width, ld int, own, prev *int32, sp 
 // kernel's lanes, writing −1 for a segment holding a NaN.
 type argMaxFunc func(x *float32, half, segs int, out *int32)
 
+// packTFunc is PackT on columns [0, cols) of a destination with row stride
+// ldd, cols a multiple of the kernel's lanes, rows ≤ cols, d a positive
+// multiple of 4.
+type packTFunc func(src *float32, ld int, perm *int32, rows, cols, d int, dst *float32, ldd int, scale float32)
+
 func (f *simdFuncs) kernels() *Kernels {
 	return &Kernels{
 		Name:            f.name,
@@ -84,6 +93,7 @@ func (f *simdFuncs) kernels() *Kernels {
 		MaxInto:         f.maxInto,
 		MaskMatches:     f.maskMatches,
 		ArgMaxPlusMinus: f.argMaxPlusMinus,
+		PackT:           f.packT,
 		Lanes:           f.lanes,
 		FMAPeak:         f.fmapeak,
 		FlopsPerIter:    f.flopsPerIter,
@@ -335,4 +345,55 @@ func (f *simdFuncs) argMaxPlusMinus(segs, half int, x []float32, out []int32) {
 		}
 	}
 	argMaxPlusMinusGeneric(segs, half, x, out)
+}
+
+func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32) {
+	db := d - d%4 // the kernels take four destination rows at a time
+	if len(f.packt) == 0 || rows <= 0 || db <= 0 || rows > width || ld < 0 || width > math.MaxInt32 || d > math.MaxInt32 {
+		packTGeneric(rows, width, d, src, ld, perm, scale, dst)
+		return
+	}
+	maxRow := rows - 1
+	if perm != nil {
+		perm = perm[:rows]
+		lo, hi := perm[0], perm[0]
+		for _, r := range perm {
+			lo, hi = min(lo, r), max(hi, r)
+		}
+		if lo < 0 {
+			packTGeneric(rows, width, d, src, ld, perm, scale, dst) // panics on the bad row
+			return
+		}
+		maxRow = int(hi)
+	}
+	if ld > 0 && maxRow > (math.MaxInt-d)/ld {
+		packTGeneric(rows, width, d, src, ld, perm, scale, dst) // r·ld would wrap
+		return
+	}
+	_, _ = src[maxRow*ld+d-1], dst[(d-1)*width+width-1]
+	col := 0
+	for _, kern := range f.packt {
+		w := (width - col) - (width-col)%kern.lanes
+		if w <= 0 {
+			continue
+		}
+		// The kernel's rows start at column col: its perm from perm[col],
+		// or (perm nil) its src from row col.
+		live, sp := min(max(rows-col, 0), w), &src[0]
+		var pp *int32
+		if live > 0 {
+			if perm != nil {
+				pp = &perm[col]
+			} else {
+				sp = &src[col*ld]
+			}
+		}
+		kern.fn(sp, ld, pp, live, w, db, &dst[col], width, scale)
+		col += w
+	}
+	// The columns past the kernels', then the last d%4 rows of dst.
+	packTColumns(col, rows, width, db, src, ld, perm, scale, dst)
+	if db < d {
+		packTColumns(0, rows, width, d-db, src[db:], ld, perm, scale, dst[db*width:])
+	}
 }

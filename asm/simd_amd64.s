@@ -73,6 +73,24 @@ GLOBL c_zero<>(SB), RODATA|NOPTR, $4
 DATA c_bias<>+0(SB)/4, $0x0000007f
 GLOBL c_bias<>(SB), RODATA|NOPTR, $4
 
+DATA c_iota<>+0(SB)/4, $0x00000000
+DATA c_iota<>+4(SB)/4, $0x00000001
+DATA c_iota<>+8(SB)/4, $0x00000002
+DATA c_iota<>+12(SB)/4, $0x00000003
+DATA c_iota<>+16(SB)/4, $0x00000004
+DATA c_iota<>+20(SB)/4, $0x00000005
+DATA c_iota<>+24(SB)/4, $0x00000006
+DATA c_iota<>+28(SB)/4, $0x00000007
+DATA c_iota<>+32(SB)/4, $0x00000008
+DATA c_iota<>+36(SB)/4, $0x00000009
+DATA c_iota<>+40(SB)/4, $0x0000000a
+DATA c_iota<>+44(SB)/4, $0x0000000b
+DATA c_iota<>+48(SB)/4, $0x0000000c
+DATA c_iota<>+52(SB)/4, $0x0000000d
+DATA c_iota<>+56(SB)/4, $0x0000000e
+DATA c_iota<>+60(SB)/4, $0x0000000f
+GLOBL c_iota<>(SB), RODATA|NOPTR, $64
+
 // func scale_avx2(x *float32, n int, a float32)
 // Requires: AVX
 TEXT ·scale_avx2(SB), NOSPLIT, $0-20
@@ -709,6 +727,255 @@ next:
 	LEAQ (AX)(CX*4), AX
 	DECQ DX
 	JNZ  seg
+	VZEROUPPER
+	RET
+
+// func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
+// Requires: AVX, AVX2
+TEXT ·packt_avx2(SB), NOSPLIT, $64-68
+	MOVQ         dst+48(FP), AX
+	XORQ         CX, CX
+	VBROADCASTSS scale+64(FP), Y0
+	VBROADCASTSS c_zero<>+0(SB), Y1
+	VMOVUPS      c_iota<>+0(SB), Y2
+
+group:
+	MOVQ    rows+24(FP), DX
+	SUBQ    CX, DX
+	JLE     pad
+	MOVQ    src+0(FP), BX
+	MOVQ    ld+8(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    perm+16(FP), DI
+	TESTQ   DI, DI
+	JZ      inorder
+	LEAQ    (DI)(CX*4), DI
+	MOVLQSX (DI), R8
+	IMULQ   SI, R8
+	ADDQ    BX, R8
+	MOVQ    R8, (SP)
+	CMPQ    DX, $0x01
+	JLE     fill1
+	MOVLQSX 4(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 8(SP)
+	CMPQ    DX, $0x02
+	JLE     fill2
+	MOVLQSX 8(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 16(SP)
+	CMPQ    DX, $0x03
+	JLE     fill3
+	MOVLQSX 12(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 24(SP)
+	CMPQ    DX, $0x04
+	JLE     fill4
+	MOVLQSX 16(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 32(SP)
+	CMPQ    DX, $0x05
+	JLE     fill5
+	MOVLQSX 20(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 40(SP)
+	CMPQ    DX, $0x06
+	JLE     fill6
+	MOVLQSX 24(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 48(SP)
+	CMPQ    DX, $0x07
+	JLE     fill7
+	MOVLQSX 28(DI), DI
+	IMULQ   SI, DI
+	ADDQ    BX, DI
+	MOVQ    DI, 56(SP)
+	JMP     built
+
+inorder:
+	MOVQ  CX, R8
+	IMULQ SI, R8
+	ADDQ  BX, R8
+	MOVQ  R8, (SP)
+	MOVQ  R8, BX
+	CMPQ  DX, $0x01
+	JLE   fill1
+	ADDQ  SI, BX
+	MOVQ  BX, 8(SP)
+	CMPQ  DX, $0x02
+	JLE   fill2
+	ADDQ  SI, BX
+	MOVQ  BX, 16(SP)
+	CMPQ  DX, $0x03
+	JLE   fill3
+	ADDQ  SI, BX
+	MOVQ  BX, 24(SP)
+	CMPQ  DX, $0x04
+	JLE   fill4
+	ADDQ  SI, BX
+	MOVQ  BX, 32(SP)
+	CMPQ  DX, $0x05
+	JLE   fill5
+	ADDQ  SI, BX
+	MOVQ  BX, 40(SP)
+	CMPQ  DX, $0x06
+	JLE   fill6
+	ADDQ  SI, BX
+	MOVQ  BX, 48(SP)
+	CMPQ  DX, $0x07
+	JLE   fill7
+	ADDQ  SI, BX
+	MOVQ  BX, 56(SP)
+	JMP   built
+
+fill1:
+	MOVQ R8, 8(SP)
+
+fill2:
+	MOVQ R8, 16(SP)
+
+fill3:
+	MOVQ R8, 24(SP)
+
+fill4:
+	MOVQ R8, 32(SP)
+
+fill5:
+	MOVQ R8, 40(SP)
+
+fill6:
+	MOVQ R8, 48(SP)
+
+fill7:
+	MOVQ R8, 56(SP)
+
+built:
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	CMPQ         DX, $0x08
+	JL           partial
+	XORQ         DX, DX
+	MOVQ         AX, BX
+	MOVQ         ldd+56(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         d+40(FP), R8
+
+full_quad:
+	MOVQ        (SP), R9
+	VMOVUPS     (R9)(DX*1), X4
+	MOVQ        32(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y4, Y4
+	MOVQ        8(SP), R9
+	VMOVUPS     (R9)(DX*1), X5
+	MOVQ        40(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y5, Y5
+	MOVQ        16(SP), R9
+	VMOVUPS     (R9)(DX*1), X6
+	MOVQ        48(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y6, Y6
+	MOVQ        24(SP), R9
+	VMOVUPS     (R9)(DX*1), X7
+	MOVQ        56(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y7, Y7
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y12
+	VUNPCKLPS   Y7, Y6, Y13
+	VUNPCKHPS   Y7, Y6, Y14
+	VUNPCKLPD   Y13, Y3, Y15
+	VMULPS      Y0, Y15, Y15
+	VMOVUPS     Y15, (BX)
+	VUNPCKHPD   Y13, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y3, (BX)(SI*1)
+	VUNPCKLPD   Y14, Y12, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y3, (BX)(SI*2)
+	VUNPCKHPD   Y14, Y12, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y3, (BX)(DI*1)
+	ADDQ        $0x10, DX
+	LEAQ        (BX)(SI*4), BX
+	SUBQ        $0x04, R8
+	JNZ         full_quad
+	JMP         next
+
+partial:
+	VPCMPGTD Y2, Y3, Y3
+	XORQ     DX, DX
+	MOVQ     AX, BX
+	MOVQ     ldd+56(FP), SI
+	SHLQ     $0x02, SI
+	LEAQ     (SI)(SI*2), DI
+	MOVQ     d+40(FP), R8
+
+partial_quad:
+	MOVQ        (SP), R9
+	VMOVUPS     (R9)(DX*1), X8
+	MOVQ        32(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y8, Y8
+	MOVQ        8(SP), R9
+	VMOVUPS     (R9)(DX*1), X9
+	MOVQ        40(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y9, Y9
+	MOVQ        16(SP), R9
+	VMOVUPS     (R9)(DX*1), X10
+	MOVQ        48(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y10, Y10
+	MOVQ        24(SP), R9
+	VMOVUPS     (R9)(DX*1), X11
+	MOVQ        56(SP), R9
+	VINSERTF128 $0x01, (R9)(DX*1), Y11, Y11
+	VUNPCKLPS   Y9, Y8, Y12
+	VUNPCKHPS   Y9, Y8, Y13
+	VUNPCKLPS   Y11, Y10, Y14
+	VUNPCKHPS   Y11, Y10, Y15
+	VUNPCKLPD   Y14, Y12, Y16
+	VMULPS      Y0, Y16, Y16
+	VANDPS      Y3, Y16, Y16
+	VMOVUPS     Y16, (BX)
+	VUNPCKHPD   Y14, Y12, Y12
+	VMULPS      Y0, Y12, Y12
+	VANDPS      Y3, Y12, Y12
+	VMOVUPS     Y12, (BX)(SI*1)
+	VUNPCKLPD   Y15, Y13, Y12
+	VMULPS      Y0, Y12, Y12
+	VANDPS      Y3, Y12, Y12
+	VMOVUPS     Y12, (BX)(SI*2)
+	VUNPCKHPD   Y15, Y13, Y12
+	VMULPS      Y0, Y12, Y12
+	VANDPS      Y3, Y12, Y12
+	VMOVUPS     Y12, (BX)(DI*1)
+	ADDQ        $0x10, DX
+	LEAQ        (BX)(SI*4), BX
+	SUBQ        $0x04, R8
+	JNZ         partial_quad
+	JMP         next
+
+pad:
+	MOVQ AX, DX
+	MOVQ ldd+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ d+40(FP), SI
+
+padrow:
+	VMOVUPS Y1, (DX)
+	ADDQ    BX, DX
+	DECQ    SI
+	JNZ     padrow
+
+next:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000008, CX
+	MOVQ cols+32(FP), DX
+	CMPQ CX, DX
+	JL   group
 	VZEROUPPER
 	RET
 
@@ -2255,6 +2522,322 @@ next:
 	LEAQ (AX)(CX*4), AX
 	DECQ DX
 	JNZ  seg
+	VZEROUPPER
+	RET
+
+// func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
+// Requires: AVX, AVX512F
+TEXT ·packt_avx512(SB), NOSPLIT, $128-68
+	MOVQ         dst+48(FP), AX
+	XORQ         CX, CX
+	VBROADCASTSS scale+64(FP), Z0
+	VBROADCASTSS c_zero<>+0(SB), Z1
+	VMOVUPS      c_iota<>+0(SB), Z2
+
+group:
+	MOVQ    rows+24(FP), DX
+	SUBQ    CX, DX
+	JLE     pad
+	MOVQ    src+0(FP), BX
+	MOVQ    ld+8(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    perm+16(FP), DI
+	TESTQ   DI, DI
+	JZ      inorder
+	LEAQ    (DI)(CX*4), DI
+	MOVLQSX (DI), R8
+	IMULQ   SI, R8
+	ADDQ    BX, R8
+	MOVQ    R8, (SP)
+	CMPQ    DX, $0x01
+	JLE     fill1
+	MOVLQSX 4(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 8(SP)
+	CMPQ    DX, $0x02
+	JLE     fill2
+	MOVLQSX 8(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 16(SP)
+	CMPQ    DX, $0x03
+	JLE     fill3
+	MOVLQSX 12(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 24(SP)
+	CMPQ    DX, $0x04
+	JLE     fill4
+	MOVLQSX 16(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 32(SP)
+	CMPQ    DX, $0x05
+	JLE     fill5
+	MOVLQSX 20(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 40(SP)
+	CMPQ    DX, $0x06
+	JLE     fill6
+	MOVLQSX 24(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 48(SP)
+	CMPQ    DX, $0x07
+	JLE     fill7
+	MOVLQSX 28(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 56(SP)
+	CMPQ    DX, $0x08
+	JLE     fill8
+	MOVLQSX 32(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 64(SP)
+	CMPQ    DX, $0x09
+	JLE     fill9
+	MOVLQSX 36(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 72(SP)
+	CMPQ    DX, $0x0a
+	JLE     fill10
+	MOVLQSX 40(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 80(SP)
+	CMPQ    DX, $0x0b
+	JLE     fill11
+	MOVLQSX 44(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 88(SP)
+	CMPQ    DX, $0x0c
+	JLE     fill12
+	MOVLQSX 48(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 96(SP)
+	CMPQ    DX, $0x0d
+	JLE     fill13
+	MOVLQSX 52(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 104(SP)
+	CMPQ    DX, $0x0e
+	JLE     fill14
+	MOVLQSX 56(DI), R9
+	IMULQ   SI, R9
+	ADDQ    BX, R9
+	MOVQ    R9, 112(SP)
+	CMPQ    DX, $0x0f
+	JLE     fill15
+	MOVLQSX 60(DI), DI
+	IMULQ   SI, DI
+	ADDQ    BX, DI
+	MOVQ    DI, 120(SP)
+	JMP     built
+
+inorder:
+	MOVQ  CX, R8
+	IMULQ SI, R8
+	ADDQ  BX, R8
+	MOVQ  R8, (SP)
+	MOVQ  R8, BX
+	CMPQ  DX, $0x01
+	JLE   fill1
+	ADDQ  SI, BX
+	MOVQ  BX, 8(SP)
+	CMPQ  DX, $0x02
+	JLE   fill2
+	ADDQ  SI, BX
+	MOVQ  BX, 16(SP)
+	CMPQ  DX, $0x03
+	JLE   fill3
+	ADDQ  SI, BX
+	MOVQ  BX, 24(SP)
+	CMPQ  DX, $0x04
+	JLE   fill4
+	ADDQ  SI, BX
+	MOVQ  BX, 32(SP)
+	CMPQ  DX, $0x05
+	JLE   fill5
+	ADDQ  SI, BX
+	MOVQ  BX, 40(SP)
+	CMPQ  DX, $0x06
+	JLE   fill6
+	ADDQ  SI, BX
+	MOVQ  BX, 48(SP)
+	CMPQ  DX, $0x07
+	JLE   fill7
+	ADDQ  SI, BX
+	MOVQ  BX, 56(SP)
+	CMPQ  DX, $0x08
+	JLE   fill8
+	ADDQ  SI, BX
+	MOVQ  BX, 64(SP)
+	CMPQ  DX, $0x09
+	JLE   fill9
+	ADDQ  SI, BX
+	MOVQ  BX, 72(SP)
+	CMPQ  DX, $0x0a
+	JLE   fill10
+	ADDQ  SI, BX
+	MOVQ  BX, 80(SP)
+	CMPQ  DX, $0x0b
+	JLE   fill11
+	ADDQ  SI, BX
+	MOVQ  BX, 88(SP)
+	CMPQ  DX, $0x0c
+	JLE   fill12
+	ADDQ  SI, BX
+	MOVQ  BX, 96(SP)
+	CMPQ  DX, $0x0d
+	JLE   fill13
+	ADDQ  SI, BX
+	MOVQ  BX, 104(SP)
+	CMPQ  DX, $0x0e
+	JLE   fill14
+	ADDQ  SI, BX
+	MOVQ  BX, 112(SP)
+	CMPQ  DX, $0x0f
+	JLE   fill15
+	ADDQ  SI, BX
+	MOVQ  BX, 120(SP)
+	JMP   built
+
+fill1:
+	MOVQ R8, 8(SP)
+
+fill2:
+	MOVQ R8, 16(SP)
+
+fill3:
+	MOVQ R8, 24(SP)
+
+fill4:
+	MOVQ R8, 32(SP)
+
+fill5:
+	MOVQ R8, 40(SP)
+
+fill6:
+	MOVQ R8, 48(SP)
+
+fill7:
+	MOVQ R8, 56(SP)
+
+fill8:
+	MOVQ R8, 64(SP)
+
+fill9:
+	MOVQ R8, 72(SP)
+
+fill10:
+	MOVQ R8, 80(SP)
+
+fill11:
+	MOVQ R8, 88(SP)
+
+fill12:
+	MOVQ R8, 96(SP)
+
+fill13:
+	MOVQ R8, 104(SP)
+
+fill14:
+	MOVQ R8, 112(SP)
+
+fill15:
+	MOVQ R8, 120(SP)
+
+built:
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Z3
+	VPCMPGTD     Z2, Z3, K1
+	XORQ         DX, DX
+	MOVQ         AX, BX
+	MOVQ         ldd+56(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         d+40(FP), R8
+
+quad:
+	MOVQ         (SP), R9
+	VMOVUPS      (R9)(DX*1), X4
+	MOVQ         32(SP), R9
+	VINSERTF32X4 $0x01, (R9)(DX*1), Z4, Z4
+	MOVQ         64(SP), R9
+	VINSERTF32X4 $0x02, (R9)(DX*1), Z4, Z4
+	MOVQ         96(SP), R9
+	VINSERTF32X4 $0x03, (R9)(DX*1), Z4, Z4
+	MOVQ         8(SP), R9
+	VMOVUPS      (R9)(DX*1), X5
+	MOVQ         40(SP), R9
+	VINSERTF32X4 $0x01, (R9)(DX*1), Z5, Z5
+	MOVQ         72(SP), R9
+	VINSERTF32X4 $0x02, (R9)(DX*1), Z5, Z5
+	MOVQ         104(SP), R9
+	VINSERTF32X4 $0x03, (R9)(DX*1), Z5, Z5
+	MOVQ         16(SP), R9
+	VMOVUPS      (R9)(DX*1), X6
+	MOVQ         48(SP), R9
+	VINSERTF32X4 $0x01, (R9)(DX*1), Z6, Z6
+	MOVQ         80(SP), R9
+	VINSERTF32X4 $0x02, (R9)(DX*1), Z6, Z6
+	MOVQ         112(SP), R9
+	VINSERTF32X4 $0x03, (R9)(DX*1), Z6, Z6
+	MOVQ         24(SP), R9
+	VMOVUPS      (R9)(DX*1), X7
+	MOVQ         56(SP), R9
+	VINSERTF32X4 $0x01, (R9)(DX*1), Z7, Z7
+	MOVQ         88(SP), R9
+	VINSERTF32X4 $0x02, (R9)(DX*1), Z7, Z7
+	MOVQ         120(SP), R9
+	VINSERTF32X4 $0x03, (R9)(DX*1), Z7, Z7
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z8
+	VUNPCKLPS    Z7, Z6, Z9
+	VUNPCKHPS    Z7, Z6, Z10
+	VUNPCKLPD    Z9, Z3, Z11
+	VMULPS.Z     Z0, Z11, K1, Z11
+	VMOVUPS      Z11, (BX)
+	VUNPCKHPD    Z9, Z3, Z3
+	VMULPS.Z     Z0, Z3, K1, Z3
+	VMOVUPS      Z3, (BX)(SI*1)
+	VUNPCKLPD    Z10, Z8, Z3
+	VMULPS.Z     Z0, Z3, K1, Z3
+	VMOVUPS      Z3, (BX)(SI*2)
+	VUNPCKHPD    Z10, Z8, Z3
+	VMULPS.Z     Z0, Z3, K1, Z3
+	VMOVUPS      Z3, (BX)(DI*1)
+	ADDQ         $0x10, DX
+	LEAQ         (BX)(SI*4), BX
+	SUBQ         $0x04, R8
+	JNZ          quad
+	JMP          next
+
+pad:
+	MOVQ AX, DX
+	MOVQ ldd+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ d+40(FP), SI
+
+padrow:
+	VMOVUPS Z1, (DX)
+	ADDQ    BX, DX
+	DECQ    SI
+	JNZ     padrow
+
+next:
+	ADDQ $0x00000040, AX
+	ADDQ $0x00000010, CX
+	MOVQ cols+32(FP), DX
+	CMPQ CX, DX
+	JL   group
 	VZEROUPPER
 	RET
 

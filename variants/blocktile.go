@@ -181,35 +181,7 @@ func (t *tileAttn) beginInPlace(rows int, qt []float32, ldq int, o []float32, ld
 // packRows packs rows query rows, scaled, into the tile's Qᵀ and zeroes its
 // padding columns: row i is q[r·ldq:] with r = perm[i] (perm nil: i).
 func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32) {
-	qt := &t.qt
-	d, w := qt.d, qt.width
-	src := func(i int) []float32 {
-		r := i
-		if perm != nil {
-			r = int(perm[i])
-		}
-		return q[r*ldq : r*ldq+d]
-	}
-	// Four rows at a time: each column of Qᵀ gets four adjacent stores.
-	i := 0
-	for ; i+4 <= rows; i += 4 {
-		q0, q1, q2, q3 := src(i), src(i+1), src(i+2), src(i+3)
-		q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
-		for p, x := range q0 {
-			dst := qt.qt[p*w+i : p*w+i+4 : p*w+i+4]
-			dst[0], dst[1], dst[2], dst[3] = x*t.scale, q1[p]*t.scale, q2[p]*t.scale, q3[p]*t.scale
-		}
-	}
-	for ; i < rows; i++ {
-		for p, x := range src(i) {
-			qt.qt[p*w+i] = x * t.scale
-		}
-	}
-	if rows < w {
-		for p := range d {
-			clear(qt.qt[p*w+rows : (p+1)*w])
-		}
-	}
+	t.qt.kern.PackT(rows, t.qt.width, t.qt.d, q, ldq, perm, t.scale, t.qt.qt)
 }
 
 // beginInPlaceRows is beginInPlace with the queries as rows (q[i·ldq], not

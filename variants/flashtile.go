@@ -51,17 +51,7 @@ func newQueryTile(kern *asm.Kernels, d, width int, scratch []float32, fault flas
 // start packs rows queries of q (row-major, d wide) and resets the running
 // state.
 func (t *queryTile) start(q []float32, rows int, scale float32) {
-	d, w := t.d, t.width
-	for i := range rows {
-		for p, v := range q[i*d : (i+1)*d] {
-			t.qt[p*w+i] = v * scale
-		}
-	}
-	if rows < w {
-		for p := range d {
-			clear(t.qt[p*w+rows : (p+1)*w])
-		}
-	}
+	t.kern.PackT(rows, t.width, t.d, q, t.d, nil, scale, t.qt)
 	clear(t.o)
 	for i := range t.m {
 		t.m[i] = float32(math.Inf(-1))
