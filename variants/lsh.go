@@ -505,7 +505,7 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 	g := lshGeom{nb: lshBucketCount(s, opt), rounds: opt.Rounds, c: opt.Chunk}
 	g.half = g.nb / 2
 	g.nc = ceilDiv(s.N, g.c)
-	g.rowTile = 80
+	g.rowTile = 64
 	return g
 }
 
@@ -539,7 +539,7 @@ func lshHeadInts(s Shape, g lshGeom, shared bool) int {
 
 func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	g := lshGeometry(s, opt)
-	threads := threadCount(opt.Threads, g.nb)
+	threads := threadCount(opt.Threads, max(g.nc, g.nb))
 	bk := keyTile(s.D)
 	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
 		int64(threads)*int64(tileFloats(s.D, g.rowTile, bk)+tileInts(g.rowTile)) +
@@ -612,7 +612,7 @@ func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	j.carve(fbuf, ibuf)
 	lshRotations(s.D, g.half, g.rounds, opt.Seed, j.rot)
 
-	if threadCount(opt.Threads, g.nb) == 1 {
+	if threadCount(opt.Threads, max(g.nc, g.nb)) == 1 {
 		j.runSerial(ws)
 	} else {
 		runLSHParallel(j, ws, opt)
@@ -645,7 +645,7 @@ func (j *lshJob) runSerial(ws *Workspace) {
 // own disjoint query rows) on several goroutines; heads and rounds stay in
 // order, so the result does not depend on the thread count.
 func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
-	threads := threadCount(opt.Threads, j.g.nb)
+	threads := threadCount(opt.Threads, max(j.g.nc, j.g.nb))
 	tiles := make([]tileAttn, threads)
 	projs := make([][]float32, threads)
 	for i := range tiles {
@@ -873,44 +873,47 @@ func (j *lshJob) keyCode(rp, kj int) int32 {
 	return j.qBkt[rp*j.s.N+kj]*int32(j.g.nc) + j.qInv[rp*j.s.N+kj]/int32(j.g.c)
 }
 
-// items is the number of work items of a round: the buckets, which own
-// disjoint query rows.
-func (j *lshJob) items() int { return j.g.nb }
+// items is the number of work items of a round: chunks when shared, buckets
+// otherwise.
+func (j *lshJob) items() int {
+	if j.shared {
+		return j.g.nc
+	}
+	return j.g.nb
+}
 
 func (j *lshJob) item(it int, t *tileAttn) {
 	if j.shared {
-		j.sharedBucket(it, t)
+		j.chunk(it, t)
 	} else {
 		j.bucket(it, t)
 	}
 }
 
-// sharedBucket processes the queries of bucket β in the current round
-// (shared QK): the bucket's sorted range in tiles of at most rowTile rows.
-// Whole-bucket tiles rather than one tile per (bucket, chunk) piece: a
-// bucket that straddles a chunk boundary computes the pairs its first piece
-// may not see (masked), about as much work as padding two narrow tiles,
-// with half the tiles and wider kernels.
-func (j *lshJob) sharedBucket(beta int, t *tileAttn) {
-	start := j.qStart[j.round*(j.g.nb+1):]
-	bs, be := int(start[beta]), int(start[beta+1])
-	if bs == be {
-		return
-	}
-	per := min(j.g.rowTile, tileWidth(ceilDiv(be-bs, ceilDiv(be-bs, j.g.rowTile))))
-	for s0 := bs; s0 < be; s0 += per {
-		j.sharedTile(t, s0, min(per, be-s0), bs, be)
+// chunk processes the queries of chunk k in the current round, one bucket
+// segment at a time.
+func (j *lshJob) chunk(k int, t *tileAttn) {
+	s, g, r := j.s, j.g, j.round
+	perm, bkt := j.qPerm[r*s.N:(r+1)*s.N], j.qBkt[r*s.N:(r+1)*s.N]
+	start := j.qStart[r*(g.nb+1) : (r+1)*(g.nb+1)]
+	end := min(s.N, (k+1)*g.c)
+	for p0 := k * g.c; p0 < end; {
+		beta := bkt[perm[p0]]
+		p1 := min(end, int(start[beta+1]))
+		j.segment(t, k, p0, p1, int(start[beta]), int(start[beta+1]))
+		p0 = p1
 	}
 }
 
-// rowRanges returns the candidate key ranges (sorted indices) of the query
-// at sorted index p of the bucket [bs, be): the bucket's part of p's chunk
-// and of the previous chunk, one range when they are adjacent (always,
-// except for chunk 0's wrap-around to the last chunk), else two.
-func (j *lshJob) rowRanges(p, bs, be int) (lo, hi [2]int, ranges int) {
-	g := j.g
-	k := p / g.c
-	ranges = 1
+// segment runs the queries at sorted indices [p0, p1), all of one bucket
+// (sorted range [bs, be)) inside chunk k: their candidates are the bucket's
+// part of chunk k and of the previous chunk.
+func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
+	g, d := j.g, j.s.D
+	// At most two key ranges: the previous chunk's part, merged with the
+	// own part when adjacent (always, except for chunk 0's wrap-around).
+	var lo, hi [2]int
+	ranges := 1
 	lo[0], hi[0] = max(bs, k*g.c), min(be, (k+1)*g.c)
 	if kp := (k - 1 + g.nc) % g.nc; kp != k && !(k == 0 && j.fault == lshFaultNoWrap) {
 		plo, phi := max(bs, kp*g.c), min(be, (kp+1)*g.c)
@@ -925,65 +928,39 @@ func (j *lshJob) rowRanges(p, bs, be int) (lo, hi [2]int, ranges int) {
 			ranges = 2
 		}
 	}
-	return lo, hi, ranges
-}
-
-// sharedTile runs the queries at sorted indices [s0, s0+rows) of the bucket
-// [bs, be). The rows' first ranges overlap (consecutive chunks), so one
-// pass over their union serves them all, each row masked to its own; the
-// rare wrap-around ranges of chunk 0 get a second pass.
-func (j *lshJob) sharedTile(t *tileAttn, s0, rows, bs, be int) {
-	d := j.s.D
 	perm := j.qPerm[j.round*j.s.N:]
-	klo, khi := be, bs
-	wrapLo, wrapHi := 0, 0
-	for i := range rows {
-		p := s0 + i
-		lo, hi, ranges := j.rowRanges(p, bs, be)
-		// The self rule: count the row's other candidates this round.
-		others := 0
-		for x := range ranges {
-			if j.causal {
-				others += max(0, min(hi[x], p)-lo[x])
-			} else {
-				others += hi[x] - lo[x]
-				if p >= lo[x] && p < hi[x] {
-					others--
+	for s0 := p0; s0 < p1; s0 += g.rowTile {
+		rows := min(g.rowTile, p1-s0)
+		// The self rule: count each row's other candidates this round.
+		for i := range rows {
+			p, others := s0+i, 0
+			for x := range ranges {
+				if j.causal {
+					others += max(0, min(hi[x], p)-lo[x])
+				} else {
+					others += hi[x] - lo[x]
+					if p >= lo[x] && p < hi[x] {
+						others--
+					}
 				}
 			}
-		}
-		if others == 0 {
-			j.needSelf[perm[p]] = 1
-		}
-		klo, khi = min(klo, lo[0]), max(khi, hi[0])
-		if ranges == 2 {
-			wrapLo, wrapHi = lo[1], hi[1]
-		}
-		j.setRowSpan(t, i, p, lo[0], hi[0])
-	}
-	j.beginTile(t, s0, rows)
-	t.attend(j.kvs, j.kvs[d:], 2*d, klo, khi)
-	if wrapLo < wrapHi {
-		for i := range rows {
-			p := s0 + i
-			if lo, hi, ranges := j.rowRanges(p, bs, be); ranges == 2 {
-				j.setRowSpan(t, i, p, lo[1], hi[1])
-			} else {
-				t.setSpan(i, 0, 0, 0, 0)
+			if others == 0 {
+				j.needSelf[perm[p]] = 1
 			}
 		}
-		t.attend(j.kvs, j.kvs[d:], 2*d, wrapLo, wrapHi)
-	}
-	t.store(j.mS[s0:], j.lS[s0:])
-}
-
-// setRowSpan gives tile row i (the query at sorted index p) the keys [lo,
-// hi) without itself: a prefix of them (j < p) when causal.
-func (j *lshJob) setRowSpan(t *tileAttn, i, p, lo, hi int) {
-	if j.causal {
-		t.setSpan(i, lo, min(hi, p), 0, 0)
-	} else {
-		t.setSpan(i, lo, hi, p, p+1)
+		j.beginTile(t, s0, rows)
+		for x := range ranges {
+			for i := range rows {
+				p := s0 + i
+				if j.causal {
+					t.setSpan(i, lo[x], min(hi[x], p), 0, 0)
+				} else {
+					t.setSpan(i, lo[x], hi[x], p, p+1)
+				}
+			}
+			t.attend(j.kvs, j.kvs[d:], 2*d, lo[x], hi[x])
+		}
+		t.store(j.mS[s0:], j.lS[s0:])
 	}
 }
 
