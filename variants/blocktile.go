@@ -184,11 +184,12 @@ func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32) {
 	t.qt.kern.PackT(rows, t.qt.width, t.qt.d, q, ldq, perm, t.scale, t.qt.qt)
 }
 
-// beginInPlaceRows is beginInPlace with the queries as rows (q[i·ldq], not
-// yet scaled), packed into the tile's own Qᵀ.
-func (t *tileAttn) beginInPlaceRows(rows int, q []float32, ldq int, o []float32, ldo int, m, l []float32) {
+// beginInPlaceRows is beginInPlace with the queries as rows (row i at
+// q[qperm[i]·ldq], qperm nil: i; not yet scaled), packed into the tile's
+// own Qᵀ.
+func (t *tileAttn) beginInPlaceRows(rows int, q []float32, ldq int, qperm []int32, o []float32, ldo int, m, l []float32) {
 	t.beginInPlace(rows, nil, 0, o, ldo, m, l)
-	t.packRows(rows, q, ldq, nil)
+	t.packRows(rows, q, ldq, qperm)
 	t.qsrc, t.ldq = t.qt.qt, t.qt.width
 }
 

@@ -509,22 +509,10 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 	return g
 }
 
-// lshQTStride is the row stride of the transposed sorted queries: N
-// rounded up to whole vectors plus one vector, so a tile's padded columns
-// stay inside, and kept off multiples of 4 KiB, where the D rows of a
-// column would all fall in one L1 set.
-func lshQTStride(n int) int {
-	ld := (n+15)&^15 + 16
-	if ld%1024 == 0 {
-		ld += 16
-	}
-	return ld
-}
-
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
 	return 2*s.M*s.D + s.N*s.D + // [K | V] rows in sorted order; normalised keys
-		s.D*lshQTStride(s.N) + 2*s.N*s.D + // sorted Q; the state, two buffers
+		2*s.N*s.D + // the state, two buffers
 		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
 		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
 }
@@ -561,7 +549,6 @@ type lshJob struct {
 	q, k, v, out Tensor
 	qh, kh, vh   []float32 // current head; kh is the normalised queries' source (Q) when shared
 	oh           []float32
-	ldqt         int // row stride of qsT
 
 	rot, proj []float32
 	// Per round r, positions 0..N−1 (queries) and 0..M−1 (keys): bucket,
@@ -581,11 +568,6 @@ type lshJob struct {
 	// floats) in the current round's sorted order of the keys, so that a
 	// key tile is one stream.
 	kvs []float32
-	// qsT holds the scaled queries transposed (D rows, ldqt apart), in
-	// the current round's sorted order: a tile's Qᵀ is a column range of
-	// it, packed once per round instead of once per tile.
-	qsT []float32
-	qs  []float32
 	// The running softmax state (unnormalised output, max, sum) in the
 	// current round's sorted order of the queries, so that a tile
 	// accumulates into contiguous rows in place; between rounds it moves
@@ -689,10 +671,8 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.ldqt = lshQTStride(s.N)
 	j.kNorm, j.kvs = takeF(s.N*s.D), takeF(2*s.M*s.D)
-	j.qsT, j.oS, j.oNext = takeF(s.D*j.ldqt), takeF(s.N*s.D), takeF(s.N*s.D)
-	j.qs = j.qsT[:s.N*s.D]
+	j.oS, j.oNext = takeF(s.N*s.D), takeF(s.N*s.D)
 	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
 	j.invNorm = takeF(s.N)
 	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
@@ -746,12 +726,6 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 			}
 			j.needSelf[i] = 0
 		}
-	}
-	// The padding columns of Qᵀ past N are read by the last tile's
-	// padded score columns (whose results are never used): keep them
-	// finite.
-	for p := range d {
-		clear(j.qsT[p*j.ldqt+s.N : (p+1)*j.ldqt])
 	}
 	for r := range g.rounds {
 		j.sort(j.qBkt[r*s.N:(r+1)*s.N], j.qPerm[r*s.N:], j.qInv[r*s.N:], j.qStart[r*(g.nb+1):])
@@ -834,33 +808,6 @@ func (j *lshJob) beginRound(r int) {
 		kv := j.kvs[int(p)*2*d : int(p+1)*2*d]
 		copy(kv[:d], keys[pos*d:(pos+1)*d])
 		copy(kv[d:], j.vh[pos*d:(pos+1)*d])
-	}
-	for pos, p := range j.qInv[r*s.N : (r+1)*s.N] {
-		copy(j.qs[int(p)*d:int(p+1)*d], j.qh[pos*d:(pos+1)*d])
-	}
-}
-
-// packQueries writes the scaled queries in sorted order perm into qsT's
-// columns, four columns at a time so that each row of qsT gets adjacent
-// stores.
-func (j *lshJob) packQueries(perm []int32) {
-	d, ld, sc := j.s.D, j.ldqt, j.scale
-	q := j.qh
-	p := 0
-	for ; p+4 <= len(perm); p += 4 {
-		q0 := q[int(perm[p])*d : int(perm[p]+1)*d]
-		q1 := q[int(perm[p+1])*d : int(perm[p+1]+1)*d][:len(q0)]
-		q2 := q[int(perm[p+2])*d : int(perm[p+2]+1)*d][:len(q0)]
-		q3 := q[int(perm[p+3])*d : int(perm[p+3]+1)*d][:len(q0)]
-		for x, v := range q0 {
-			dst := j.qsT[x*ld+p : x*ld+p+4 : x*ld+p+4]
-			dst[0], dst[1], dst[2], dst[3] = v*sc, q1[x]*sc, q2[x]*sc, q3[x]*sc
-		}
-	}
-	for ; p < len(perm); p++ {
-		for x, v := range q[int(perm[p])*d : int(perm[p]+1)*d] {
-			j.qsT[x*ld+p] = v * sc
-		}
 	}
 }
 
@@ -1017,7 +964,7 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 	if j.round == 0 {
 		m, l = nil, nil
 	}
-	t.beginInPlaceRows(rows, j.qs[s0*d:], d, j.oS[s0*d:], d, m, l)
+	t.beginInPlaceRows(rows, j.qh, d, j.qPerm[j.round*j.s.N+s0:], j.oS[s0*d:], d, m, l)
 	t.qpos = j.qPerm[j.round*j.s.N+s0:]
 }
 
