@@ -82,6 +82,11 @@ type Kernels struct {
 	// MaxInto sets dst[i] = max(dst[i], src[i]) for i < len(dst).
 	MaxInto func(dst, src []float32)
 
+	// ColMax folds the column maxima of a rows × width tile into m:
+	// m[i] = max(m[i], s[j*width+i]) for j < rows, i < width, as MaxInto
+	// row by row (a NaN in s never replaces m[i]).
+	ColMax func(rows, width int, s, m []float32)
+
 	// The kernels of LSH attention.
 
 	// MaskMatches sets s[j*width+i] = -Inf for j < rows, i < width where

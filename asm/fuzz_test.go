@@ -394,3 +394,32 @@ func FuzzPackT(f *testing.F) {
 		}
 	})
 }
+
+func FuzzColMax(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 192, 127, 0, 0, 128, 255, 0, 0, 200, 194, 1, 2, 3, 4}, uint8(3), uint8(17))
+	f.Fuzz(func(t *testing.T, data []byte, rb, wb uint8) {
+		rows, width, _ := fuzzDims(rb, wb, 0)
+		x := rawFloats(data)
+		if len(x) == 0 || width == 0 {
+			return
+		}
+		at := func(i int) float32 { return x[i%len(x)] }
+		s, m0 := make([]float32, rows*width), make([]float32, width)
+		for i := range s {
+			s[i] = at(i)
+		}
+		for i := range m0 {
+			m0[i] = at(3*i + 1)
+		}
+		want := colMaxRef(rows, width, s, m0)
+		for _, kern := range Impls() {
+			m := append([]float32(nil), m0...)
+			kern.ColMax(rows, width, s, m)
+			for i := range m {
+				if math.Float32bits(m[i]) != math.Float32bits(want[i]) && !(m[i] != m[i] && want[i] != want[i]) {
+					t.Fatalf("%s: m[%d] = %v, want %v", kern.Name, i, m[i], want[i])
+				}
+			}
+		}
+	})
+}

@@ -19,6 +19,7 @@ var genericKernels = &Kernels{
 	AccumulatePV:    accumulatePVGeneric,
 	MaxInto:         maxIntoGeneric,
 	MaskMatches:     maskMatchesGeneric,
+	ColMax:          colMaxGeneric,
 	ArgMaxPlusMinus: argMaxPlusMinusGeneric,
 	PackT:           packTGeneric,
 	Lanes:           1,
@@ -194,6 +195,17 @@ func accumulatePVColumns(c0, rows, width, outRows, d int, pt, v []float32, ldv i
 		for j := range rows {
 			axpyGeneric(oi, pt[j*width+i], v[j*ldv+c0:j*ldv+d])
 		}
+	}
+}
+
+func colMaxGeneric(rows, width int, s, m []float32) {
+	colMaxColumns(0, rows, width, s, m)
+}
+
+// colMaxColumns is ColMax restricted to columns [i0, width).
+func colMaxColumns(i0, rows, width int, s, m []float32) {
+	for j := range rows {
+		maxIntoGeneric(m[i0:width], s[j*width+i0:(j+1)*width])
 	}
 }
 

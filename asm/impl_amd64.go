@@ -33,6 +33,7 @@ var avx2Funcs = &simdFuncs{
 	exp2cols:     exp2cols_avx2,
 	exp2Group:    8,
 	maskmatch:    []laneKernel[maskMatchFunc]{{8, maskmatch_avx2}},
+	colmax:       []laneKernel[colMaxFunc]{{8, colmax_avx2}},
 	argmaxpm:     []laneKernel[argMaxFunc]{{8, argmaxpm_avx2}},
 	packt:        []laneKernel[packTFunc]{{8, packt_avx2}},
 	fmapeak:      fmapeak_avx2,
@@ -57,6 +58,7 @@ var avx512Funcs = &simdFuncs{
 	exp2tail:      exp2cols_avx2, // the AVX-512 set runs the AVX2 code too
 	exp2TailGroup: 8,
 	maskmatch:     []laneKernel[maskMatchFunc]{{16, maskmatch_avx512}, {8, maskmatch_avx2}},
+	colmax:        []laneKernel[colMaxFunc]{{16, colmax_avx512}, {8, colmax_avx2}},
 	argmaxpm:      []laneKernel[argMaxFunc]{{16, argmaxpm_avx512}, {8, argmaxpm_avx2}},
 	packt:         []laneKernel[packTFunc]{{16, packt_avx512}, {8, packt_avx2}},
 	fmapeak:       fmapeak_avx512,

@@ -932,3 +932,48 @@ func TestPackTFallbacks(t *testing.T) {
 		mustPanic("short dst", func() { kern.PackT(16, 16, 64, src, 64, nil, 1, dst[:len(dst)-1]) })
 	}
 }
+
+// colMaxRef is ColMax read directly: m[i] takes s[j][i] only when it is
+// greater, row after row.
+func colMaxRef(rows, width int, s, m []float32) []float32 {
+	want := append([]float32(nil), m[:width]...)
+	for j := range rows {
+		for i := range width {
+			if v := s[j*width+i]; v > want[i] {
+				want[i] = v
+			}
+		}
+	}
+	return want
+}
+
+func TestColMax(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, kern := range Impls() {
+		for _, rows := range []int{0, 1, 2, 5, 17, 58} {
+			for _, width := range []int{1, 7, 8, 15, 16, 24, 48, 64, 72, 80, 130} {
+				for _, off := range offsets {
+					s := randVec(r, rows*width, -10, 10)
+					m0 := randVec(r, width, -12, 12)
+					// Special values: NaN and ±Inf in s and m, ties.
+					for x := 0; x < len(s); x += 7 {
+						s[x] = []float32{nan, inf, -inf, float32(math.Copysign(0, -1)), 0}[x%5]
+					}
+					for x := 0; x < width; x += 5 {
+						m0[x] = []float32{nan, -inf, 0}[x%3]
+					}
+					want := colMaxRef(rows, width, s, m0)
+					buf, m := guarded(append([]float32(nil), m0...), off)
+					kern.ColMax(rows, width, s, m)
+					for i := range width {
+						if math.Float32bits(m[i]) != math.Float32bits(want[i]) && !(m[i] != m[i] && want[i] != want[i]) {
+							t.Fatalf("%s rows=%d width=%d: m[%d] = %v, want %v", kern.Name, rows, width, i, m[i], want[i])
+						}
+					}
+					checkGuards(t, kern.Name+" ColMax", buf, off, width)
+				}
+			}
+		}
+	}
+}

@@ -35,8 +35,9 @@ type simdFuncs struct {
 	// AVX2 code too), for the widths its own vectors do not divide.
 	maskmatch []laneKernel[maskMatchFunc]
 	argmaxpm  []laneKernel[argMaxFunc]
-	// packt likewise (empty: generic).
-	packt []laneKernel[packTFunc]
+	// packt and colmax likewise (empty: generic).
+	packt  []laneKernel[packTFunc]
+	colmax []laneKernel[colMaxFunc]
 
 	fmapeak      func(iters int)
 	flopsPerIter int
@@ -69,6 +70,10 @@ type laneKernel[F any] struct {
 // ld, width a multiple of the kernel's lanes.
 type maskMatchFunc func(codes *int32, rows, width, ld int, own, prev *int32, sp *float32)
 
+// colMaxFunc is ColMax on columns [0, width) of rows with stride ld, width
+// a multiple of the kernel's lanes.
+type colMaxFunc func(sp *float32, rows, width, ld int, m *float32)
+
 // argMaxFunc is ArgMaxPlusMinus for half a positive multiple of the
 // kernel's lanes, writing −1 for a segment holding a NaN.
 type argMaxFunc func(x *float32, half, segs int, out *int32)
@@ -92,6 +97,7 @@ func (f *simdFuncs) kernels() *Kernels {
 		AccumulatePV:    f.accumulatePV,
 		MaxInto:         f.maxInto,
 		MaskMatches:     f.maskMatches,
+		ColMax:          f.colMax,
 		ArgMaxPlusMinus: f.argMaxPlusMinus,
 		PackT:           f.packT,
 		Lanes:           f.lanes,
@@ -310,6 +316,21 @@ func (f *simdFuncs) accumulatePV(rows, width, outRows, d int, pt, v []float32, l
 	}
 	col := gemmColumns(f.gemmacc, pt, 1, width, v, ldv, o, ldo, outRows, rows, d, alpha, false)
 	accumulatePVColumns(col, rows, width, outRows, d, pt, v, ldv, o, ldo, alpha)
+}
+
+func (f *simdFuncs) colMax(rows, width int, s, m []float32) {
+	if rows <= 0 || width <= 0 {
+		return
+	}
+	_, _ = m[width-1], s[rows*width-1]
+	col := 0
+	for _, kern := range f.colmax {
+		if w := (width - col) - (width-col)%kern.lanes; w > 0 {
+			kern.fn(&s[col], rows, w, width, &m[col])
+			col += w
+		}
+	}
+	colMaxColumns(col, rows, width, s, m)
 }
 
 func (f *simdFuncs) maskMatches(rows, width int, codes, own, prev []int32, s []float32) {

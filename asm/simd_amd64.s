@@ -979,6 +979,77 @@ next:
 	VZEROUPPER
 	RET
 
+// func colmax_avx2(sp *float32, rows int, width int, ld int, m *float32)
+// Requires: AVX
+TEXT ·colmax_avx2(SB), NOSPLIT, $0-40
+	MOVQ sp+0(FP), AX
+	MOVQ width+16(FP), CX
+	MOVQ ld+24(FP), DX
+	SHLQ $0x02, DX
+	MOVQ m+32(FP), BX
+
+group:
+	CMPQ    CX, $0x00000020
+	JL      single
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VMOVUPS 64(BX), Y2
+	VMOVUPS 96(BX), Y3
+	MOVQ    AX, SI
+	MOVQ    rows+8(FP), DI
+	TESTQ   DI, DI
+	JZ      group_store
+
+group_row:
+	VMOVUPS (SI), Y4
+	VMAXPS  Y0, Y4, Y0
+	VMOVUPS 32(SI), Y4
+	VMAXPS  Y1, Y4, Y1
+	VMOVUPS 64(SI), Y4
+	VMAXPS  Y2, Y4, Y2
+	VMOVUPS 96(SI), Y4
+	VMAXPS  Y3, Y4, Y3
+	ADDQ    DX, SI
+	DECQ    DI
+	JNZ     group_row
+
+group_store:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, 64(BX)
+	VMOVUPS Y3, 96(BX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, CX
+	JMP     group
+
+single:
+	TESTQ   CX, CX
+	JZ      done
+	VMOVUPS (BX), Y0
+	MOVQ    AX, SI
+	MOVQ    rows+8(FP), DI
+	TESTQ   DI, DI
+	JZ      single_store
+
+single_row:
+	VMOVUPS (SI), Y1
+	VMAXPS  Y0, Y1, Y0
+	ADDQ    DX, SI
+	DECQ    DI
+	JNZ     single_row
+
+single_store:
+	VMOVUPS Y0, (BX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, CX
+	JMP     single
+
+done:
+	VZEROUPPER
+	RET
+
 // func fmapeak_avx2(iters int)
 // Requires: AVX, FMA3
 TEXT ·fmapeak_avx2(SB), NOSPLIT, $0-8
@@ -2838,6 +2909,77 @@ next:
 	MOVQ cols+32(FP), DX
 	CMPQ CX, DX
 	JL   group
+	VZEROUPPER
+	RET
+
+// func colmax_avx512(sp *float32, rows int, width int, ld int, m *float32)
+// Requires: AVX, AVX512F
+TEXT ·colmax_avx512(SB), NOSPLIT, $0-40
+	MOVQ sp+0(FP), AX
+	MOVQ width+16(FP), CX
+	MOVQ ld+24(FP), DX
+	SHLQ $0x02, DX
+	MOVQ m+32(FP), BX
+
+group:
+	CMPQ    CX, $0x00000040
+	JL      single
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 128(BX), Z2
+	VMOVUPS 192(BX), Z3
+	MOVQ    AX, SI
+	MOVQ    rows+8(FP), DI
+	TESTQ   DI, DI
+	JZ      group_store
+
+group_row:
+	VMOVUPS (SI), Z4
+	VMAXPS  Z0, Z4, Z0
+	VMOVUPS 64(SI), Z4
+	VMAXPS  Z1, Z4, Z1
+	VMOVUPS 128(SI), Z4
+	VMAXPS  Z2, Z4, Z2
+	VMOVUPS 192(SI), Z4
+	VMAXPS  Z3, Z4, Z3
+	ADDQ    DX, SI
+	DECQ    DI
+	JNZ     group_row
+
+group_store:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, CX
+	JMP     group
+
+single:
+	TESTQ   CX, CX
+	JZ      done
+	VMOVUPS (BX), Z0
+	MOVQ    AX, SI
+	MOVQ    rows+8(FP), DI
+	TESTQ   DI, DI
+	JZ      single_store
+
+single_row:
+	VMOVUPS (SI), Z1
+	VMAXPS  Z0, Z1, Z0
+	ADDQ    DX, SI
+	DECQ    DI
+	JNZ     single_row
+
+single_store:
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, CX
+	JMP     single
+
+done:
 	VZEROUPPER
 	RET
 

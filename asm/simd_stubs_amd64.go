@@ -34,6 +34,9 @@ func argmaxpm_avx2(x *float32, half int, segs int, out *int32)
 // packt_avx2 sets dst[p·ldd+i] = scale·src[r·ld+p], r = perm[i] (perm nil: i), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 8, rows ≤ cols, d a positive multiple of 4.
 func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
 
+// colmax_avx2 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 8.
+func colmax_avx2(sp *float32, rows int, width int, ld int, m *float32)
+
 // fmapeak_avx2 runs iters × 12 vector FMAs (192 flops per iteration).
 func fmapeak_avx2(iters int)
 
@@ -81,6 +84,9 @@ func argmaxpm_avx512(x *float32, half int, segs int, out *int32)
 
 // packt_avx512 sets dst[p·ldd+i] = scale·src[r·ld+p], r = perm[i] (perm nil: i), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 16, rows ≤ cols, d a positive multiple of 4.
 func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
+
+// colmax_avx512 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 16.
+func colmax_avx512(sp *float32, rows int, width int, ld int, m *float32)
 
 // fmapeak_avx512 runs iters × 12 vector FMAs (384 flops per iteration).
 func fmapeak_avx512(iters int)

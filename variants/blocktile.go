@@ -231,9 +231,7 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 		} else {
 			kern.ScoresT(cols, w, d, kc, ld, t.qsrc, t.ldq, t.s, qt.junk)
 			t.mask(c0, c1)
-			for x := range cols {
-				kern.MaxInto(qt.m, t.s[x*w:(x+1)*w])
-			}
+			kern.ColMax(cols, w, t.s, qt.m)
 			// A row that has seen no key yet and sees none here keeps
 			// m = −∞; a finite stand-in keeps e^(s−m) from being NaN
 			// (its probabilities and α are 0 either way).

@@ -66,6 +66,7 @@ func main() {
 		maskMatches(s)
 		argMaxPlusMinus(s)
 		packT(s)
+		colMax(s)
 		fmaPeak(s)
 		gemmNT(s)
 		for _, c := range gemmColumnVectors(s) {
@@ -627,6 +628,67 @@ func maskMatches(s isa) {
 		ADDQ(U32(g*s.bytes()), sp)
 		ADDQ(U32(g*s.bytes()), own)
 		ADDQ(U32(g*s.bytes()), prev)
+		SUBQ(U32(g*s.lanes), width)
+	}
+
+	Label("group")
+	CMPQ(width, U32(group*s.lanes))
+	JL(LabelRef("single"))
+	columns(group, "group_")
+	JMP(LabelRef("group"))
+	Label("single")
+	TESTQ(width, width)
+	JZ(LabelRef("done"))
+	columns(1, "single_")
+	JMP(LabelRef("single"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// colMax folds the column maxima of a rows × width tile (row stride ld)
+// into m: m[i] = max(m[i], s[j·ld+i]) with MaxInto's semantics, the new
+// value only when it is greater (a NaN never replaces m[i], a NaN m[i]
+// stays). Groups of four column vectors stay in registers while the rows
+// stream past.
+func colMax(s isa) {
+	const group = 4
+	TEXT("colmax_"+s.name, NOSPLIT, "func(sp *float32, rows, width, ld int, m *float32)")
+	Doc(fmt.Sprintf("colmax_%s sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of %d.", s.name, s.lanes))
+	sp := Load(Param("sp"), GP64())
+	width := Load(Param("width"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	m := Load(Param("m"), GP64())
+
+	columns := func(g int, prefix string) {
+		acc := make([]VecVirtual, g)
+		for i := range g {
+			acc[i] = s.vec()
+			VMOVUPS(Mem{Base: m, Disp: i * s.bytes()}, acc[i])
+		}
+		row := GP64()
+		MOVQ(sp, row)
+		rows := Load(Param("rows"), GP64())
+		TESTQ(rows, rows)
+		JZ(LabelRef(prefix + "store"))
+		Label(prefix + "row")
+		for i := range g {
+			v := s.vec()
+			VMOVUPS(Mem{Base: row, Disp: i * s.bytes()}, v)
+			// max(v, acc) returns its second source, acc, on a NaN or
+			// a tie: acc changes only where v > acc.
+			VMAXPS(acc[i], v, acc[i])
+		}
+		ADDQ(ld, row)
+		DECQ(rows)
+		JNZ(LabelRef(prefix + "row"))
+		Label(prefix + "store")
+		for i := range g {
+			VMOVUPS(acc[i], Mem{Base: m, Disp: i * s.bytes()})
+		}
+		ADDQ(U32(g*s.bytes()), sp)
+		ADDQ(U32(g*s.bytes()), m)
 		SUBQ(U32(g*s.lanes), width)
 	}
 
@@ -1297,6 +1359,8 @@ func debugOne(s isa, name string) {
 		argMaxPlusMinus(s)
 	case "packt":
 		packT(s)
+	case "colmax":
+		colMax(s)
 	case "fmapeak":
 		fmaPeak(s)
 	case "gemmnt":
