@@ -294,8 +294,9 @@ func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 // bit-identical projections and therefore the same buckets.
 const lshHashRows = 64
 
-// lshProjFloats is the hashing scratch: one row block's projections.
-func lshProjFloats(rounds, half int) int { return lshHashRows * rounds * half }
+// lshProjFloats is the hashing scratch: one row block's projections and a
+// junk row for the score kernel's column maxima.
+func lshProjFloats(rounds, half int) int { return (lshHashRows + 1) * rounds * half }
 
 // lshHash sets bkt[r·n + i] = argmax([x_i R_r; −x_i R_r]) (first index of
 // the maximum) for the n rows of x. proj holds lshProjFloats(rounds, half)
@@ -309,27 +310,26 @@ func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, roun
 // lshHashBlock hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x: the
 // projections of the block's rows and their argmax([v; −v]) into the
 // rounds' buckets (asm.Kernels.ArgMaxPlusMinus, the first index on ties).
-// With nb/2 a whole number of 16-float vectors each round gets its own
-// GEMM (rows × nb/2, row-major), so that its argmax segments are
-// contiguous and land in bkt in one call; narrower rounds share one GEMM,
-// whose columns would otherwise run on the GEMM's scalar tail.
+// The projections run on the score kernel, which overwrites its output
+// (no clearing) and whose column maxima go to a junk row. With nb/2 a
+// whole number of 16-float vectors each round gets its own product
+// (rows × nb/2, row-major), so that its argmax segments are contiguous and
+// land in bkt in one call; narrower rounds share one product, whose
+// columns would otherwise run on the kernel's scalar tail.
 func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
 	width := rounds * half
 	rows := min(lshHashRows, n-r0)
-	// Accumulating onto zeros (the broadcast kernel of O += P·V) runs
-	// faster than the dot-product kernel of GemmNT on this shape.
+	junk := proj[lshHashRows*width:][:width]
 	if half%16 == 0 {
 		for r := range rounds {
 			p := proj[r*rows*half : (r+1)*rows*half]
-			clear(p)
-			kern.GemmNNAcc(rows, half, d, x[r0*d:], d, rot[r*half:], width, p, half)
+			kern.ScoresT(rows, half, d, x[r0*d:], d, rot[r*half:], width, p, junk)
 			kern.ArgMaxPlusMinus(rows, half, p, bkt[r*n+r0:r*n+r0+rows])
 		}
 		return
 	}
 	p := proj[:rows*width]
-	clear(p)
-	kern.GemmNNAcc(rows, width, d, x[r0*d:], d, rot, width, p, width)
+	kern.ScoresT(rows, width, d, x[r0*d:], d, rot, width, p, junk)
 	for r := range rounds {
 		for i := range rows {
 			kern.ArgMaxPlusMinus(1, half, p[i*width+r*half:], bkt[r*n+r0+i:r*n+r0+i+1])
