@@ -721,9 +721,8 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 			}
 			j.invNorm[i] = inv
 			kn := j.kNorm[i*d : (i+1)*d]
-			for x, v := range j.qh[i*d : (i+1)*d] {
-				kn[x] = v * inv
-			}
+			copy(kn, j.qh[i*d:(i+1)*d])
+			j.kern.Scale(kn, inv)
 			j.needSelf[i] = 0
 		}
 	}
@@ -989,10 +988,8 @@ func (j *lshJob) finishHead() {
 		}
 		out := j.oh[i*d : (i+1)*d]
 		if l := j.lS[p]; l > 0 {
-			inv := 1 / l
-			for c, x := range acc {
-				out[c] = x * inv
-			}
+			copy(out, acc)
+			j.kern.Scale(out, 1/l)
 		} else {
 			clear(out)
 		}
