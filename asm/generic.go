@@ -204,6 +204,9 @@ func colMaxGeneric(rows, width int, s, m []float32) {
 
 // colMaxColumns is ColMax restricted to columns [i0, width).
 func colMaxColumns(i0, rows, width int, s, m []float32) {
+	if i0 >= width {
+		return
+	}
 	for j := range rows {
 		maxIntoGeneric(m[i0:width], s[j*width+i0:(j+1)*width])
 	}
