@@ -96,8 +96,9 @@ type Kernels struct {
 	MaskMatches func(rows, width int, codes, own, prev []int32, s []float32)
 
 	// ArgMaxPlusMinus sets out[g] = argmax([v; -v]), the first index on
-	// ties, for g < segs and the segment v = x[g*half:(g+1)*half] (half ≥
-	// 1): exactly the scalar scan
+	// ties, for g < segs and the segment v = x[g*ld:g*ld+half] (half ≥ 1,
+	// ld ≥ half: segments may be columns of a wider matrix): exactly the
+	// scalar scan
 	//	hi, lo, argHi, argLo := v[0], v[0], 0, 0
 	//	for t, x := range v {
 	//		if x > hi { hi, argHi = x, t }
@@ -106,7 +107,7 @@ type Kernels struct {
 	//	out[g] = half+argLo if -lo > hi, else argHi
 	// So -0 and +0 tie, and a NaN is skipped, except a NaN v[0], which
 	// gives 0.
-	ArgMaxPlusMinus func(segs, half int, x []float32, out []int32)
+	ArgMaxPlusMinus func(segs, half, ld int, x []float32, out []int32)
 
 	// PackT packs a query tile transposed and scaled, as the score kernel
 	// reads it: dst[p*width+i] = scale*src[r*ld+p] with r = perm[i] (perm

@@ -186,7 +186,7 @@ func BenchmarkArgMaxPlusMinus(b *testing.B) {
 				const segs = 128
 				x, out := benchVec(segs*half), make([]int32, segs)
 				for b.Loop() {
-					k.ArgMaxPlusMinus(segs, half, x, out)
+					k.ArgMaxPlusMinus(segs, half, half, x, out)
 				}
 				reportRate(b, float64(segs*half), "Gelem/s")
 			})

@@ -343,7 +343,7 @@ func FuzzArgMaxPlusMinus(f *testing.F) {
 		}
 		for _, k := range Impls() {
 			out := make([]int32, segs)
-			k.ArgMaxPlusMinus(segs, half, x, out)
+			k.ArgMaxPlusMinus(segs, half, half, x, out)
 			for g := range segs {
 				if want := argMaxPlusMinusRef(x[g*half : (g+1)*half]); int(out[g]) != want {
 					t.Fatalf("%s half=%d: out[%d] = %d, want %d", k.Name, half, g, out[g], want)

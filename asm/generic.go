@@ -242,9 +242,9 @@ func maskMatchesColumns(i0, rows, width int, codes, own, prev []int32, s []float
 	}
 }
 
-func argMaxPlusMinusGeneric(segs, half int, x []float32, out []int32) {
+func argMaxPlusMinusGeneric(segs, half, ld int, x []float32, out []int32) {
 	for g := range segs {
-		out[g] = int32(argMaxPlusMinus(x[g*half : (g+1)*half]))
+		out[g] = int32(argMaxPlusMinus(x[g*ld : g*ld+half]))
 	}
 }
 

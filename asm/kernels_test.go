@@ -706,16 +706,26 @@ func TestArgMaxPlusMinus(t *testing.T) {
 			for _, segs := range []int{0, 1, 2, 5, 17} {
 				for pattern := range 6 {
 					x := argMaxInput(r, segs, half, pattern)
+					// The segments ld apart, the gaps holding values
+					// that would win if they were read.
+					ld := half + (segs+pattern)%3
+					xs := make([]float32, 0, segs*ld)
+					for g := range segs {
+						xs = append(xs, x[g*half:(g+1)*half]...)
+						for range ld - half {
+							xs = append(xs, float32(math.Inf(1)))
+						}
+					}
 					off := 1 + (segs+half)%3 // unaligned
-					xb := make([]float32, off+len(x))
-					copy(xb[off:], x)
+					xb := make([]float32, off+len(xs))
+					copy(xb[off:], xs)
 					out := make([]int32, segs+8)
 					for g := range out {
 						out[g] = -7
 					}
-					kern.ArgMaxPlusMinus(segs, half, xb[off:off+len(x)], out[:segs])
+					kern.ArgMaxPlusMinus(segs, half, ld, xb[off:off+len(xs)], out[:segs])
 					gen := make([]int32, segs)
-					genericKernels.ArgMaxPlusMinus(segs, half, x, gen)
+					genericKernels.ArgMaxPlusMinus(segs, half, ld, xs, gen)
 					for g := range segs {
 						v := x[g*half : (g+1)*half]
 						if want := argMaxPlusMinusRef(v); int(out[g]) != want || gen[g] != out[g] {
@@ -727,7 +737,7 @@ func TestArgMaxPlusMinus(t *testing.T) {
 							t.Fatalf("%s half=%d segs=%d: wrote out[%d] = %d", kern.Name, half, segs, g, out[g])
 						}
 					}
-					if !sameSlice(x, xb[off:]) {
+					if !sameSlice(xs, xb[off:]) {
 						t.Fatalf("%s half=%d segs=%d: x changed", kern.Name, half, segs)
 					}
 				}
@@ -779,7 +789,7 @@ func TestArgMaxPlusMinusTies(t *testing.T) {
 					want += half - len(c.v)
 				}
 				out := make([]int32, 2)
-				k.ArgMaxPlusMinus(2, half, append(append([]float32(nil), v...), v...), out)
+				k.ArgMaxPlusMinus(2, half, half, append(append([]float32(nil), v...), v...), out)
 				if int(out[0]) != want || int(out[1]) != want || argMaxPlusMinusRef(v) != want {
 					t.Fatalf("%s %v ×%d: got %v, want %d (reference %d)", k.Name, c.v, reps, out, want, argMaxPlusMinusRef(v))
 				}

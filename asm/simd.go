@@ -76,7 +76,7 @@ type colMaxFunc func(sp *float32, rows, width, ld int, m *float32)
 
 // argMaxFunc is ArgMaxPlusMinus for half a positive multiple of the
 // kernel's lanes, writing −1 for a segment holding a NaN.
-type argMaxFunc func(x *float32, half, segs int, out *int32)
+type argMaxFunc func(x *float32, half, ld, segs int, out *int32)
 
 // packTFunc is PackT on columns [0, cols) of a destination with row stride
 // ldd, cols a multiple of the kernel's lanes, rows ≤ cols, d a positive
@@ -348,24 +348,24 @@ func (f *simdFuncs) maskMatches(rows, width int, codes, own, prev []int32, s []f
 	maskMatchesColumns(col, rows, width, codes, own, prev, s)
 }
 
-func (f *simdFuncs) argMaxPlusMinus(segs, half int, x []float32, out []int32) {
+func (f *simdFuncs) argMaxPlusMinus(segs, half, ld int, x []float32, out []int32) {
 	if segs <= 0 {
 		return
 	}
 	for _, kern := range f.argmaxpm {
-		if half > 0 && half%kern.lanes == 0 {
-			_, _ = x[segs*half-1], out[segs-1]
-			kern.fn(&x[0], half, segs, &out[0])
+		if half > 0 && half%kern.lanes == 0 && ld >= half {
+			_, _ = x[(segs-1)*ld+half-1], out[segs-1]
+			kern.fn(&x[0], half, ld, segs, &out[0])
 			// The segments holding a NaN, by the scalar scan.
 			for g, a := range out[:segs] {
 				if a < 0 {
-					out[g] = int32(argMaxPlusMinus(x[g*half : (g+1)*half]))
+					out[g] = int32(argMaxPlusMinus(x[g*ld : g*ld+half]))
 				}
 			}
 			return
 		}
 	}
-	argMaxPlusMinusGeneric(segs, half, x, out)
+	argMaxPlusMinusGeneric(segs, half, ld, x, out)
 }
 
 func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32) {

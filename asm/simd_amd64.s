@@ -622,13 +622,14 @@ done:
 	VZEROUPPER
 	RET
 
-// func argmaxpm_avx2(x *float32, half int, segs int, out *int32)
+// func argmaxpm_avx2(x *float32, half int, ld int, segs int, out *int32)
 // Requires: AVX, AVX2
-TEXT ·argmaxpm_avx2(SB), NOSPLIT, $0-32
+TEXT ·argmaxpm_avx2(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), AX
 	MOVQ half+8(FP), CX
-	MOVQ segs+16(FP), DX
-	MOVQ out+24(FP), BX
+	MOVQ ld+16(FP), DX
+	MOVQ segs+24(FP), BX
+	MOVQ out+32(FP), SI
 
 seg:
 	VMOVUPS      (AX), Y0
@@ -636,36 +637,36 @@ seg:
 	VMOVAPS      Y0, Y2
 	VMOVAPS      Y0, Y3
 	VBROADCASTSS c_zero<>+0(SB), Y4
-	MOVQ         AX, SI
-	MOVQ         CX, DI
+	MOVQ         AX, DI
+	MOVQ         CX, R8
 
 L7_big:
-	CMPQ    DI, $0x00000010
+	CMPQ    R8, $0x00000010
 	JL      L7_one
-	VMOVUPS (SI), Y5
+	VMOVUPS (DI), Y5
 	VCMPPS  $0x03, Y5, Y5, Y6
 	VORPS   Y6, Y4, Y4
 	VMAXPS  Y5, Y0, Y0
 	VMINPS  Y5, Y1, Y1
-	VMOVUPS 32(SI), Y5
+	VMOVUPS 32(DI), Y5
 	VCMPPS  $0x03, Y5, Y5, Y6
 	VORPS   Y6, Y4, Y4
 	VMAXPS  Y5, Y2, Y2
 	VMINPS  Y5, Y3, Y3
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x00000010, DI
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000010, R8
 	JMP     L7_big
 
 L7_one:
-	TESTQ   DI, DI
+	TESTQ   R8, R8
 	JZ      L7_done
-	VMOVUPS (SI), Y5
+	VMOVUPS (DI), Y5
 	VCMPPS  $0x03, Y5, Y5, Y6
 	VORPS   Y6, Y4, Y4
 	VMAXPS  Y5, Y0, Y0
 	VMINPS  Y5, Y1, Y1
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x00000008, DI
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, R8
 	JMP     L7_one
 
 L7_done:
@@ -673,7 +674,7 @@ L7_done:
 	VMINPS Y3, Y1, Y1
 	VPTEST Y4, Y4
 	JZ     clean
-	MOVL   $-1, (BX)
+	MOVL   $-1, (SI)
 	JMP    next
 
 clean:
@@ -694,38 +695,38 @@ clean:
 	VUCOMISS     X2, X1
 	JCS          low
 	VBROADCASTSS X0, Y0
-	XORQ         R8, R8
+	XORQ         R9, R9
 	JMP          search
 
 low:
 	VBROADCASTSS X1, Y0
-	MOVQ         CX, R8
+	MOVQ         CX, R9
 
 search:
-	MOVQ AX, SI
-	MOVQ CX, DI
+	MOVQ AX, DI
+	MOVQ CX, R8
 
 find:
-	VCMPPS    $0x00, (SI), Y0, Y1
-	VMOVMSKPS Y1, R9
-	TESTL     R9, R9
+	VCMPPS    $0x00, (DI), Y0, Y1
+	VMOVMSKPS Y1, R10
+	TESTL     R10, R10
 	JNZ       found
-	ADDQ      $0x00000020, SI
-	ADDQ      $0x00000008, R8
-	SUBQ      $0x00000008, DI
+	ADDQ      $0x00000020, DI
+	ADDQ      $0x00000008, R9
+	SUBQ      $0x00000008, R8
 	JNZ       find
-	MOVL      $-1, (BX)
+	MOVL      $-1, (SI)
 	JMP       next
 
 found:
-	BSFL R9, R9
-	ADDQ R9, R8
-	MOVL R8, (BX)
+	BSFL R10, R10
+	ADDQ R10, R9
+	MOVL R9, (SI)
 
 next:
-	ADDQ $0x04, BX
-	LEAQ (AX)(CX*4), AX
-	DECQ DX
+	ADDQ $0x04, SI
+	LEAQ (AX)(DX*4), AX
+	DECQ BX
 	JNZ  seg
 	VZEROUPPER
 	RET
@@ -2484,13 +2485,14 @@ done:
 	VZEROUPPER
 	RET
 
-// func argmaxpm_avx512(x *float32, half int, segs int, out *int32)
+// func argmaxpm_avx512(x *float32, half int, ld int, segs int, out *int32)
 // Requires: AVX, AVX512F
-TEXT ·argmaxpm_avx512(SB), NOSPLIT, $0-32
+TEXT ·argmaxpm_avx512(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), AX
 	MOVQ half+8(FP), CX
-	MOVQ segs+16(FP), DX
-	MOVQ out+24(FP), BX
+	MOVQ ld+16(FP), DX
+	MOVQ segs+24(FP), BX
+	MOVQ out+32(FP), SI
 
 seg:
 	VMOVUPS (AX), Z0
@@ -2498,36 +2500,36 @@ seg:
 	VMOVAPS Z0, Z2
 	VMOVAPS Z0, Z3
 	KXORW   K1, K1, K1
-	MOVQ    AX, SI
-	MOVQ    CX, DI
+	MOVQ    AX, DI
+	MOVQ    CX, R8
 
 L14_big:
-	CMPQ    DI, $0x00000020
+	CMPQ    R8, $0x00000020
 	JL      L14_one
-	VMOVUPS (SI), Z4
+	VMOVUPS (DI), Z4
 	VCMPPS  $0x03, Z4, Z4, K2
 	KORW    K2, K1, K1
 	VMAXPS  Z4, Z0, Z0
 	VMINPS  Z4, Z1, Z1
-	VMOVUPS 64(SI), Z4
+	VMOVUPS 64(DI), Z4
 	VCMPPS  $0x03, Z4, Z4, K2
 	KORW    K2, K1, K1
 	VMAXPS  Z4, Z2, Z2
 	VMINPS  Z4, Z3, Z3
-	ADDQ    $0x00000080, SI
-	SUBQ    $0x00000020, DI
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, R8
 	JMP     L14_big
 
 L14_one:
-	TESTQ   DI, DI
+	TESTQ   R8, R8
 	JZ      L14_done
-	VMOVUPS (SI), Z4
+	VMOVUPS (DI), Z4
 	VCMPPS  $0x03, Z4, Z4, K2
 	KORW    K2, K1, K1
 	VMAXPS  Z4, Z0, Z0
 	VMINPS  Z4, Z1, Z1
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x00000010, DI
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000010, R8
 	JMP     L14_one
 
 L14_done:
@@ -2535,7 +2537,7 @@ L14_done:
 	VMINPS   Z3, Z1, Z1
 	KORTESTW K1, K1
 	JZ       clean
-	MOVL     $-1, (BX)
+	MOVL     $-1, (SI)
 	JMP      next
 
 clean:
@@ -2560,38 +2562,38 @@ clean:
 	VUCOMISS      X2, X1
 	JCS           low
 	VBROADCASTSS  X0, Z0
-	XORQ          R8, R8
+	XORQ          R9, R9
 	JMP           search
 
 low:
 	VBROADCASTSS X1, Z0
-	MOVQ         CX, R8
+	MOVQ         CX, R9
 
 search:
-	MOVQ AX, SI
-	MOVQ CX, DI
+	MOVQ AX, DI
+	MOVQ CX, R8
 
 find:
-	VCMPPS $0x00, (SI), Z0, K2
-	KMOVW  K2, R9
-	TESTL  R9, R9
+	VCMPPS $0x00, (DI), Z0, K2
+	KMOVW  K2, R10
+	TESTL  R10, R10
 	JNZ    found
-	ADDQ   $0x00000040, SI
-	ADDQ   $0x00000010, R8
-	SUBQ   $0x00000010, DI
+	ADDQ   $0x00000040, DI
+	ADDQ   $0x00000010, R9
+	SUBQ   $0x00000010, R8
 	JNZ    find
-	MOVL   $-1, (BX)
+	MOVL   $-1, (SI)
 	JMP    next
 
 found:
-	BSFL R9, R9
-	ADDQ R9, R8
-	MOVL R8, (BX)
+	BSFL R10, R10
+	ADDQ R10, R9
+	MOVL R9, (SI)
 
 next:
-	ADDQ $0x04, BX
-	LEAQ (AX)(CX*4), AX
-	DECQ DX
+	ADDQ $0x04, SI
+	LEAQ (AX)(DX*4), AX
+	DECQ BX
 	JNZ  seg
 	VZEROUPPER
 	RET

@@ -719,10 +719,11 @@ func colMax(s isa) {
 // equal element is the scalar scan's first extreme (its strict comparisons
 // keep the first of equal values; ±0 compare equal in both).
 func argMaxPlusMinus(s isa) {
-	TEXT("argmaxpm_"+s.name, NOSPLIT, "func(x *float32, half, segs int, out *int32)")
-	Doc(fmt.Sprintf("argmaxpm_%s sets out[g] = argmax([v; −v]) for v = x[g·half:(g+1)·half], g < segs, or −1 where v holds a NaN; half is a positive multiple of %d, segs positive.", s.name, s.lanes))
+	TEXT("argmaxpm_"+s.name, NOSPLIT, "func(x *float32, half, ld, segs int, out *int32)")
+	Doc(fmt.Sprintf("argmaxpm_%s sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of %d, segs positive.", s.name, s.lanes))
 	x := Load(Param("x"), GP64())
 	half := Load(Param("half"), GP64())
+	ld := Load(Param("ld"), GP64())
 	segs := Load(Param("segs"), GP64())
 	out := Load(Param("out"), GP64())
 
@@ -806,7 +807,7 @@ func argMaxPlusMinus(s isa) {
 
 	Label("next")
 	ADDQ(U8(4), out)
-	LEAQ(Mem{Base: x, Index: half, Scale: 4}, x)
+	LEAQ(Mem{Base: x, Index: ld, Scale: 4}, x)
 	DECQ(segs)
 	JNZ(LabelRef("seg"))
 	VZEROUPPER()
