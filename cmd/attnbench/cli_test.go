@@ -194,6 +194,23 @@ func TestBadInputExitsTwo(t *testing.T) {
 	}
 }
 
+// TestBoolFlagWithSpace: "-shared-qk false" is a true/false flag given
+// its value after a space; the error says to write -shared-qk=false.
+func TestBoolFlagWithSpace(t *testing.T) {
+	for _, args := range [][]string{
+		{"sweep", "-variants", "lsh", "-shared-qk", "false", "-n", "64"},
+		{"parity", "-variants", "lsh", "-shared-qk", "false,true"},
+		{"run", "-variant", "full", "-causal", "true", "-q", "x.npy"},
+	} {
+		code, _, errOut := runCLI(args...)
+		flagName := args[3]
+		want := flagName + "=" + args[4]
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 suggesting %s", args, code, errOut, want)
+		}
+	}
+}
+
 func TestParityCommandPasses(t *testing.T) {
 	code, out, errOut := runCLI("parity", "-n", "1,40", "-d", "7", "-inputs", "gaussian,peaked")
 	if code != 0 {

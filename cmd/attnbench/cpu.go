@@ -25,7 +25,7 @@ func runCPU(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return badInput("unexpected arguments %q", fs.Args())
+		return unexpectedArgs(fs, args, "")
 	}
 	features := strings.Join(machine.Features(), " ")
 	if features == "" {

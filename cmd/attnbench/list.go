@@ -23,7 +23,7 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return badInput("unexpected arguments %q", fs.Args())
+		return unexpectedArgs(fs, args, "")
 	}
 	for _, name := range variants.Names() {
 		v, _ := variants.Lookup(name)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -163,4 +164,34 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// unexpectedArgs is the error for arguments left over after the flags of
+// args. The usual cause is a true/false flag given its value after a space
+// (-shared-qk false): the flag package reads that as -shared-qk and a
+// stray "false", so the error says how to write it.
+func unexpectedArgs(fs *flag.FlagSet, args []string, note string) error {
+	rest := fs.Args()
+	if used := len(args) - len(rest); used > 0 && len(rest) > 0 {
+		name := strings.TrimLeft(args[used-1], "-")
+		if f := fs.Lookup(name); f != nil && strings.HasPrefix(args[used-1], "-") && isBoolFlag(f) && boolList(rest[0]) {
+			return badInput("-%s %s: a true/false flag takes its value after '=': -%s=%s", name, rest[0], name, rest[0])
+		}
+	}
+	return badInput("unexpected arguments %q%s", rest, note)
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// boolList reports whether s is a comma-separated list of true/false values.
+func boolList(s string) bool {
+	for _, x := range strings.Split(s, ",") {
+		if _, err := strconv.ParseBool(x); err != nil {
+			return false
+		}
+	}
+	return true
 }

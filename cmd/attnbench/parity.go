@@ -39,7 +39,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return badInput("unexpected arguments %q", fs.Args())
+		return unexpectedArgs(fs, args, "")
 	}
 	spec := sweep.Spec{
 		Variants:  splitList(*variantList),

@@ -26,7 +26,7 @@ func runPeak(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return badInput("unexpected arguments %q", fs.Args())
+		return unexpectedArgs(fs, args, "")
 	}
 	if asm.EnvError != nil {
 		return badInput("%v", asm.EnvError)

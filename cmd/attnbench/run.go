@@ -30,7 +30,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return badInput("unexpected arguments %q", fs.Args())
+		return unexpectedArgs(fs, args, "")
 	}
 	for _, f := range []struct{ name, val string }{{"variant", *variant}, {"q", *qPath}, {"k", *kPath}, {"v", *vPath}, {"o", *outPath}} {
 		if f.val == "" {

@@ -83,7 +83,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return badInput("-report needs the results in a Go benchmark format file (-o FILE.txt, not -format csv/json or -)")
 	}
 	if fs.NArg() > 0 {
-		return badInput("unexpected arguments %q (every setting is a flag)", fs.Args())
+		return unexpectedArgs(fs, args, " (every setting is a flag)")
 	}
 	if asm.EnvError != nil {
 		return badInput("%v", asm.EnvError)
