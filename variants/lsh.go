@@ -292,7 +292,7 @@ func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 // lshHashRows is the fixed row block of the hashing GEMM: the same blocks in
 // Forward and Reference, whatever the thread count, so that both see
 // bit-identical projections and therefore the same buckets.
-const lshHashRows = 64
+const lshHashRows = 128
 
 // lshProjFloats is the hashing scratch: one row block's projections and a
 // junk row for the score kernel's column maxima.
