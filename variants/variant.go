@@ -34,7 +34,9 @@ type Variant interface {
 	// Naive evaluates the same definition as Reference in plain float32:
 	// the yardstick of the parity tolerance (DESIGN §3.1).
 	Naive(q, k, v Tensor, opt Options) ([]float32, error)
-	// Flops is the model flop count of DESIGN §4.
+	// Flops is the flop count of DESIGN §4 for shape s: exact where the
+	// candidate sets follow from the shape alone, a model where they
+	// depend on the data (see DataFlopser and UsefulFlops).
 	Flops(s Shape, opt Options) float64
 	// WorkspaceBytes estimates the workspace peak of one Forward, so a sweep
 	// can skip a case that would not fit in memory before running it.
