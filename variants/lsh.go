@@ -508,7 +508,7 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
-	return 2*s.M*s.D + // [K | V] rows in sorted order
+	return 2*s.M*s.D + s.N*s.D + // [K | V] rows in sorted order; normalised keys
 		2*s.N*s.D + // the state, two buffers
 		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
 		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
@@ -560,6 +560,7 @@ type lshJob struct {
 	// so that the dedup test is one comparison per earlier round.
 	kCode   []int32
 	invNorm []float32
+	kNorm   []float32 // shared QK: the keys q_j/‖q_j‖ by position
 	// kvs holds each key's row and its value row side by side (2·D
 	// floats) in the current round's sorted order of the keys, so that a
 	// key tile is one stream.
@@ -667,7 +668,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	s, g := j.s, j.g
 	takeF := func(size int) []float32 { b := f[:size:size]; f = f[size:]; return b }
 	takeI := func(size int) []int32 { b := n[:size:size]; n = n[size:]; return b }
-	j.kvs = takeF(2 * s.M * s.D)
+	j.kNorm, j.kvs = takeF(s.N*s.D), takeF(2*s.M*s.D)
 	j.oS, j.oNext = takeF(s.N*s.D), takeF(s.N*s.D)
 	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
 	j.invNorm = takeF(s.N)
@@ -707,7 +708,8 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 	}
 	d := s.D
 	if j.shared {
-		// The keys' 1/‖q_j‖; each round normalises the rows it gathers.
+		// The keys normalised once, in position order (streaming
+		// stores); each round then copies whole rows.
 		for i := range s.N {
 			ss := sumSquares(j.qh[i*d : (i+1)*d])
 			inv := float32(0)
@@ -715,6 +717,9 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 				inv = float32(1 / math.Sqrt(float64(ss)))
 			}
 			j.invNorm[i] = inv
+			kn := j.kNorm[i*d : (i+1)*d]
+			copy(kn, j.qh[i*d:(i+1)*d])
+			j.kern.Scale(kn, inv)
 			j.needSelf[i] = 0
 		}
 	}
@@ -791,15 +796,13 @@ func (j *lshJob) beginRound(r int) {
 	// independent of each other, overlap their misses (a gather in
 	// sorted order waits on each random row). Whole-row copies only:
 	// scalar stores to scattered rows not yet in cache stall.
-	// In shared-QK mode the keys are the queries, normalised in place in
-	// the row just written (no normalised copy of Q: less memory
-	// traffic where the arrays outgrow the caches).
+	keys := j.kh
+	if j.shared {
+		keys = j.kNorm
+	}
 	for pos, p := range j.kInv[r*s.M : (r+1)*s.M] {
 		kv := j.kvs[int(p)*2*d : int(p+1)*2*d]
-		copy(kv[:d], j.kh[pos*d:(pos+1)*d])
-		if j.shared {
-			j.kern.Scale(kv[:d], j.invNorm[pos])
-		}
+		copy(kv[:d], keys[pos*d:(pos+1)*d])
 		copy(kv[d:], j.vh[pos*d:(pos+1)*d])
 	}
 }
