@@ -82,12 +82,6 @@ type Kernels struct {
 	// MaxInto sets dst[i] = max(dst[i], src[i]) for i < len(dst).
 	MaxInto func(dst, src []float32)
 
-	// PrefetchRows hints that rows x[r*ld : r*ld+d] for r in rows will be
-	// read soon, so that their cache misses overlap other work. It changes
-	// nothing (generic: no prefetch at all); a row outside x panics, as an
-	// index would.
-	PrefetchRows func(x []float32, ld, d int, rows []int32)
-
 	// ColMax folds the column maxima of a rows × width tile into m:
 	// m[i] = max(m[i], s[j*width+i]) for j < rows, i < width, as MaxInto
 	// row by row (a NaN in s never replaces m[i]).

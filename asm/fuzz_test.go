@@ -423,25 +423,3 @@ func FuzzColMax(f *testing.F) {
 		}
 	})
 }
-
-func FuzzPrefetchRows(f *testing.F) {
-	f.Add([]byte{1, 2, 3, 4, 5}, uint8(17), uint8(3))
-	f.Fuzz(func(t *testing.T, data []byte, db, extra uint8) {
-		d := int(db%130) + 1
-		ld := d + int(extra%4)
-		n := len(data) + 1
-		x := make([]float32, (n-1)*ld+d)
-		rows := make([]int32, len(data))
-		for i, b := range data {
-			rows[i] = int32(int(b) % n)
-		}
-		for _, kern := range Impls() {
-			kern.PrefetchRows(x, ld, d, rows)
-			for i, v := range x {
-				if v != 0 {
-					t.Fatalf("%s: x[%d] = %v after PrefetchRows", kern.Name, i, v)
-				}
-			}
-		}
-	})
-}

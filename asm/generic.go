@@ -20,7 +20,6 @@ var genericKernels = &Kernels{
 	MaxInto:         maxIntoGeneric,
 	MaskMatches:     maskMatchesGeneric,
 	ColMax:          colMaxGeneric,
-	PrefetchRows:    prefetchRowsGeneric,
 	ArgMaxPlusMinus: argMaxPlusMinusGeneric,
 	PackT:           packTGeneric,
 	Lanes:           1,
@@ -195,20 +194,6 @@ func accumulatePVColumns(c0, rows, width, outRows, d int, pt, v []float32, ldv i
 		}
 		for j := range rows {
 			axpyGeneric(oi, pt[j*width+i], v[j*ldv+c0:j*ldv+d])
-		}
-	}
-}
-
-// prefetchRowsGeneric only checks the rows: Go has no prefetch.
-func prefetchRowsGeneric(x []float32, ld, d int, rows []int32) {
-	checkRows(x, ld, d, rows)
-}
-
-// checkRows panics if a row r·ld … r·ld+d of rows lies outside x.
-func checkRows(x []float32, ld, d int, rows []int32) {
-	for _, r := range rows {
-		if r < 0 || int(r)*ld+d > len(x) {
-			panic("asm: PrefetchRows row out of range")
 		}
 	}
 }

@@ -987,34 +987,3 @@ func TestColMax(t *testing.T) {
 		}
 	}
 }
-
-func TestPrefetchRows(t *testing.T) {
-	r := rand.New(rand.NewPCG(51, 52))
-	for _, kern := range Impls() {
-		for _, d := range []int{1, 7, 16, 64, 65, 128} {
-			ld := d + r.IntN(3)
-			x := randVec(r, 50*ld, -1, 1)
-			x0 := append([]float32(nil), x...)
-			rows := make([]int32, 20)
-			for i := range rows {
-				rows[i] = int32(r.IntN(50))
-			}
-			rows[0] = 49 // the last row, whose end is the end of x
-			x = x[:49*ld+d]
-			kern.PrefetchRows(x, ld, d, rows)
-			if !sameSlice(x, x0[:len(x)]) {
-				t.Fatalf("%s d=%d: PrefetchRows changed x", kern.Name, d)
-			}
-			for _, bad := range []int32{-1, 50} {
-				func() {
-					defer func() {
-						if recover() == nil {
-							t.Errorf("%s d=%d: row %d outside x did not panic", kern.Name, d, bad)
-						}
-					}()
-					kern.PrefetchRows(x, ld, d, []int32{3, bad})
-				}()
-			}
-		}
-	}
-}

@@ -35,8 +35,6 @@ type simdFuncs struct {
 	// AVX2 code too), for the widths its own vectors do not divide.
 	maskmatch []laneKernel[maskMatchFunc]
 	argmaxpm  []laneKernel[argMaxFunc]
-	// prefetch issues cache-line prefetches (nil: none).
-	prefetch func(x *float32, ld int, rows *int32, n, lines int)
 	// packt and colmax likewise (empty: generic).
 	packt  []laneKernel[packTFunc]
 	colmax []laneKernel[colMaxFunc]
@@ -100,7 +98,6 @@ func (f *simdFuncs) kernels() *Kernels {
 		MaxInto:         f.maxInto,
 		MaskMatches:     f.maskMatches,
 		ColMax:          f.colMax,
-		PrefetchRows:    f.prefetchRows,
 		ArgMaxPlusMinus: f.argMaxPlusMinus,
 		PackT:           f.packT,
 		Lanes:           f.lanes,
@@ -319,16 +316,6 @@ func (f *simdFuncs) accumulatePV(rows, width, outRows, d int, pt, v []float32, l
 	}
 	col := gemmColumns(f.gemmacc, pt, 1, width, v, ldv, o, ldo, outRows, rows, d, alpha, false)
 	accumulatePVColumns(col, rows, width, outRows, d, pt, v, ldv, o, ldo, alpha)
-}
-
-func (f *simdFuncs) prefetchRows(x []float32, ld, d int, rows []int32) {
-	// A prefetch never faults, but a row out of range is a caller's bug
-	// to report, as the generic set does.
-	checkRows(x, ld, d, rows)
-	if f.prefetch == nil || len(rows) == 0 || d <= 0 || ld < 0 {
-		return
-	}
-	f.prefetch(&x[0], ld, &rows[0], len(rows), (d*4+63)/64)
 }
 
 func (f *simdFuncs) colMax(rows, width int, s, m []float32) {

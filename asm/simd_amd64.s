@@ -4350,28 +4350,3 @@ single_next:
 done:
 	VZEROUPPER
 	RET
-
-// func prefetchrows(x *float32, ld int, rows *int32, n int, lines int)
-// Requires: MMX+
-TEXT ·prefetchrows(SB), NOSPLIT, $0-40
-	MOVQ x+0(FP), AX
-	MOVQ ld+8(FP), CX
-	SHLQ $0x02, CX
-	MOVQ rows+16(FP), DX
-	MOVQ n+24(FP), BX
-
-row:
-	MOVLQSX (DX), SI
-	IMULQ   CX, SI
-	ADDQ    AX, SI
-	MOVQ    lines+32(FP), DI
-
-line:
-	PREFETCHT0 (SI)
-	ADDQ       $0x40, SI
-	DECQ       DI
-	JNZ        line
-	ADDQ       $0x04, DX
-	DECQ       BX
-	JNZ        row
-	RET

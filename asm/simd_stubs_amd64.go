@@ -111,6 +111,3 @@ func gemms1_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32
 
 // gemmacc1_avx512 sets c[i][j] = vec[i]·c[i][j] + Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 16 (vec nil: no scaling).
 func gemmacc1_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-
-// prefetchrows issues PREFETCHT0 for lines cache lines from x[rows[i]·ld] on, i < n; n and lines are positive.
-func prefetchrows(x *float32, ld int, rows *int32, n int, lines int)

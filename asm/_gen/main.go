@@ -74,37 +74,7 @@ func main() {
 			gemm(s, c, true)
 		}
 	}
-	if only == "" {
-		prefetchRows()
-	}
 	Generate()
-}
-
-// prefetchRows asks for the cache lines of listed rows ahead of their use;
-// it needs no vector instructions, so both sets share it.
-func prefetchRows() {
-	TEXT("prefetchrows", NOSPLIT, "func(x *float32, ld int, rows *int32, n, lines int)")
-	Doc("prefetchrows issues PREFETCHT0 for lines cache lines from x[rows[i]·ld] on, i < n; n and lines are positive.")
-	x := Load(Param("x"), GP64())
-	ld := Load(Param("ld"), GP64())
-	SHLQ(U8(2), ld)
-	rows := Load(Param("rows"), GP64())
-	n := Load(Param("n"), GP64())
-	Label("row")
-	r := GP64()
-	MOVLQSX(Mem{Base: rows}, r)
-	IMULQ(ld, r)
-	ADDQ(x, r)
-	cnt := Load(Param("lines"), GP64())
-	Label("line")
-	PREFETCHT0(Mem{Base: r})
-	ADDQ(U8(64), r)
-	DECQ(cnt)
-	JNZ(LabelRef("line"))
-	ADDQ(U8(4), rows)
-	DECQ(n)
-	JNZ(LabelRef("row"))
-	RET()
 }
 
 // gemmColumnVectors lists the tile widths, in vectors, of the GEMM kernels.
