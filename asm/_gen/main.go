@@ -631,6 +631,14 @@ func maskMatches(s isa) {
 		SUBQ(U32(g*s.lanes), width)
 	}
 
+	columnGroups(s, width, group, columns)
+}
+
+// columnGroups runs columns over width floats of columns (a multiple of the
+// lanes): groups of group vectors while they fill, then single vectors;
+// columns(g, prefix) handles g vectors and advances its pointers and width,
+// with prefix keeping its labels apart. It ends the function.
+func columnGroups(s isa, width Register, group int, columns func(g int, prefix string)) {
 	Label("group")
 	CMPQ(width, U32(group*s.lanes))
 	JL(LabelRef("single"))
@@ -692,19 +700,7 @@ func colMax(s isa) {
 		SUBQ(U32(g*s.lanes), width)
 	}
 
-	Label("group")
-	CMPQ(width, U32(group*s.lanes))
-	JL(LabelRef("single"))
-	columns(group, "group_")
-	JMP(LabelRef("group"))
-	Label("single")
-	TESTQ(width, width)
-	JZ(LabelRef("done"))
-	columns(1, "single_")
-	JMP(LabelRef("single"))
-	Label("done")
-	VZEROUPPER()
-	RET()
+	columnGroups(s, width, group, columns)
 }
 
 // argMaxPlusMinus sets out[g] = argmax([v; −v]), first index on ties, for the
