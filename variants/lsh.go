@@ -31,9 +31,10 @@ import (
 // and there is no chunking: C(i) = ∪_r {j : h_r(q_i) = h_r(k_j)} (∩ j ≤ i
 // when causal), so M ≠ N is supported; the cost follows the bucket sizes.
 //
-// Forward, per head: hash every position with one GEMM per 64 rows against
-// all rounds' rotations, counting-sort by bucket, and gather Q, K, V and the
-// running softmax state into sorted order. In sorted order a bucket is a
+// Forward, per head: hash every position with one product per 128 rows
+// against the rounds' rotations, counting-sort by bucket, and gather K and V
+// and the running softmax state into sorted order (each tile packs its
+// queries straight from position order). In sorted order a bucket is a
 // contiguous range and, within it, sorted order is position order, so the
 // rows of one bucket inside one chunk share one candidate range (the
 // bucket's part of their chunk and the previous one); causal is a prefix of
@@ -767,9 +768,10 @@ func (j *lshJob) sort(bkt, perm, inv, start []int32) {
 	}
 }
 
-// beginRound gathers the keys and queries into round r's sorted order,
-// with the keys' earlier rounds' codes for the dedup test, and moves the
-// queries' running state from round r−1's order to round r's.
+// beginRound gathers the keys into round r's sorted order, with their
+// earlier rounds' codes for the dedup test, and moves the queries' running
+// state from round r−1's order to round r's. The queries are not copied:
+// each tile packs its own from position order through the permutation.
 func (j *lshJob) beginRound(r int) {
 	s, d := j.s, j.s.D
 	j.round = r
@@ -952,8 +954,9 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 }
 
 // beginTile starts the tile of the rows at sorted indices [s0, s0+rows) of
-// the current round: their queries and state are contiguous rows of qs,
-// oS, mS and lS; in round 0 the state starts afresh.
+// the current round: their queries are packed from position order (PackT
+// through the permutation) and their state is contiguous rows of oS, mS
+// and lS, accumulated in place; in round 0 it starts afresh.
 func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 	d := j.s.D
 	m, l := j.mS[s0:], j.lS[s0:]
