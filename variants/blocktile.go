@@ -47,14 +47,9 @@ type tileAttn struct {
 	ibuf         []int32
 
 	rows  int       // query rows of the current tile
-	perm  []int32   // row i's index in q, acc, m and l (nil: i)
 	acc   []float32 // where finish or store writes the rows (ldacc apart)
 	ldacc int
 
-	// qsrc (ldq apart) is the Qᵀ the score kernel reads: qt.qt, or a
-	// column range of the caller's transposed queries (beginInPlace).
-	qsrc []float32
-	ldq  int
 	// odst (ldo apart) is the accumulator the P·V kernel updates: qt.o,
 	// or the caller's state rows themselves (inPlace), which saves
 	// copying them in and out of every tile.
@@ -108,28 +103,12 @@ func (t *tileAttn) setSpan(i, lo, hi, xlo, xhi int) {
 // their unnormalised accumulators are read from acc and their running max
 // and sum from m and l (as a store left them).
 func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
-	t.beginRows(rows, nil, q, ldq, acc, ldacc, m, l)
-}
-
-// beginRows is begin with the rows gathered: row i is row perm[i] of q,
-// acc, m and l (perm nil: row i), and store and finish scatter them back.
-func (t *tileAttn) beginRows(rows int, perm []int32, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
-	t.beginPacked(rows, perm, q, ldq, false, acc, ldacc, m, l)
-}
-
-// beginPacked is beginRows; with qInOrder the query rows are read in tile
-// order (row i at q[i·ldq], gathered beforehand so that the reads stream)
-// while acc, m and l are still addressed through perm.
-func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qInOrder bool, acc []float32, ldacc int, m, l []float32) {
 	qt := &t.qt
 	d, w := qt.d, tileWidth(rows)
 	t.narrow(w)
-	t.rows, t.perm, t.acc, t.ldacc = rows, perm, acc, ldacc
-	t.qsrc, t.ldq, t.odst, t.ldo, t.inPlace = qt.qt, w, qt.o, d, false
-	if qInOrder {
-		perm = nil
-	}
-	t.packRows(rows, q, ldq, perm)
+	t.rows, t.acc, t.ldacc = rows, acc, ldacc
+	t.odst, t.ldo, t.inPlace = qt.o, d, false
+	t.packRows(rows, q, ldq, nil)
 	clear(qt.o)
 	clear(qt.l)
 	for i := range qt.m {
@@ -137,7 +116,7 @@ func (t *tileAttn) beginPacked(rows int, perm []int32, q []float32, ldq int, qIn
 	}
 	if m != nil {
 		for i := range rows {
-			r := t.row(i)
+			r := i
 			copy(qt.o[i*d:(i+1)*d], acc[r*ldacc:r*ldacc+d])
 			qt.m[i], qt.l[i] = m[r], l[r]
 		}
@@ -152,21 +131,22 @@ func (t *tileAttn) narrow(w int) {
 	qt.m, qt.alpha, qt.l, qt.junk = full.m[:w], full.alpha[:w], full.l[:w], full.junk[:w]
 }
 
-// beginInPlace starts a tile of rows queries whose scaled Qᵀ the caller
-// holds as columns of a wider matrix (qt[p·ldq + i], readable up to the
-// tile's padded width) and whose unnormalised accumulators are the caller's
-// rows o[i·ldo : i·ldo+D], updated in place. With m and l nil the rows start
-// afresh (o is cleared); otherwise their running max and sum are read from
-// m and l. store writes m and l back; the accumulators are already there.
-func (t *tileAttn) beginInPlace(rows int, qt []float32, ldq int, o []float32, ldo int, m, l []float32) {
-	q := &t.qt
-	d := q.d
+// beginInPlace starts a tile of rows queries (row i at q[qperm[i]·ldq],
+// qperm nil: i; not yet scaled, packed into the tile's Qᵀ) whose
+// unnormalised accumulators are the caller's rows o[i·ldo : i·ldo+D],
+// updated in place. With m and l nil the rows start afresh (o is cleared);
+// otherwise their running max and sum are read from m and l. store writes
+// m and l back; the accumulators are already there.
+func (t *tileAttn) beginInPlace(rows int, q []float32, ldq int, qperm []int32, o []float32, ldo int, m, l []float32) {
+	qt := &t.qt
+	d := qt.d
 	t.narrow(tileWidth(rows))
-	t.rows, t.perm, t.acc, t.ldacc = rows, nil, o, ldo
-	t.qsrc, t.ldq, t.odst, t.ldo, t.inPlace = qt, ldq, o, ldo, true
-	clear(q.l)
-	for i := range q.m {
-		q.m[i] = float32(math.Inf(-1))
+	t.rows, t.acc, t.ldacc = rows, o, ldo
+	t.odst, t.ldo, t.inPlace = o, ldo, true
+	t.packRows(rows, q, ldq, qperm)
+	clear(qt.l)
+	for i := range qt.m {
+		qt.m[i] = float32(math.Inf(-1))
 	}
 	if m == nil {
 		for i := range rows {
@@ -174,31 +154,14 @@ func (t *tileAttn) beginInPlace(rows int, qt []float32, ldq int, o []float32, ld
 		}
 		return
 	}
-	copy(q.m, m[:rows])
-	copy(q.l, l[:rows])
+	copy(qt.m, m[:rows])
+	copy(qt.l, l[:rows])
 }
 
 // packRows packs rows query rows, scaled, into the tile's Qᵀ and zeroes its
 // padding columns: row i is q[r·ldq:] with r = perm[i] (perm nil: i).
 func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32) {
 	t.qt.kern.PackT(rows, t.qt.width, t.qt.d, q, ldq, perm, t.scale, t.qt.qt)
-}
-
-// beginInPlaceRows is beginInPlace with the queries as rows (row i at
-// q[qperm[i]·ldq], qperm nil: i; not yet scaled), packed into the tile's
-// own Qᵀ.
-func (t *tileAttn) beginInPlaceRows(rows int, q []float32, ldq int, qperm []int32, o []float32, ldo int, m, l []float32) {
-	t.beginInPlace(rows, nil, 0, o, ldo, m, l)
-	t.packRows(rows, q, ldq, qperm)
-	t.qsrc, t.ldq = t.qt.qt, t.qt.width
-}
-
-// row returns the index of the tile's row i in the caller's arrays.
-func (t *tileAttn) row(i int) int {
-	if t.perm == nil {
-		return i
-	}
-	return int(t.perm[i])
 }
 
 // attend folds keys [k0, k1) into the tile's state, each row seeing only its
@@ -227,9 +190,9 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 		copy(qt.alpha, qt.m)
 		kc, vc := k[c0*ld:], v[c0*ld:]
 		if full {
-			kern.ScoresT(cols, w, d, kc, ld, t.qsrc, t.ldq, t.s, qt.m)
+			kern.ScoresT(cols, w, d, kc, ld, qt.qt, w, t.s, qt.m)
 		} else {
-			kern.ScoresT(cols, w, d, kc, ld, t.qsrc, t.ldq, t.s, qt.junk)
+			kern.ScoresT(cols, w, d, kc, ld, qt.qt, w, t.s, qt.junk)
 			t.mask(c0, c1)
 			kern.ColMax(cols, w, t.s, qt.m)
 			// A row that has seen no key yet and sees none here keeps
@@ -288,7 +251,7 @@ func (t *tileAttn) mask(c0, c1 int) {
 func (t *tileAttn) finish() {
 	d := t.qt.d
 	for i := range t.rows {
-		r := t.row(i)
+		r := i
 		a := t.acc[r*t.ldacc : r*t.ldacc+d]
 		if l := t.qt.l[i]; l > 0 {
 			inv := 1 / l
@@ -306,7 +269,7 @@ func (t *tileAttn) finish() {
 func (t *tileAttn) store(m, l []float32) {
 	d := t.qt.d
 	for i := range t.rows {
-		r := t.row(i)
+		r := i
 		if !t.inPlace {
 			copy(t.acc[r*t.ldacc:r*t.ldacc+d], t.qt.o[i*d:(i+1)*d])
 		}

@@ -963,7 +963,7 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 	if j.round == 0 {
 		m, l = nil, nil
 	}
-	t.beginInPlaceRows(rows, j.qh, d, j.qPerm[j.round*j.s.N+s0:], j.oS[s0*d:], d, m, l)
+	t.beginInPlace(rows, j.qh, d, j.qPerm[j.round*j.s.N+s0:], j.oS[s0*d:], d, m, l)
 	t.qpos = j.qPerm[j.round*j.s.N+s0:]
 }
 
