@@ -170,18 +170,28 @@ func (ls LSH) FlopsOn(q, k, v Tensor, opt Options) (float64, error) {
 // starts in sorted order.
 func lshSortRound(bkt []int32, nb int) (perm, inv, start []int32) {
 	perm, inv, start = make([]int32, len(bkt)), make([]int32, len(bkt)), make([]int32, nb+1)
+	lshCountingSort(bkt, nb, perm, inv, start, make([]int32, nb))
+	return perm, inv, start
+}
+
+// lshCountingSort is a stable counting sort of positions by bucket:
+// perm[p] = the position at sorted index p, inv[pos] = its sorted index,
+// start[β] = bucket β's first sorted index (nb+1 entries); cursor is
+// scratch for nb.
+func lshCountingSort(bkt []int32, nb int, perm, inv, start, cursor []int32) {
+	clear(start[:nb+1])
 	for _, x := range bkt {
 		start[x+1]++
 	}
 	for x := range nb {
 		start[x+1] += start[x]
 	}
-	cursor := append([]int32(nil), start[:nb]...)
+	copy(cursor, start[:nb])
 	for pos, x := range bkt {
-		perm[cursor[x]], inv[pos] = int32(pos), cursor[x]
+		p := cursor[x]
 		cursor[x]++
+		perm[p], inv[pos] = int32(pos), p
 	}
-	return perm, inv, start
 }
 
 // lshCountShared returns Σ_i |C(i)| in shared-QK mode for one head's
@@ -750,22 +760,9 @@ func sumSquares(x []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// sort is a stable counting sort of positions by bucket.
+// sort is lshCountingSort with the job's bucket count and cursor.
 func (j *lshJob) sort(bkt, perm, inv, start []int32) {
-	nb := j.g.nb
-	clear(start[:nb+1])
-	for _, x := range bkt {
-		start[x+1]++
-	}
-	for x := range nb {
-		start[x+1] += start[x]
-	}
-	copy(j.cursor, start[:nb])
-	for pos, x := range bkt {
-		p := j.cursor[x]
-		j.cursor[x]++
-		perm[p], inv[pos] = int32(pos), p
-	}
+	lshCountingSort(bkt, j.g.nb, perm, inv, start, j.cursor)
 }
 
 // beginRound gathers the keys into round r's sorted order, with their
