@@ -110,12 +110,14 @@ type Kernels struct {
 	ArgMaxPlusMinus func(segs, half, ld int, x []float32, out []int32)
 
 	// PackT packs a query tile transposed and scaled, as the score kernel
-	// reads it: dst[p*width+i] = scale*src[r*ld+p] with r = perm[i] (perm
+	// reads it: dst[p*width+i] = f_i*src[r*ld+p] with r = perm[i] (perm
 	// nil: r = i) for p < d, i < rows, and dst[p*width+i] = 0 for rows ≤ i
-	// < width (the padding columns); rows ≤ width. The product is the plain
-	// float32 multiply, so every set gives the same bits (NaN and ±Inf pass
-	// through it).
-	PackT func(rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32)
+	// < width (the padding columns); rows ≤ width. The factor f_i is scale,
+	// or colScale[i] when colScale is not nil (len(colScale) ≥ width; the
+	// entries past rows are read, not used): LSH packs unit keys times each
+	// query's norm. The product is the plain float32 multiply, so every set
+	// gives the same bits (NaN and ±Inf pass through it).
+	PackT func(rows, width, d int, src []float32, ld int, perm []int32, scale float32, colScale, dst []float32)
 
 	// Lanes is the number of float32 lanes of the set's vectors (1 for
 	// generic Go).

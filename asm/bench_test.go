@@ -216,7 +216,7 @@ func BenchmarkPackT(b *testing.B) {
 				b.Run(fmt.Sprintf("impl=%s/rows=%d/width=%d/d=%d/perm=%v", k.Name, rows, width, d, permuted), func(b *testing.B) {
 					dst := make([]float32, d*width)
 					for b.Loop() {
-						k.PackT(rows, width, d, src, ld, p, 0.125, dst)
+						k.PackT(rows, width, d, src, ld, p, 0.125, nil, dst)
 					}
 					reportRate(b, float64(d*width), "Gelem/s")
 				})

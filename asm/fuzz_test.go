@@ -383,14 +383,21 @@ func FuzzPackT(f *testing.F) {
 		for i := range src {
 			src[i] = raw[i%len(raw)]
 		}
-		want := packTRef(rows, width, d, src, ld, perm, scale)
-		for _, k := range Impls() {
-			dst := make([]float32, d*width)
-			for i := range dst {
-				dst[i] = 7
+		// Per-column factors from the same raw floats, backwards.
+		colScale := make([]float32, width)
+		for i := range colScale {
+			colScale[i] = raw[(len(raw) - 1 - i%len(raw))]
+		}
+		for _, cs := range [][]float32{nil, colScale} {
+			want := packTRef(rows, width, d, src, ld, perm, scale, cs)
+			for _, k := range Impls() {
+				dst := make([]float32, d*width)
+				for i := range dst {
+					dst[i] = 7
+				}
+				k.PackT(rows, width, d, src, ld, perm, scale, cs, dst)
+				samePackT(t, fmt.Sprintf("%s rows=%d width=%d d=%d ld=%d perm=%v colScale=%v", k.Name, rows, width, d, ld, permuted, cs != nil), dst, want)
 			}
-			k.PackT(rows, width, d, src, ld, perm, scale, dst)
-			samePackT(t, fmt.Sprintf("%s rows=%d width=%d d=%d ld=%d perm=%v", k.Name, rows, width, d, ld, permuted), dst, want)
 		}
 	})
 }

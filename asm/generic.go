@@ -268,17 +268,26 @@ func argMaxPlusMinus(v []float32) int {
 	return argHi
 }
 
-func packTGeneric(rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32) {
-	packTColumns(0, rows, width, d, src, ld, perm, scale, dst)
+func packTGeneric(rows, width, d int, src []float32, ld int, perm []int32, scale float32, colScale, dst []float32) {
+	packTColumns(0, rows, width, d, src, ld, perm, scale, colScale, dst)
 }
 
 // packTColumns is PackT restricted to columns [i0, width).
-func packTColumns(i0, rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32) {
+func packTColumns(i0, rows, width, d int, src []float32, ld int, perm []int32, scale float32, colScale, dst []float32) {
 	if rows > width {
 		panic("asm: PackT with more rows than width")
 	}
+	if colScale != nil && len(colScale) < width {
+		panic("asm: PackT with fewer column scales than width")
+	}
 	if i0 >= width || d <= 0 {
 		return
+	}
+	factor := func(i int) float32 {
+		if colScale != nil {
+			return colScale[i]
+		}
+		return scale
 	}
 	// Bounds against the lengths: the slices below are checked only
 	// against the capacities.
@@ -296,14 +305,16 @@ func packTColumns(i0, rows, width, d int, src []float32, ld int, perm []int32, s
 	for ; i+4 <= rows; i += 4 {
 		q0, q1, q2, q3 := row(i), row(i+1), row(i+2), row(i+3)
 		q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
+		s0, s1, s2, s3 := factor(i), factor(i+1), factor(i+2), factor(i+3)
 		for p, x := range q0 {
 			out := dst[p*width+i : p*width+i+4 : p*width+i+4]
-			out[0], out[1], out[2], out[3] = x*scale, q1[p]*scale, q2[p]*scale, q3[p]*scale
+			out[0], out[1], out[2], out[3] = x*s0, q1[p]*s1, q2[p]*s2, q3[p]*s3
 		}
 	}
 	for ; i < rows; i++ {
+		s0 := factor(i)
 		for p, x := range row(i) {
-			dst[p*width+i] = x * scale
+			dst[p*width+i] = x * s0
 		}
 	}
 	if i < width {

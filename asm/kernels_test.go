@@ -844,7 +844,7 @@ func samePackT(t testing.TB, what string, got, want []float32) {
 }
 
 // packTRef is PackT element by element: the expected tile.
-func packTRef(rows, width, d int, src []float32, ld int, perm []int32, scale float32) []float32 {
+func packTRef(rows, width, d int, src []float32, ld int, perm []int32, scale float32, colScale []float32) []float32 {
 	want := make([]float32, d*width)
 	for p := range d {
 		for i := range rows {
@@ -852,7 +852,11 @@ func packTRef(rows, width, d int, src []float32, ld int, perm []int32, scale flo
 			if perm != nil {
 				r = int(perm[i])
 			}
-			want[p*width+i] = scale * src[r*ld+p]
+			f := scale
+			if colScale != nil {
+				f = colScale[i]
+			}
+			want[p*width+i] = f * src[r*ld+p]
 		}
 	}
 	return want // the padding columns are the zeros of make
@@ -887,16 +891,30 @@ func TestPackT(t *testing.T) {
 					// The padding stays +0 even when scale·0 is not.
 					scales = append(scales, float32(math.Inf(1)), float32(math.NaN()), float32(math.Copysign(0, -1)))
 				}
-				for _, scale := range scales {
-					want := packTRef(rows, width, d, src.view, ld, perm, scale)
+				// Per-column factors: random, with the specials; the
+				// entries past rows (read, not used) are NaN.
+				colScale := randVec(r, width, -3, 3)
+				for i := range colScale {
+					if i >= rows {
+						colScale[i] = float32(math.NaN())
+					} else if r.IntN(8) == 0 {
+						colScale[i] = []float32{float32(math.Inf(-1)), float32(math.NaN()), 0, float32(math.Copysign(0, -1)), 1e-39}[r.IntN(5)]
+					}
+				}
+				for si, scale := range append(scales, 0) {
+					var cs []float32
+					if si == len(scales) {
+						cs = colScale
+					}
+					want := packTRef(rows, width, d, src.view, ld, perm, scale, cs)
 					off := r.IntN(4)
 					buf, dst := guarded(randVec(r, d*width, -5, 5), off)
-					kern.PackT(rows, width, d, src.view, ld, perm, scale, dst)
-					what := fmt.Sprintf("%s rows=%d width=%d d=%d ld=%d perm=%v scale=%v", kern.Name, rows, width, d, ld, permuted, scale)
+					kern.PackT(rows, width, d, src.view, ld, perm, scale, cs, dst)
+					what := fmt.Sprintf("%s rows=%d width=%d d=%d ld=%d perm=%v scale=%v colScale=%v", kern.Name, rows, width, d, ld, permuted, scale, cs != nil)
 					samePackT(t, what, dst, want)
 					checkGuards(t, what, buf, off, d*width)
 					gen := make([]float32, d*width)
-					genericKernels.PackT(rows, width, d, src.view, ld, perm, scale, gen)
+					genericKernels.PackT(rows, width, d, src.view, ld, perm, scale, cs, gen)
 					samePackT(t, what+" vs generic", dst, gen)
 					if !sameSlice(src0, src.buf) {
 						t.Fatalf("%s: src changed", what)
@@ -919,8 +937,8 @@ func TestPackTFallbacks(t *testing.T) {
 			for i := range dst {
 				dst[i] = 9
 			}
-			kern.PackT(rows, 16, 4, src, 1<<40, perm, 2, dst)
-			want := packTRef(rows, 16, 4, src, 0, perm, 2)
+			kern.PackT(rows, 16, 4, src, 1<<40, perm, 2, nil, dst)
+			want := packTRef(rows, 16, 4, src, 0, perm, 2, nil)
 			samePackT(t, fmt.Sprintf("%s huge ld perm=%v", kern.Name, perm), dst, want)
 		}
 		mustPanic := func(what string, call func()) {
@@ -934,12 +952,13 @@ func TestPackTFallbacks(t *testing.T) {
 		}
 		src = make([]float32, 64*64)
 		dst := make([]float32, 64*16)
-		mustPanic("rows > width", func() { kern.PackT(17, 16, 64, src, 64, nil, 1, dst) })
-		mustPanic("negative perm", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, -1, 2}, 1, dst) })
-		mustPanic("perm past src", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, 64, 2}, 1, dst) })
-		mustPanic("short perm", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, 1}, 1, dst) })
-		mustPanic("short src", func() { kern.PackT(16, 16, 64, src[:15*64+63], 64, nil, 1, dst) })
-		mustPanic("short dst", func() { kern.PackT(16, 16, 64, src, 64, nil, 1, dst[:len(dst)-1]) })
+		mustPanic("rows > width", func() { kern.PackT(17, 16, 64, src, 64, nil, 1, nil, dst) })
+		mustPanic("negative perm", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, -1, 2}, 1, nil, dst) })
+		mustPanic("perm past src", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, 64, 2}, 1, nil, dst) })
+		mustPanic("short perm", func() { kern.PackT(3, 16, 64, src, 64, []int32{0, 1}, 1, nil, dst) })
+		mustPanic("short src", func() { kern.PackT(16, 16, 64, src[:15*64+63], 64, nil, 1, nil, dst) })
+		mustPanic("short dst", func() { kern.PackT(16, 16, 64, src, 64, nil, 1, nil, dst[:len(dst)-1]) })
+		mustPanic("short colScale", func() { kern.PackT(3, 16, 64, src, 64, nil, 1, make([]float32, 15), dst) })
 	}
 }
 

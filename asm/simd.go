@@ -81,7 +81,7 @@ type argMaxFunc func(x *float32, half, ld, segs int, out *int32)
 // packTFunc is PackT on columns [0, cols) of a destination with row stride
 // ldd, cols a multiple of the kernel's lanes, rows ≤ cols, d a positive
 // multiple of 4.
-type packTFunc func(src *float32, ld int, perm *int32, rows, cols, d int, dst *float32, ldd int, scale float32)
+type packTFunc func(src *float32, ld int, perm *int32, rows, cols, d int, dst *float32, ldd int, scale float32, colScale *float32)
 
 func (f *simdFuncs) kernels() *Kernels {
 	return &Kernels{
@@ -368,10 +368,14 @@ func (f *simdFuncs) argMaxPlusMinus(segs, half, ld int, x []float32, out []int32
 	argMaxPlusMinusGeneric(segs, half, ld, x, out)
 }
 
-func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int32, scale float32, dst []float32) {
+func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int32, scale float32, colScale, dst []float32) {
 	db := d - d%4 // the kernels take four destination rows at a time
 	if len(f.packt) == 0 || rows <= 0 || db <= 0 || rows > width || ld < 0 || width > math.MaxInt32 || d > math.MaxInt32 {
-		packTGeneric(rows, width, d, src, ld, perm, scale, dst)
+		packTGeneric(rows, width, d, src, ld, perm, scale, colScale, dst)
+		return
+	}
+	if colScale != nil && len(colScale) < width {
+		packTGeneric(rows, width, d, src, ld, perm, scale, colScale, dst) // panics
 		return
 	}
 	maxRow := rows - 1
@@ -382,13 +386,13 @@ func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int3
 			lo, hi = min(lo, r), max(hi, r)
 		}
 		if lo < 0 {
-			packTGeneric(rows, width, d, src, ld, perm, scale, dst) // panics on the bad row
+			packTGeneric(rows, width, d, src, ld, perm, scale, colScale, dst) // panics on the bad row
 			return
 		}
 		maxRow = int(hi)
 	}
 	if ld > 0 && maxRow > (math.MaxInt-d)/ld {
-		packTGeneric(rows, width, d, src, ld, perm, scale, dst) // r·ld would wrap
+		packTGeneric(rows, width, d, src, ld, perm, scale, colScale, dst) // r·ld would wrap
 		return
 	}
 	_, _ = src[maxRow*ld+d-1], dst[(d-1)*width+width-1]
@@ -402,6 +406,10 @@ func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int3
 		// or (perm nil) its src from row col.
 		live, sp := min(max(rows-col, 0), w), &src[0]
 		var pp *int32
+		var cs *float32
+		if colScale != nil {
+			cs = &colScale[col]
+		}
 		if live > 0 {
 			if perm != nil {
 				pp = &perm[col]
@@ -409,12 +417,12 @@ func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int3
 				sp = &src[col*ld]
 			}
 		}
-		kern.fn(sp, ld, pp, live, w, db, &dst[col], width, scale)
+		kern.fn(sp, ld, pp, live, w, db, &dst[col], width, scale, cs)
 		col += w
 	}
 	// The columns past the kernels', then the last d%4 rows of dst.
-	packTColumns(col, rows, width, db, src, ld, perm, scale, dst)
+	packTColumns(col, rows, width, db, src, ld, perm, scale, colScale, dst)
 	if db < d {
-		packTColumns(0, rows, width, d-db, src[db:], ld, perm, scale, dst[db*width:])
+		packTColumns(0, rows, width, d-db, src[db:], ld, perm, scale, colScale, dst[db*width:])
 	}
 }

@@ -731,9 +731,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
+// func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)
 // Requires: AVX, AVX2
-TEXT ·packt_avx2(SB), NOSPLIT, $64-68
+TEXT ·packt_avx2(SB), NOSPLIT, $64-80
 	MOVQ         dst+48(FP), AX
 	XORQ         CX, CX
 	VBROADCASTSS scale+64(FP), Y0
@@ -744,6 +744,12 @@ group:
 	MOVQ    rows+24(FP), DX
 	SUBQ    CX, DX
 	JLE     pad
+	MOVQ    colScale+72(FP), BX
+	TESTQ   BX, BX
+	JZ      factors
+	VMOVUPS (BX)(CX*4), Y0
+
+factors:
 	MOVQ    src+0(FP), BX
 	MOVQ    ld+8(FP), SI
 	SHLQ    $0x02, SI
@@ -2598,9 +2604,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
+// func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)
 // Requires: AVX, AVX512F
-TEXT ·packt_avx512(SB), NOSPLIT, $128-68
+TEXT ·packt_avx512(SB), NOSPLIT, $128-80
 	MOVQ         dst+48(FP), AX
 	XORQ         CX, CX
 	VBROADCASTSS scale+64(FP), Z0
@@ -2611,6 +2617,12 @@ group:
 	MOVQ    rows+24(FP), DX
 	SUBQ    CX, DX
 	JLE     pad
+	MOVQ    colScale+72(FP), BX
+	TESTQ   BX, BX
+	JZ      factors
+	VMOVUPS (BX)(CX*4), Z0
+
+factors:
 	MOVQ    src+0(FP), BX
 	MOVQ    ld+8(FP), SI
 	SHLQ    $0x02, SI

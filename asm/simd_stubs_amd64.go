@@ -31,8 +31,8 @@ func maskmatch_avx2(codes *int32, rows int, width int, ld int, own *int32, prev 
 // argmaxpm_avx2 sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 8, segs positive.
 func argmaxpm_avx2(x *float32, half int, ld int, segs int, out *int32)
 
-// packt_avx2 sets dst[p·ldd+i] = scale·src[r·ld+p], r = perm[i] (perm nil: i), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 8, rows ≤ cols, d a positive multiple of 4.
-func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
+// packt_avx2 sets dst[p·ldd+i] = f·src[r·ld+p], r = perm[i] (perm nil: i), f = scale (colScale not nil: colScale[i]), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 8, rows ≤ cols, d a positive multiple of 4.
+func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)
 
 // colmax_avx2 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 8.
 func colmax_avx2(sp *float32, rows int, width int, ld int, m *float32)
@@ -82,8 +82,8 @@ func maskmatch_avx512(codes *int32, rows int, width int, ld int, own *int32, pre
 // argmaxpm_avx512 sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 16, segs positive.
 func argmaxpm_avx512(x *float32, half int, ld int, segs int, out *int32)
 
-// packt_avx512 sets dst[p·ldd+i] = scale·src[r·ld+p], r = perm[i] (perm nil: i), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 16, rows ≤ cols, d a positive multiple of 4.
-func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32)
+// packt_avx512 sets dst[p·ldd+i] = f·src[r·ld+p], r = perm[i] (perm nil: i), f = scale (colScale not nil: colScale[i]), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 16, rows ≤ cols, d a positive multiple of 4.
+func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)
 
 // colmax_avx512 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 16.
 func colmax_avx512(sp *float32, rows int, width int, ld int, m *float32)

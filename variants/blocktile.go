@@ -46,6 +46,10 @@ type tileAttn struct {
 	spans, codes []int32
 	ibuf         []int32
 
+	// colScale, when a tile's rows have factors of their own (LSH packs
+	// its queries as unit keys times scale·‖q‖), holds them; widest width.
+	colScale []float32
+
 	rows  int       // query rows of the current tile
 	acc   []float32 // where finish or store writes the rows (ldacc apart)
 	ldacc int
@@ -68,7 +72,7 @@ type tileAttn struct {
 // tileFloats and tileInts are the workspace sizes of one tileAttn.
 func tileFloats(d, bq, bk int) int {
 	w := tileWidth(bq)
-	return queryTileFloats(d, w) + bk*w
+	return queryTileFloats(d, w) + bk*w + w
 }
 func tileInts(bq int) int { return 4*bq + 2*tileWidth(bq) }
 
@@ -82,7 +86,8 @@ func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int)
 		ibuf: ib, spans: ib[:4*bq], codes: ib[4*bq:],
 		qt: qt, full: qt,
 		scale: scale, bq: bq, bk: bk, buf: f,
-		s: f[queryTileFloats(d, w):][:bk*w],
+		s:        f[queryTileFloats(d, w):][:bk*w],
+		colScale: f[queryTileFloats(d, w)+bk*w:][:w],
 	}
 }
 
@@ -108,7 +113,7 @@ func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc in
 	t.narrow(w)
 	t.rows, t.acc, t.ldacc = rows, acc, ldacc
 	t.odst, t.ldo, t.inPlace = qt.o, d, false
-	t.packRows(rows, q, ldq, nil)
+	t.packRows(rows, q, ldq, nil, nil)
 	clear(qt.o)
 	clear(qt.l)
 	for i := range qt.m {
@@ -132,18 +137,23 @@ func (t *tileAttn) narrow(w int) {
 }
 
 // beginInPlace starts a tile of rows queries (row i at q[qperm[i]·ldq],
-// qperm nil: i; not yet scaled, packed into the tile's Qᵀ) whose
-// unnormalised accumulators are the caller's rows o[i·ldo : i·ldo+D],
-// updated in place. With m and l nil the rows start afresh (o is cleared);
-// otherwise their running max and sum are read from m and l. store writes
-// m and l back; the accumulators are already there.
-func (t *tileAttn) beginInPlace(rows int, q []float32, ldq int, qperm []int32, o []float32, ldo int, m, l []float32) {
+// qperm nil: i; packed into the tile's Qᵀ times the logit scale, or with
+// colScale times t.colScale[i]) whose unnormalised accumulators are the
+// caller's rows o[i·ldo : i·ldo+D], updated in place. With m and l nil the
+// rows start afresh (o is cleared); otherwise their running max and sum are
+// read from m and l. store writes m and l back; the accumulators are
+// already there.
+func (t *tileAttn) beginInPlace(rows int, q []float32, ldq int, qperm []int32, colScale bool, o []float32, ldo int, m, l []float32) {
 	qt := &t.qt
 	d := qt.d
 	t.narrow(tileWidth(rows))
 	t.rows, t.acc, t.ldacc = rows, o, ldo
 	t.odst, t.ldo, t.inPlace = o, ldo, true
-	t.packRows(rows, q, ldq, qperm)
+	var cs []float32
+	if colScale {
+		cs = t.colScale
+	}
+	t.packRows(rows, q, ldq, qperm, cs)
 	clear(qt.l)
 	for i := range qt.m {
 		qt.m[i] = float32(math.Inf(-1))
@@ -159,9 +169,10 @@ func (t *tileAttn) beginInPlace(rows int, q []float32, ldq int, qperm []int32, o
 }
 
 // packRows packs rows query rows, scaled, into the tile's Qᵀ and zeroes its
-// padding columns: row i is q[r·ldq:] with r = perm[i] (perm nil: i).
-func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32) {
-	t.qt.kern.PackT(rows, t.qt.width, t.qt.d, q, ldq, perm, t.scale, t.qt.qt)
+// padding columns: row i is q[r·ldq:] with r = perm[i] (perm nil: i), times
+// colScale[i] (nil: the logit scale).
+func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32, colScale []float32) {
+	t.qt.kern.PackT(rows, t.qt.width, t.qt.d, q, ldq, perm, t.scale, colScale, t.qt.qt)
 }
 
 // attend folds keys [k0, k1) into the tile's state, each row seeing only its

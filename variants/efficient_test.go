@@ -505,3 +505,44 @@ func TestFavorFeaturesOrthogonal(t *testing.T) {
 		t.Error("ω does not follow the seed")
 	}
 }
+
+// TestLSHExtremeRowNorms: in shared-QK mode a query row's norm drops out
+// of its key, so rows whose float32 sum of squares overflows (‖q‖ ≈ 1e22)
+// or underflows (1e-25, and denormal entries) must hash, normalise and
+// score as the float64 definition does; a zero row has a zero key.
+func TestLSHExtremeRowNorms(t *testing.T) {
+	v := mustLookup(t, "lsh")
+	s := variants.Shape{B: 1, H: 1, N: 96, M: 96, D: 16}
+	q, k, vv, err := inputs.Generate("gaussian", s, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for row, factor := range map[int]float32{3: 0, 10: 1e-25, 17: 1e-40, 20: 1e22, 41: 3e19, 77: 1e-19} {
+		for x := range s.D {
+			q.Data[row*s.D+x] *= factor
+		}
+	}
+	maxV := 0.0
+	for _, x := range vv.Data {
+		maxV = max(maxV, math.Abs(float64(x)))
+	}
+	for _, causal := range []bool{false, true} {
+		opt := withKnobs(t, causal, "chunk", "16")
+		for _, threads := range []int{1, 2} {
+			opt.Threads = threads
+			want, err := v.Reference(q, k, vv, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := variants.NewTensor(s.B, s.H, s.N, s.D)
+			if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range want {
+				if d := math.Abs(float64(out.Data[i]) - w); !(d <= 1e-5*maxV) {
+					t.Fatalf("causal=%v threads=%d: out[%d] (row %d) = %v, want %v", causal, threads, i, i/s.D, out.Data[i], w)
+				}
+			}
+		}
+	}
+}

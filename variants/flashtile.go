@@ -51,7 +51,7 @@ func newQueryTile(kern *asm.Kernels, d, width int, scratch []float32, fault flas
 // start packs rows queries of q (row-major, d wide) and resets the running
 // state.
 func (t *queryTile) start(q []float32, rows int, scale float32) {
-	t.kern.PackT(rows, t.width, t.d, q, t.d, nil, scale, t.qt)
+	t.kern.PackT(rows, t.width, t.d, q, t.d, nil, scale, nil, t.qt)
 	clear(t.o)
 	for i := range t.m {
 		t.m[i] = float32(math.Inf(-1))

@@ -569,9 +569,13 @@ type lshJob struct {
 	// kCode[rp·M + p]: for the key at sorted index p of the current round,
 	// its bucket (times nc, plus its chunk when shared) in round rp < r,
 	// so that the dedup test is one comparison per earlier round.
-	kCode   []int32
-	invNorm []float32
-	kNorm   []float32 // shared QK: the keys q_j/‖q_j‖ by position
+	kCode []int32
+	// Shared QK: the keys q_j/‖q_j‖ by position, and qScale[j] = the
+	// logit scale times ‖q_j‖. A query tile is packed from the keys, which
+	// are already in sorted order in kvs, times qScale: contiguous rows
+	// instead of one random row of Q per query.
+	kNorm  []float32
+	qScale []float32
 	// kvs holds each key's row and its value row side by side (2·D
 	// floats) in the current round's sorted order of the keys, so that a
 	// key tile is one stream.
@@ -682,7 +686,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	j.kNorm, j.kvs = takeF(s.N*s.D), takeF(2*s.M*s.D)
 	j.oS, j.oNext = takeF(s.N*s.D), takeF(s.N*s.D)
 	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
-	j.invNorm = takeF(s.N)
+	j.qScale = takeF(s.N)
 	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
@@ -722,15 +726,7 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 		// The keys normalised once, in position order (streaming
 		// stores); each round then copies whole rows.
 		for i := range s.N {
-			ss := sumSquares(j.qh[i*d : (i+1)*d])
-			inv := float32(0)
-			if ss > 0 {
-				inv = float32(1 / math.Sqrt(float64(ss)))
-			}
-			j.invNorm[i] = inv
-			kn := j.kNorm[i*d : (i+1)*d]
-			copy(kn, j.qh[i*d:(i+1)*d])
-			j.kern.Scale(kn, inv)
+			j.qScale[i] = normalizeKey(j.kern, j.kNorm[i*d:(i+1)*d], j.qh[i*d:(i+1)*d], j.scale)
 			j.needSelf[i] = 0
 		}
 	}
@@ -740,6 +736,35 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 			j.sort(j.kBkt[r*s.M:(r+1)*s.M], j.kPerm[r*s.M:], j.kInv[r*s.M:], j.kStart[r*(g.nb+1):])
 		}
 	}
+}
+
+// normalizeKey sets key = q/‖q‖ and returns scale·‖q‖, the factor that
+// turns the key back into the scaled query. The factor is scale/inv with
+// inv the float32 1/‖q‖ the key was multiplied by, so that inv's rounding
+// cancels. A zero row gives a zero key and factor; a row whose float32 sum
+// of squares overflows or underflows is normalised in float64; a row with
+// a NaN or ±Inf gives NaN keys, as the definition does.
+func normalizeKey(kern *asm.Kernels, key, q []float32, scale float32) float32 {
+	ss := sumSquares(q)
+	if ss >= 0x1p-100 && ss <= 0x1p100 {
+		inv := float32(1 / math.Sqrt(float64(ss)))
+		copy(key, q)
+		kern.Scale(key, inv)
+		return float32(float64(scale) / float64(inv))
+	}
+	var ss64 float64
+	for _, x := range q {
+		ss64 += float64(x) * float64(x)
+	}
+	norm := math.Sqrt(ss64)
+	if norm == 0 {
+		clear(key)
+		return 0
+	}
+	for p, x := range q {
+		key[p] = float32(float64(x) / norm)
+	}
+	return float32(float64(scale) * norm)
 }
 
 // sumSquares returns Σ x², in four interleaved partial sums (one running
@@ -960,8 +985,18 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 	if j.round == 0 {
 		m, l = nil, nil
 	}
-	t.beginInPlace(rows, j.qh, d, j.qPerm[j.round*j.s.N+s0:], j.oS[s0*d:], d, m, l)
-	t.qpos = j.qPerm[j.round*j.s.N+s0:]
+	perm := j.qPerm[j.round*j.s.N+s0:]
+	if j.shared {
+		// The rows' keys are contiguous in kvs; times scale·‖q‖ they are
+		// the scaled queries.
+		for i, pos := range perm[:rows] {
+			t.colScale[i] = j.qScale[pos]
+		}
+		t.beginInPlace(rows, j.kvs[s0*2*d:], 2*d, nil, true, j.oS[s0*d:], d, m, l)
+	} else {
+		t.beginInPlace(rows, j.qh, d, perm, false, j.oS[s0*d:], d, m, l)
+	}
+	t.qpos = perm
 }
 
 // finishHead adds the self key where some round had no other candidate and
@@ -976,10 +1011,10 @@ func (j *lshJob) finishHead() {
 		p := int(p32)
 		acc := j.oS[p*d : (p+1)*d]
 		if j.shared && j.needSelf[i] != 0 {
-			qi := j.qh[i*d : (i+1)*d]
+			qi, ki := j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d]
 			var dot float32
-			for _, v := range qi {
-				dot += v * (v * j.invNorm[i])
+			for x, v := range qi {
+				dot += v * ki[x]
 			}
 			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mS[p], &j.lS[p])
 		}

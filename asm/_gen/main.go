@@ -814,8 +814,10 @@ func argMaxPlusMinus(s isa) {
 // lanes, rows ≤ cols, d a positive multiple of 4, row stride ld and
 // destination row stride ldd floats:
 //
-//	dst[p·ldd + i] = scale·src[r·ld + p]   r = perm[i] (perm nil: i), i < rows
+//	dst[p·ldd + i] = f_i·src[r·ld + p]     r = perm[i] (perm nil: i), i < rows
 //	dst[p·ldd + i] = 0                      rows ≤ i < cols
+//
+// with f_i = scale, or colScale[i] when colScale is not nil (cols entries).
 //
 // One vector of columns at a time: a table of the columns' row pointers on
 // the stack (a padding column points at the group's first row, and its lanes
@@ -826,8 +828,8 @@ func argMaxPlusMinus(s isa) {
 // whole. A group past the real rows is stored as zeros. (Gathers, one per
 // destination row, ran no faster than the scalar Go loop on AMD Zen 4.)
 func packT(s isa) {
-	TEXT("packt_"+s.name, NOSPLIT, "func(src *float32, ld int, perm *int32, rows, cols, d int, dst *float32, ldd int, scale float32)")
-	Doc(fmt.Sprintf("packt_%s sets dst[p·ldd+i] = scale·src[r·ld+p], r = perm[i] (perm nil: i), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of %d, rows ≤ cols, d a positive multiple of 4.", s.name, s.lanes))
+	TEXT("packt_"+s.name, NOSPLIT, "func(src *float32, ld int, perm *int32, rows, cols, d int, dst *float32, ldd int, scale float32, colScale *float32)")
+	Doc(fmt.Sprintf("packt_%s sets dst[p·ldd+i] = f·src[r·ld+p], r = perm[i] (perm nil: i), f = scale (colScale not nil: colScale[i]), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of %d, rows ≤ cols, d a positive multiple of 4.", s.name, s.lanes))
 	tbl := AllocLocal(8 * s.lanes)
 	slot := func(k int) Mem { return tbl.Offset(8 * k) }
 	dst := Load(Param("dst"), GP64())
@@ -843,6 +845,13 @@ func packT(s isa) {
 	Load(Param("rows"), rem)
 	SUBQ(first, rem)
 	JLE(LabelRef("pad"))
+	// Per-column factors: the group's vector of colScale replaces the
+	// broadcast scale (its padding lanes are masked after the multiply).
+	colScale := Load(Param("colScale"), GP64())
+	TESTQ(colScale, colScale)
+	JZ(LabelRef("factors"))
+	VMOVUPS(Mem{Base: colScale, Index: first, Scale: 4}, scale)
+	Label("factors")
 
 	// The row pointer table: ptr0 for column first, and for the columns
 	// from rem on (padding).
