@@ -119,6 +119,16 @@ type Kernels struct {
 	// gives the same bits (NaN and ±Inf pass through it).
 	PackT func(rows, width, d int, src []float32, ld int, perm []int32, scale float32, colScale, dst []float32)
 
+	// ScatterRows copies row i of src to row idx[i] of dst:
+	// dst[idx[i]*ldd+c] = src[i*lds+c] for i < rows, c < width, in order
+	// of i (a repeated index keeps the last row); src and dst must not
+	// overlap. With streaming, a set with non-temporal stores uses them
+	// where dst's rows are aligned to its vectors, and fences them before
+	// it returns: for a destination too large to stay in cache (LSH's
+	// sorted copies at large n), whose stores then skip the read for
+	// ownership and leave the cache to the working set.
+	ScatterRows func(rows, width int, src []float32, lds int, idx []int32, dst []float32, ldd int, streaming bool)
+
 	// Lanes is the number of float32 lanes of the set's vectors (1 for
 	// generic Go).
 	Lanes int

@@ -430,3 +430,37 @@ func FuzzColMax(f *testing.F) {
 		}
 	})
 }
+
+func FuzzScatterRows(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 192, 127, 0, 0, 128, 255, 0, 0, 0, 128, 3, 1, 2}, uint8(5), uint8(16), uint8(0), uint8(0), uint8(0), true)
+	f.Fuzz(func(t *testing.T, data []byte, rb, wb, sb, db, ob uint8, streaming bool) {
+		rows, width := int(rb%40), 1+int(wb%80)
+		lds, ldd, off := width+int(sb%9), width+int(db%17), int(ob%17)
+		raw := rawFloats(data)
+		if len(raw) == 0 {
+			raw = []float32{1, -2}
+		}
+		dstRows := rows + 1
+		idx := make([]int32, rows)
+		for i := range idx {
+			idx[i] = int32((i*5 + 3) % dstRows)
+			if len(data) > 0 {
+				idx[i] = int32(data[i%len(data)]) % int32(dstRows)
+			}
+		}
+		src := make([]float32, max(0, (rows-1)*lds+width))
+		for i := range src {
+			src[i] = raw[i%len(raw)]
+		}
+		n := (dstRows-1)*ldd + width
+		want := make([]float32, n)
+		scatterRowsRef(rows, width, src, lds, idx, want, ldd)
+		for _, k := range Impls() {
+			buf, dst, start := alignedGuarded(make([]float32, n), off)
+			k.ScatterRows(rows, width, src, lds, idx, dst, ldd, streaming)
+			what := fmt.Sprintf("%s rows=%d width=%d lds=%d ldd=%d off=%d", k.Name, rows, width, lds, ldd, off)
+			samePackT(t, what, dst, want)
+			checkGuards(t, what, buf, start, n)
+		}
+	})
+}

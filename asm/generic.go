@@ -22,6 +22,7 @@ var genericKernels = &Kernels{
 	ColMax:          colMaxGeneric,
 	ArgMaxPlusMinus: argMaxPlusMinusGeneric,
 	PackT:           packTGeneric,
+	ScatterRows:     scatterRowsGeneric,
 	Lanes:           1,
 	FMAPeak:         fmaPeakGeneric,
 	FlopsPerIter:    2 * genericChains,
@@ -321,6 +322,17 @@ func packTColumns(i0, rows, width, d int, src []float32, ld int, perm []int32, s
 		for p := range d {
 			clear(dst[p*width+i : (p+1)*width])
 		}
+	}
+}
+
+func scatterRowsGeneric(rows, width int, src []float32, lds int, idx []int32, dst []float32, ldd int, _ bool) {
+	if rows <= 0 || width <= 0 {
+		return
+	}
+	// Bounds against the lengths, not the capacities.
+	src, dst = src[:len(src):len(src)], dst[:len(dst):len(dst)]
+	for i, r := range idx[:rows] {
+		copy(dst[int(r)*ldd:int(r)*ldd+width], src[i*lds:i*lds+width])
 	}
 }
 

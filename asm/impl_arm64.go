@@ -17,7 +17,8 @@ var _ = func() int {
 
 // neonFuncs has no fused score or softmax kernels: ScoresT runs through the
 // accumulating GEMM kernel and MaxInto, SoftmaxT through the generic Go code,
-// and so do PackT and LSH's MaskMatches and ArgMaxPlusMinus.
+// and so do PackT, ScatterRows (Go copies) and LSH's MaskMatches and
+// ArgMaxPlusMinus.
 var neonFuncs = &simdFuncs{
 	name:         "neon",
 	lanes:        4,

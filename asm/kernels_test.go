@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // Every kernel of every set this CPU can run (generic included) is checked
@@ -1004,5 +1005,84 @@ func TestColMax(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// scatterRowsRef is ScatterRows element by element, in order of i.
+func scatterRowsRef(rows, width int, src []float32, lds int, idx []int32, dst []float32, ldd int) {
+	for i := range rows {
+		for c := range width {
+			dst[int(idx[i])*ldd+c] = src[i*lds+c]
+		}
+	}
+}
+
+// alignedGuarded is guarded with the view starting off floats past a
+// 64-byte boundary, so that the streaming path runs (off 0) or must not
+// (off not a multiple of the vector).
+func alignedGuarded(vals []float32, off int) (buf, view []float32, start int) {
+	raw := make([]float32, len(vals)+off+16+9)
+	for i := range raw {
+		raw[i] = guardVal
+	}
+	a := 0
+	for uintptr(unsafe.Pointer(&raw[a]))%64 != 0 {
+		a++
+	}
+	start = a + off
+	copy(raw[start:], vals)
+	return raw, raw[start : start+len(vals)], start
+}
+
+func TestScatterRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, kern := range Impls() {
+		for _, width := range []int{1, 3, 7, 8, 15, 16, 24, 32, 40, 64, 65, 128} {
+			for _, rows := range []int{0, 1, 2, 5, 16, 33} {
+				for _, streaming := range []bool{false, true} {
+					for _, off := range []int{0, 0, 1, 4, 8} {
+						lds := width + r.IntN(3)*8 + r.IntN(2)
+						ldd := width + []int{0, 16, 1, 3}[r.IntN(4)]
+						dstRows := rows + r.IntN(4) + 1
+						// A permutation, or (sometimes) repeats.
+						idx := make([]int32, rows)
+						for i, p := range r.Perm(dstRows)[:rows] {
+							idx[i] = int32(p)
+						}
+						if r.IntN(4) == 0 {
+							for i := range idx {
+								idx[i] = int32(r.IntN(dstRows))
+							}
+						}
+						src := randVec(r, max(0, (rows-1)*lds+width), -9, 9)
+						packTSpecial(r, &matrix{view: src, rows: 1, cols: len(src), ld: len(src)})
+						n := (dstRows-1)*ldd + width
+						init := randVec(r, n, -5, 5)
+						want := append([]float32(nil), init...)
+						scatterRowsRef(rows, width, src, lds, idx, want, ldd)
+						buf, dst, start := alignedGuarded(init, off)
+						kern.ScatterRows(rows, width, src, lds, idx, dst, ldd, streaming)
+						what := fmt.Sprintf("%s rows=%d width=%d lds=%d ldd=%d off=%d streaming=%v", kern.Name, rows, width, lds, ldd, off, streaming)
+						samePackT(t, what, dst, want)
+						checkGuards(t, what, buf, start, n)
+					}
+				}
+			}
+		}
+		mustPanic := func(what string, call func()) {
+			t.Helper()
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("%s: %s did not panic", kern.Name, what)
+				}
+			}()
+			call()
+		}
+		_, src, _ := alignedGuarded(make([]float32, 4*64), 0)
+		_, dst, _ := alignedGuarded(make([]float32, 4*64), 0)
+		mustPanic("negative index", func() { kern.ScatterRows(2, 64, src, 64, []int32{0, -1}, dst, 64, true) })
+		mustPanic("index past dst", func() { kern.ScatterRows(2, 64, src, 64, []int32{0, 4}, dst, 64, true) })
+		mustPanic("short idx", func() { kern.ScatterRows(2, 64, src, 64, []int32{0}, dst, 64, true) })
+		mustPanic("short src", func() { kern.ScatterRows(4, 64, src[:4*64-1], 64, []int32{0, 1, 2, 3}, dst, 64, true) })
 	}
 }

@@ -2,7 +2,10 @@
 
 package asm
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // simdFuncs are the assembly entry points of one SIMD kernel set. They work
 // on whole vectors and whole register tiles only; kernels() wraps them into
@@ -38,6 +41,8 @@ type simdFuncs struct {
 	// packt and colmax likewise (empty: generic).
 	packt  []laneKernel[packTFunc]
 	colmax []laneKernel[colMaxFunc]
+	// scatternt has non-temporal stores (nil: ScatterRows is generic).
+	scatternt *laneKernel[scatterFunc]
 
 	fmapeak      func(iters int)
 	flopsPerIter int
@@ -83,6 +88,11 @@ type argMaxFunc func(x *float32, half, ld, segs int, out *int32)
 // multiple of 4.
 type packTFunc func(src *float32, ld int, perm *int32, rows, cols, d int, dst *float32, ldd int, scale float32, colScale *float32)
 
+// scatterFunc is ScatterRows with non-temporal stores, rows ≥ 1, width a
+// positive multiple of the kernel's lanes and every destination row
+// aligned to its vectors.
+type scatterFunc func(src *float32, lds int, idx *int32, rows, width int, dst *float32, ldd int)
+
 func (f *simdFuncs) kernels() *Kernels {
 	return &Kernels{
 		Name:            f.name,
@@ -100,6 +110,7 @@ func (f *simdFuncs) kernels() *Kernels {
 		ColMax:          f.colMax,
 		ArgMaxPlusMinus: f.argMaxPlusMinus,
 		PackT:           f.packT,
+		ScatterRows:     f.scatterRows,
 		Lanes:           f.lanes,
 		FMAPeak:         f.fmapeak,
 		FlopsPerIter:    f.flopsPerIter,
@@ -425,4 +436,30 @@ func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int3
 	if db < d {
 		packTColumns(0, rows, width, d-db, src[db:], ld, perm, scale, colScale, dst[db*width:])
 	}
+}
+
+func (f *simdFuncs) scatterRows(rows, width int, src []float32, lds int, idx []int32, dst []float32, ldd int, streaming bool) {
+	k := f.scatternt
+	if !streaming || k == nil || rows <= 0 || width <= 0 || width%k.lanes != 0 || lds < 0 || ldd < 0 {
+		scatterRowsGeneric(rows, width, src, lds, idx, dst, ldd, streaming)
+		return
+	}
+	align := uintptr(4 * k.lanes)
+	if uintptr(unsafe.Pointer(unsafe.SliceData(dst)))%align != 0 || uintptr(4*ldd)%align != 0 {
+		scatterRowsGeneric(rows, width, src, lds, idx, dst, ldd, streaming)
+		return
+	}
+	idx = idx[:rows]
+	lo, hi := idx[0], idx[0]
+	for _, r := range idx {
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	// Rows past either slice, or offsets past int: the generic code
+	// panics on them.
+	if lo < 0 || (lds > 0 && rows-1 > (math.MaxInt-width)/lds) || (ldd > 0 && int(hi) > (math.MaxInt-width)/ldd) ||
+		(rows-1)*lds+width > len(src) || int(hi)*ldd+width > len(dst) {
+		scatterRowsGeneric(rows, width, src, lds, idx, dst, ldd, streaming)
+		return
+	}
+	k.fn(&src[0], lds, &idx[0], rows, width, &dst[0], ldd)
 }

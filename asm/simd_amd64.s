@@ -1057,6 +1057,40 @@ done:
 	VZEROUPPER
 	RET
 
+// func scatterrowsnt_avx2(src *float32, lds int, idx *int32, rows int, width int, dst *float32, ldd int)
+// Requires: AVX, MMX+
+TEXT ·scatterrowsnt_avx2(SB), NOSPLIT, $0-56
+	MOVQ src+0(FP), AX
+	MOVQ lds+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ idx+16(FP), DX
+	MOVQ rows+24(FP), BX
+	MOVQ ldd+48(FP), SI
+	SHLQ $0x02, SI
+	MOVQ dst+40(FP), DI
+	MOVQ width+32(FP), R8
+	SHLQ $0x02, R8
+
+row:
+	MOVLQSX (DX), R9
+	IMULQ   SI, R9
+	ADDQ    DI, R9
+	XORQ    R10, R10
+
+vec:
+	VMOVUPS  (AX)(R10*1), Y0
+	VMOVNTPS Y0, (R9)(R10*1)
+	ADDQ     $0x20, R10
+	CMPQ     R10, R8
+	JL       vec
+	ADDQ     CX, AX
+	ADDQ     $0x04, DX
+	DECQ     BX
+	JNZ      row
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func fmapeak_avx2(iters int)
 // Requires: AVX, FMA3
 TEXT ·fmapeak_avx2(SB), NOSPLIT, $0-8
@@ -2994,6 +3028,40 @@ single_store:
 	JMP     single
 
 done:
+	VZEROUPPER
+	RET
+
+// func scatterrowsnt_avx512(src *float32, lds int, idx *int32, rows int, width int, dst *float32, ldd int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·scatterrowsnt_avx512(SB), NOSPLIT, $0-56
+	MOVQ src+0(FP), AX
+	MOVQ lds+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ idx+16(FP), DX
+	MOVQ rows+24(FP), BX
+	MOVQ ldd+48(FP), SI
+	SHLQ $0x02, SI
+	MOVQ dst+40(FP), DI
+	MOVQ width+32(FP), R8
+	SHLQ $0x02, R8
+
+row:
+	MOVLQSX (DX), R9
+	IMULQ   SI, R9
+	ADDQ    DI, R9
+	XORQ    R10, R10
+
+vec:
+	VMOVUPS  (AX)(R10*1), Z0
+	VMOVNTPS Z0, (R9)(R10*1)
+	ADDQ     $0x40, R10
+	CMPQ     R10, R8
+	JL       vec
+	ADDQ     CX, AX
+	ADDQ     $0x04, DX
+	DECQ     BX
+	JNZ      row
+	SFENCE
 	VZEROUPPER
 	RET
 

@@ -37,6 +37,9 @@ func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, ds
 // colmax_avx2 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 8.
 func colmax_avx2(sp *float32, rows int, width int, ld int, m *float32)
 
+// scatterrowsnt_avx2 sets dst[idx[i]·ldd+c] = src[i·lds+c] for i < rows, c < width with non-temporal stores and a store fence; rows ≥ 1, width a positive multiple of 8, every destination row aligned to 32 bytes.
+func scatterrowsnt_avx2(src *float32, lds int, idx *int32, rows int, width int, dst *float32, ldd int)
+
 // fmapeak_avx2 runs iters × 12 vector FMAs (192 flops per iteration).
 func fmapeak_avx2(iters int)
 
@@ -87,6 +90,9 @@ func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, 
 
 // colmax_avx512 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 16.
 func colmax_avx512(sp *float32, rows int, width int, ld int, m *float32)
+
+// scatterrowsnt_avx512 sets dst[idx[i]·ldd+c] = src[i·lds+c] for i < rows, c < width with non-temporal stores and a store fence; rows ≥ 1, width a positive multiple of 16, every destination row aligned to 64 bytes.
+func scatterrowsnt_avx512(src *float32, lds int, idx *int32, rows int, width int, dst *float32, ldd int)
 
 // fmapeak_avx512 runs iters × 12 vector FMAs (384 flops per iteration).
 func fmapeak_avx512(iters int)

@@ -546,3 +546,46 @@ func TestLSHExtremeRowNorms(t *testing.T) {
 		}
 	}
 }
+
+// TestLSHStreamingStores: the streaming scatters that large inputs get
+// (non-temporal stores where the rows are aligned) give the same bits as
+// the cached ones, and pass parity, aligned (D = 64) or not (D = 7).
+func TestLSHStreamingStores(t *testing.T) {
+	plain := mustLookup(t, "lsh")
+	for _, s := range []variants.Shape{{B: 1, H: 2, N: 300, M: 300, D: 64}, {B: 1, H: 1, N: 77, M: 77, D: 7}, {B: 2, H: 1, N: 100, M: 60, D: 32}} {
+		q, k, vv, err := inputs.Generate("gaussian", s, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, shared := range []string{"true", "false"} {
+			for _, causal := range []bool{false, true} {
+				opt := withKnobs(t, causal, "chunk", "32", "shared-qk", shared)
+				if err := plain.Validate(s, opt); err != nil {
+					continue // M ≠ N needs shared-qk=false
+				}
+				for _, threads := range []int{1, 3} {
+					opt.Threads = threads
+					want := variants.NewTensor(s.B, s.H, s.N, s.D)
+					got := variants.NewTensor(s.B, s.H, s.N, s.D)
+					if err := plain.Forward(q, k, vv, want, opt, variants.NewWorkspace()); err != nil {
+						t.Fatal(err)
+					}
+					if err := variants.LSHStreaming.Forward(q, k, vv, got, opt, variants.NewWorkspace()); err != nil {
+						t.Fatal(err)
+					}
+					label := fmt.Sprintf("%v shared-qk=%s causal=%v threads=%d", s, shared, causal, threads)
+					if !slices.Equal(got.Data, want.Data) {
+						t.Errorf("%s: streaming stores change the output", label)
+					}
+					r, _, err := parity.CheckFastPath(variants.LSHStreaming, q, k, vv, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !r.Pass {
+						t.Errorf("%s: max error %.3g exceeds tolerance %.3g", label, r.MaxErr, r.Tol)
+					}
+				}
+			}
+		}
+	}
+}

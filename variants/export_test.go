@@ -19,6 +19,10 @@ var (
 	BrokenLinearPeek     Variant = Linear{fault: linearFaultPeek}
 )
 
+// LSHStreaming is LSH with the streaming stores of large inputs at every
+// size.
+var LSHStreaming Variant = LSH{fault: lshStreamAlways}
+
 // FavorFeatures returns FAVOR+'s m×d feature matrix ω for seed.
 func FavorFeatures(d, m int, seed uint64) []float32 {
 	return favorOmega(d, Options{Features: m, Seed: seed})

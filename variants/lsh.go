@@ -44,16 +44,17 @@ import (
 // earlier round), so the rounds share one running softmax per query and
 // need no log-sum-exp correction. Working memory is O(N·D) per head.
 type LSH struct {
-	fault lshFault
+	fault lshFault // one int, so that LSH converts to Variant without allocating
 }
 
-// lshFault names a deliberately injected bug (tests only).
+// lshFault names a deliberately injected bug or a test mode (tests only).
 type lshFault int
 
 const (
 	lshNoFault     lshFault = iota
 	lshFaultNoWrap          // chunk 0 does not look back at the last chunk
 	lshFaultTwice           // a key found in several rounds counts several times
+	lshStreamAlways         // not a bug: the streaming stores of large inputs at every size
 )
 
 func init() { Register("lsh", func() Variant { return LSH{} }) }
@@ -526,7 +527,7 @@ func lshHeadFloats(s Shape, g lshGeom) int {
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
-	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + s.N + g.rounds*s.M
+	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + 2*s.N + g.rounds*s.M
 	if !shared {
 		n += 3*g.rounds*s.M + g.rounds*(g.nb+1)
 	}
@@ -588,6 +589,12 @@ type lshJob struct {
 	oS, oNext    []float32
 	mS, lS       []float32
 	mNext, lNext []float32
+	moveTo       []int32 // scratch: the state row at sorted index p goes to row moveTo[p]
+
+	// stream: the per-head arrays outgrow half the cache, so the scatters
+	// into sorted order use streaming stores (measured at n = 16K, d = 64:
+	// 5–7% faster; at 4K, where they fit, 10% slower).
+	stream bool
 }
 
 func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -604,6 +611,7 @@ func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	j := lshJob{s: s, g: g, causal: opt.Causal, shared: opt.SharedQK, scale: opt.ScaleFor(s.D),
 		kern: asm.Active(), fault: ls.fault, q: q, k: k, v: v, out: out}
 	j.carve(fbuf, ibuf)
+	j.stream = ls.fault == lshStreamAlways || 4*(lshHeadFloats(s, g)+(s.N+2*s.M)*s.D) > asm.CacheBytes()/2
 	lshRotations(s.D, g.half, g.rounds, opt.Seed, j.rot)
 
 	if threadCount(opt.Threads, max(g.nc, g.nb)) == 1 {
@@ -698,6 +706,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 		j.kStart = takeI(g.rounds * (g.nb + 1))
 	}
 	j.cursor, j.needSelf, j.kCode = takeI(g.nb), takeI(s.N), takeI(g.rounds*s.M)
+	j.moveTo = takeI(s.N)
 }
 
 // head hashes and sorts the positions of head (b, h) for every round.
@@ -800,10 +809,19 @@ func (j *lshJob) beginRound(r int) {
 	if r > 0 {
 		// Streaming reads of the old order, independent scattered writes.
 		prevPerm, inv := j.qPerm[(r-1)*s.N:r*s.N], j.qInv[r*s.N:(r+1)*s.N]
-		for p, pos := range prevPerm {
-			np := int(inv[pos])
-			copy(j.oNext[np*d:(np+1)*d], j.oS[p*d:(p+1)*d])
-			j.mNext[np], j.lNext[np] = j.mS[p], j.lS[p]
+		if j.stream {
+			for p, pos := range prevPerm {
+				np := inv[pos]
+				j.moveTo[p] = np
+				j.mNext[np], j.lNext[np] = j.mS[p], j.lS[p]
+			}
+			j.kern.ScatterRows(s.N, d, j.oS, d, j.moveTo, j.oNext, d, true)
+		} else {
+			for p, pos := range prevPerm {
+				np := int(inv[pos])
+				copy(j.oNext[np*d:(np+1)*d], j.oS[p*d:(p+1)*d])
+				j.mNext[np], j.lNext[np] = j.mS[p], j.lS[p]
+			}
 		}
 		j.oS, j.oNext = j.oNext, j.oS
 		j.mS, j.mNext = j.mNext, j.mS
@@ -818,13 +836,20 @@ func (j *lshJob) beginRound(r int) {
 	}
 	// Scattered in position order: the reads stream and the writes,
 	// independent of each other, overlap their misses (a gather in
-	// sorted order waits on each random row). Whole-row copies only:
-	// scalar stores to scattered rows not yet in cache stall.
+	// sorted order waits on each random row).
 	keys := j.kh
 	if j.shared {
 		keys = j.kNorm
 	}
-	for pos, p := range j.kInv[r*s.M : (r+1)*s.M] {
+	kInv := j.kInv[r*s.M : (r+1)*s.M]
+	if j.stream {
+		j.kern.ScatterRows(s.M, d, keys, d, kInv, j.kvs, 2*d, true)
+		j.kern.ScatterRows(s.M, d, j.vh, d, kInv, j.kvs[d:], 2*d, true)
+		return
+	}
+	// In cache, one pass that writes each [K | V] row whole is faster
+	// (4% at n = 8K).
+	for pos, p := range kInv {
 		kv := j.kvs[int(p)*2*d : int(p+1)*2*d]
 		copy(kv[:d], keys[pos*d:(pos+1)*d])
 		copy(kv[d:], j.vh[pos*d:(pos+1)*d])

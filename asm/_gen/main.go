@@ -67,6 +67,7 @@ func main() {
 		argMaxPlusMinus(s)
 		packT(s)
 		colMax(s)
+		scatterRows(s)
 		fmaPeak(s)
 		gemmNT(s)
 		for _, c := range gemmColumnVectors(s) {
@@ -1000,6 +1001,49 @@ func packT(s isa) {
 	cols := Load(Param("cols"), GP64())
 	CMPQ(first, cols)
 	JL(LabelRef("group"))
+	VZEROUPPER()
+	RET()
+}
+
+// scatterRows copies rows of width floats, width a positive multiple of the
+// lanes, from src (row stride lds) to the destination rows idx[i] (row
+// stride ldd), i < rows (rows ≥ 1), with non-temporal stores, then fences
+// them: for a destination too large to stay in cache, the stores skip the
+// read for ownership and do not evict the working set. Every destination
+// row must be aligned to the vector size (the caller checks).
+func scatterRows(s isa) {
+	TEXT("scatterrowsnt_"+s.name, NOSPLIT, "func(src *float32, lds int, idx *int32, rows, width int, dst *float32, ldd int)")
+	Doc(fmt.Sprintf("scatterrowsnt_%s sets dst[idx[i]·ldd+c] = src[i·lds+c] for i < rows, c < width with non-temporal stores and a store fence; rows ≥ 1, width a positive multiple of %d, every destination row aligned to %d bytes.", s.name, s.lanes, s.bytes()))
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(U8(2), lds)
+	idx := Load(Param("idx"), GP64())
+	rows := Load(Param("rows"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	dst := Load(Param("dst"), GP64())
+	width := Load(Param("width"), GP64())
+	SHLQ(U8(2), width) // bytes
+
+	Label("row")
+	dp := GP64()
+	MOVLQSX(Mem{Base: idx}, dp)
+	IMULQ(ldd, dp)
+	ADDQ(dst, dp)
+	off := GP64()
+	XORQ(off, off)
+	Label("vec")
+	v := s.vec()
+	VMOVUPS(Mem{Base: src, Index: off, Scale: 1}, v)
+	VMOVNTPS(v, Mem{Base: dp, Index: off, Scale: 1})
+	ADDQ(U8(s.bytes()), off)
+	CMPQ(off, width)
+	JL(LabelRef("vec"))
+	ADDQ(lds, src)
+	ADDQ(U8(4), idx)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
+	SFENCE()
 	VZEROUPPER()
 	RET()
 }
