@@ -51,10 +51,10 @@ type LSH struct {
 type lshFault int
 
 const (
-	lshNoFault     lshFault = iota
-	lshFaultNoWrap          // chunk 0 does not look back at the last chunk
-	lshFaultTwice           // a key found in several rounds counts several times
-	lshStreamAlways         // not a bug: the streaming stores of large inputs at every size
+	lshNoFault      lshFault = iota
+	lshFaultNoWrap           // chunk 0 does not look back at the last chunk
+	lshFaultTwice            // a key found in several rounds counts several times
+	lshStreamAlways          // not a bug: the streaming stores of large inputs at every size
 )
 
 func init() { Register("lsh", func() Variant { return LSH{} }) }
