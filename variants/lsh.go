@@ -1029,28 +1029,56 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 // order.
 func (j *lshJob) finishHead() {
 	s, d := j.s, j.s.D
+	last := j.g.rounds - 1
+	inv := j.qInv[last*s.N : (last+1)*s.N]
+	if j.stream {
+		// Normalised in place in sorted order, then scattered out with
+		// streaming stores.
+		if j.shared {
+			for i, p := range inv {
+				if j.needSelf[i] != 0 {
+					j.addSelf(i, int(p))
+				}
+			}
+		}
+		for p, l := range j.lS[:s.N] {
+			acc := j.oS[p*d : (p+1)*d]
+			if l > 0 {
+				j.kern.Scale(acc, 1/l)
+			} else {
+				clear(acc)
+			}
+		}
+		j.kern.ScatterRows(s.N, d, j.oS, d, j.qPerm[last*s.N:(last+1)*s.N], j.oh, d, true)
+		return
+	}
 	// In position order: the output rows stream out while the reads of
 	// the state, independent of each other, overlap their misses.
-	inv := j.qInv[(j.g.rounds-1)*s.N : j.g.rounds*s.N]
 	for i, p32 := range inv {
 		p := int(p32)
-		acc := j.oS[p*d : (p+1)*d]
 		if j.shared && j.needSelf[i] != 0 {
-			qi, ki := j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d]
-			var dot float32
-			for x, v := range qi {
-				dot += v * ki[x]
-			}
-			foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, &j.mS[p], &j.lS[p])
+			j.addSelf(i, p)
 		}
 		out := j.oh[i*d : (i+1)*d]
 		if l := j.lS[p]; l > 0 {
-			copy(out, acc)
+			copy(out, j.oS[p*d:(p+1)*d])
 			j.kern.Scale(out, 1/l)
 		} else {
 			clear(out)
 		}
 	}
+}
+
+// addSelf folds query position i's own key into its state, at sorted
+// index p: the candidate of a round that had no other.
+func (j *lshJob) addSelf(i, p int) {
+	d := j.s.D
+	qi, ki := j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d]
+	var dot float32
+	for x, v := range qi {
+		dot += v * ki[x]
+	}
+	foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], j.oS[p*d:(p+1)*d], &j.mS[p], &j.lS[p])
 }
 
 // lshDedup drops, in round r > 0, the pairs that were candidates in an
