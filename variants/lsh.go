@@ -33,8 +33,10 @@ import (
 //
 // Forward, per head: hash every position with one product per 128 rows
 // against the rounds' rotations, counting-sort by bucket, and gather K and V
-// and the running softmax state into sorted order (each tile packs its
-// queries straight from position order). In sorted order a bucket is a
+// and the running softmax state into sorted order (shared QK: each tile
+// packs its queries from the sorted unit keys times scale·‖q‖, otherwise
+// straight from position order; once the arrays outgrow half the cache
+// the gathers use streaming stores). In sorted order a bucket is a
 // contiguous range and, within it, sorted order is position order, so the
 // rows of one bucket inside one chunk share one candidate range (the
 // bucket's part of their chunk and the previous one); causal is a prefix of
