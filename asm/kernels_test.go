@@ -942,15 +942,7 @@ func TestPackTFallbacks(t *testing.T) {
 			want := packTRef(rows, 16, 4, src, 0, perm, 2, nil)
 			samePackT(t, fmt.Sprintf("%s huge ld perm=%v", kern.Name, perm), dst, want)
 		}
-		mustPanic := func(what string, call func()) {
-			t.Helper()
-			defer func() {
-				if recover() == nil {
-					t.Fatalf("%s: %s did not panic", kern.Name, what)
-				}
-			}()
-			call()
-		}
+		mustPanic := func(what string, call func()) { t.Helper(); expectPanic(t, kern.Name+": "+what, call) }
 		src = make([]float32, 64*64)
 		dst := make([]float32, 64*16)
 		mustPanic("rows > width", func() { kern.PackT(17, 16, 64, src, 64, nil, 1, nil, dst) })
@@ -1006,6 +998,17 @@ func TestColMax(t *testing.T) {
 			}
 		}
 	}
+}
+
+// expectPanic fails unless call panics.
+func expectPanic(t *testing.T, what string, call func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Fatalf("%s did not panic", what)
+		}
+	}()
+	call()
 }
 
 // scatterRowsRef is ScatterRows element by element, in order of i.
@@ -1069,15 +1072,7 @@ func TestScatterRows(t *testing.T) {
 				}
 			}
 		}
-		mustPanic := func(what string, call func()) {
-			t.Helper()
-			defer func() {
-				if recover() == nil {
-					t.Fatalf("%s: %s did not panic", kern.Name, what)
-				}
-			}()
-			call()
-		}
+		mustPanic := func(what string, call func()) { t.Helper(); expectPanic(t, kern.Name+": "+what, call) }
 		_, src, _ := alignedGuarded(make([]float32, 4*64), 0)
 		_, dst, _ := alignedGuarded(make([]float32, 4*64), 0)
 		mustPanic("negative index", func() { kern.ScatterRows(2, 64, src, 64, []int32{0, -1}, dst, 64, true) })
