@@ -734,8 +734,8 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
 	}
 	d := s.D
 	if j.shared {
-		// The keys normalised once, in position order (streaming
-		// stores); each round then copies whole rows.
+		// The keys normalised once, in position order (sequential
+		// writes); each round then copies whole rows.
 		for i := range s.N {
 			j.qScale[i] = normalizeKey(j.kern, j.kNorm[i*d:(i+1)*d], j.qh[i*d:(i+1)*d], j.scale)
 			j.needSelf[i] = 0
