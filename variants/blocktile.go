@@ -168,6 +168,37 @@ func (t *tileAttn) beginInPlace(rows int, q []float32, ldq int, qperm []int32, c
 	copy(qt.l, l[:rows])
 }
 
+// beginLocal starts a tile like beginInPlace, but the rows accumulate in
+// the tile's own buffer: their state is copied in from o (ldo apart) and m,
+// l, or (m nil) starts afresh. The caller takes the result from t.qt (o, m,
+// l), e.g. to scatter it elsewhere.
+func (t *tileAttn) beginLocal(rows int, q []float32, ldq int, qperm []int32, colScale bool, o []float32, ldo int, m, l []float32) {
+	qt := &t.qt
+	d := qt.d
+	t.narrow(tileWidth(rows))
+	t.rows, t.acc, t.ldacc = rows, nil, 0
+	t.odst, t.ldo, t.inPlace = qt.o, d, false
+	var cs []float32
+	if colScale {
+		cs = t.colScale
+	}
+	t.packRows(rows, q, ldq, qperm, cs)
+	clear(qt.l)
+	for i := range qt.m {
+		qt.m[i] = float32(math.Inf(-1))
+	}
+	if m == nil {
+		clear(qt.o)
+		return
+	}
+	for i := range rows {
+		copy(qt.o[i*d:(i+1)*d], o[i*ldo:i*ldo+d])
+	}
+	clear(qt.o[rows*d:])
+	copy(qt.m, m[:rows])
+	copy(qt.l, l[:rows])
+}
+
 // packRows packs rows query rows, scaled, into the tile's Qᵀ and zeroes its
 // padding columns: row i is q[r·ldq:] with r = perm[i] (perm nil: i), times
 // colScale[i] (nil: the logit scale).

@@ -812,12 +812,7 @@ func (j *lshJob) beginRound(r int) {
 		// Streaming reads of the old order, independent scattered writes.
 		prevPerm, inv := j.qPerm[(r-1)*s.N:r*s.N], j.qInv[r*s.N:(r+1)*s.N]
 		if j.stream {
-			for p, pos := range prevPerm {
-				np := inv[pos]
-				j.moveTo[p] = np
-				j.mNext[np], j.lNext[np] = j.mS[p], j.lS[p]
-			}
-			j.kern.ScatterRows(s.N, d, j.oS, d, j.moveTo, j.oNext, d, true)
+			// Round r−1's tiles wrote the state in this order (endTile).
 		} else {
 			for p, pos := range prevPerm {
 				np := int(inv[pos])
@@ -954,7 +949,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 			}
 			t.attend(j.kvs, j.kvs[d:], 2*d, lo[x], hi[x])
 		}
-		t.store(j.mS[s0:], j.lS[s0:])
+		j.endTile(t, s0, rows)
 	}
 }
 
@@ -966,6 +961,16 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 	q0, q1 := int(j.qStart[r*nb1+beta]), int(j.qStart[r*nb1+beta+1])
 	k0, k1 := int(j.kStart[r*nb1+beta]), int(j.kStart[r*nb1+beta+1])
 	if k0 == k1 {
+		if j.stream {
+			// No key: the rows' state passes through a tile unchanged,
+			// which sends it on (endTile).
+			for s0 := q0; s0 < q1; s0 += g.rowTile {
+				rows := min(g.rowTile, q1-s0)
+				j.beginTile(t, s0, rows)
+				j.endTile(t, s0, rows)
+			}
+			return
+		}
 		if r == 0 { // no key: the rows' state starts empty
 			clear(j.oS[q0*d : q1*d])
 			for p := q0; p < q1; p++ {
@@ -998,7 +1003,7 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 		}
 		j.beginTile(t, s0, rows)
 		t.attend(j.kvs, j.kvs[d:], 2*d, k0, k1)
-		t.store(j.mS[s0:], j.lS[s0:])
+		j.endTile(t, s0, rows)
 	}
 }
 
@@ -1013,17 +1018,61 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 		m, l = nil, nil
 	}
 	perm := j.qPerm[j.round*j.s.N+s0:]
+	q, ldq, qperm := j.qh, d, perm
 	if j.shared {
 		// The rows' keys are contiguous in kvs; times scale·‖q‖ they are
 		// the scaled queries.
 		for i, pos := range perm[:rows] {
 			t.colScale[i] = j.qScale[pos]
 		}
-		t.beginInPlace(rows, j.kvs[s0*2*d:], 2*d, nil, true, j.oS[s0*d:], d, m, l)
+		q, ldq, qperm = j.kvs[s0*2*d:], 2*d, nil
+	}
+	if j.stream {
+		t.beginLocal(rows, q, ldq, qperm, j.shared, j.oS[s0*d:], d, m, l)
 	} else {
-		t.beginInPlace(rows, j.qh, d, perm, false, j.oS[s0*d:], d, m, l)
+		t.beginInPlace(rows, q, ldq, qperm, j.shared, j.oS[s0*d:], d, m, l)
 	}
 	t.qpos = perm
+}
+
+// endTile hands the rows' state on. In cache it is already in place, and
+// store writes m and l. Streaming, the tile's own buffer goes straight
+// where the next step reads it, with streaming stores: to the next round's
+// sorted order (so no pass moves the state between rounds), or after the
+// last round, with the self key folded in and normalised, to the output
+// rows (so no pass gathers them).
+func (j *lshJob) endTile(t *tileAttn, s0, rows int) {
+	if !j.stream {
+		t.store(j.mS[s0:], j.lS[s0:])
+		return
+	}
+	s, d, r, qt := j.s, j.s.D, j.round, &t.qt
+	perm := j.qPerm[r*s.N+s0 : r*s.N+s0+rows]
+	if r+1 < j.g.rounds {
+		// Rows [s0, s0+rows) are this tile's alone, so are these
+		// entries of the scratch.
+		dst := j.moveTo[s0 : s0+rows]
+		next := j.qInv[(r+1)*s.N : (r+2)*s.N]
+		for i, pos := range perm {
+			np := next[pos]
+			dst[i] = np
+			j.mNext[np], j.lNext[np] = qt.m[i], qt.l[i]
+		}
+		j.kern.ScatterRows(rows, d, qt.o, d, dst, j.oNext, d, true)
+		return
+	}
+	for i, pos := range perm {
+		acc := qt.o[i*d : (i+1)*d]
+		if j.shared && j.needSelf[pos] != 0 {
+			j.addSelf(int(pos), acc, &qt.m[i], &qt.l[i])
+		}
+		if l := qt.l[i]; l > 0 {
+			j.kern.Scale(acc, 1/l)
+		} else {
+			clear(acc)
+		}
+	}
+	j.kern.ScatterRows(rows, d, qt.o, d, perm, j.oh, d, true)
 }
 
 // finishHead adds the self key where some round had no other candidate and
@@ -1034,32 +1083,14 @@ func (j *lshJob) finishHead() {
 	last := j.g.rounds - 1
 	inv := j.qInv[last*s.N : (last+1)*s.N]
 	if j.stream {
-		// Normalised in place in sorted order, then scattered out with
-		// streaming stores.
-		if j.shared {
-			for i, p := range inv {
-				if j.needSelf[i] != 0 {
-					j.addSelf(i, int(p))
-				}
-			}
-		}
-		for p, l := range j.lS[:s.N] {
-			acc := j.oS[p*d : (p+1)*d]
-			if l > 0 {
-				j.kern.Scale(acc, 1/l)
-			} else {
-				clear(acc)
-			}
-		}
-		j.kern.ScatterRows(s.N, d, j.oS, d, j.qPerm[last*s.N:(last+1)*s.N], j.oh, d, true)
-		return
+		return // the last round's tiles wrote the outputs (endTile)
 	}
 	// In position order: the output rows stream out while the reads of
 	// the state, independent of each other, overlap their misses.
 	for i, p32 := range inv {
 		p := int(p32)
 		if j.shared && j.needSelf[i] != 0 {
-			j.addSelf(i, p)
+			j.addSelf(i, j.oS[p*d:(p+1)*d], &j.mS[p], &j.lS[p])
 		}
 		out := j.oh[i*d : (i+1)*d]
 		if l := j.lS[p]; l > 0 {
@@ -1071,16 +1102,16 @@ func (j *lshJob) finishHead() {
 	}
 }
 
-// addSelf folds query position i's own key into its state, at sorted
-// index p: the candidate of a round that had no other.
-func (j *lshJob) addSelf(i, p int) {
+// addSelf folds query position i's own key into its state (acc, m, l):
+// the candidate of a round that had no other.
+func (j *lshJob) addSelf(i int, acc []float32, m, l *float32) {
 	d := j.s.D
 	qi, ki := j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d]
 	var dot float32
 	for x, v := range qi {
 		dot += v * ki[x]
 	}
-	foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], j.oS[p*d:(p+1)*d], &j.mS[p], &j.lS[p])
+	foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, m, l)
 }
 
 // lshDedup drops, in round r > 0, the pairs that were candidates in an
