@@ -151,7 +151,7 @@ func (ls LSH) FlopsOn(q, k, v Tensor, opt Options) (float64, error) {
 		return 0, err
 	}
 	g := lshGeometry(s, opt)
-	rot := make([]float32, g.rounds*g.half*s.D)
+	rot := make([]float32, lshRotWidth(g.half, g.rounds)*s.D)
 	lshRotations(s.D, g.half, g.rounds, opt.Seed, rot)
 	var pairs int
 	for b := range s.B {
@@ -288,12 +288,12 @@ func lshCountSeparate(qb, kb []int32, n, m int, g lshGeom, causal bool) int {
 }
 
 // lshRotations fills rot with the rounds' Gaussian rotations side by side:
-// rot[p·W + r·nb/2 + t] = R_r[p][t] with W = rounds·nb/2, so one GEMM
-// projects a block of rows on every round at once. The values depend on
-// Seed alone.
+// rot[p·W + r·nb/2 + t] = R_r[p][t] with W = lshRotWidth, so one GEMM
+// projects a block of rows on every round at once; the W − rounds·nb/2
+// columns past them are zero. The values depend on Seed alone.
 func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 	rng := newSeededRand(seed, streamLSH)
-	width := rounds * half
+	width := lshRotWidth(half, rounds)
 	for r := range rounds {
 		for p := range d {
 			for t := range half {
@@ -301,7 +301,17 @@ func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
 			}
 		}
 	}
+	for p := range d {
+		clear(rot[p*width+rounds*half : (p+1)*width])
+	}
 }
+
+// lshRotWidth is the row stride of the rotations and projections:
+// rounds·nb/2 rounded up to whole 16-float vectors. A product narrower than
+// a vector runs in the kernels' scalar tail (at n = 512, nb/2 = 4, that was
+// a third of LSH's time); the zero columns cost less. Each projection is
+// the same sum whatever the width, so the buckets do not change.
+func lshRotWidth(half, rounds int) int { return (rounds*half + 15) &^ 15 }
 
 // lshHashRows is the fixed row block of the hashing GEMM: the same blocks in
 // Forward and Reference, whatever the thread count, so that both see
@@ -310,7 +320,7 @@ const lshHashRows = 128
 
 // lshProjFloats is the hashing scratch: one row block's projections and a
 // junk row for the score kernel's column maxima.
-func lshProjFloats(rounds, half int) int { return (lshHashRows + 1) * rounds * half }
+func lshProjFloats(rounds, half int) int { return (lshHashRows + 1) * lshRotWidth(half, rounds) }
 
 // lshHash sets bkt[r·n + i] = argmax([x_i R_r; −x_i R_r]) (first index of
 // the maximum) for the n rows of x. proj holds lshProjFloats(rounds, half)
@@ -330,7 +340,7 @@ func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, roun
 // its own product (measured 2% faster at n = 4K and 16K); narrower rounds
 // share one, which runs on wider kernels (9% faster at 2K).
 func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
-	width := rounds * half
+	width := lshRotWidth(half, rounds)
 	rows := min(lshHashRows, n-r0)
 	junk := proj[lshHashRows*width:][:width]
 	if half%64 == 0 {
@@ -391,7 +401,7 @@ func lshCandidates(q, k Tensor, opt Options) candidates {
 	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}
 	nb, rounds, c := lshBucketCount(s, opt), opt.Rounds, opt.Chunk
 	half := nb / 2
-	rot := make([]float32, rounds*half*s.D)
+	rot := make([]float32, lshRotWidth(half, rounds)*s.D)
 	lshRotations(s.D, half, rounds, opt.Seed, rot)
 	curB, curH := -1, -1
 	var qBkt, kBkt []int32
@@ -525,7 +535,7 @@ func lshHeadFloats(s Shape, g lshGeom) int {
 	return 2*s.M*s.D + s.N*s.D + // [K | V] rows in sorted order; normalised keys
 		2*s.N*s.D + // the state, two buffers
 		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
-		lshProjFloats(g.rounds, g.half) + g.rounds*g.half*s.D // projections, rotations
+		lshProjFloats(g.rounds, g.half) + lshRotWidth(g.half, g.rounds)*s.D // projections, rotations
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
@@ -697,7 +707,7 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	j.oS, j.oNext = takeF(s.N*s.D), takeF(s.N*s.D)
 	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
 	j.qScale = takeF(s.N)
-	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(g.rounds*g.half*s.D)
+	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(lshRotWidth(g.half, g.rounds)*s.D)
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
 	if j.shared {
