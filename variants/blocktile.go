@@ -191,10 +191,13 @@ func (t *tileAttn) beginLocal(rows int, q []float32, ldq int, qperm []int32, col
 		clear(qt.o)
 		return
 	}
-	for i := range rows {
-		copy(qt.o[i*d:(i+1)*d], o[i*ldo:i*ldo+d])
+	if ldo == d {
+		copy(qt.o[:rows*d], o[:rows*d])
+	} else {
+		for i := range rows {
+			copy(qt.o[i*d:(i+1)*d], o[i*ldo:i*ldo+d])
+		}
 	}
-	clear(qt.o[rows*d:])
 	copy(qt.m, m[:rows])
 	copy(qt.l, l[:rows])
 }
