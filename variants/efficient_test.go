@@ -557,9 +557,13 @@ func TestLSHStreamingStores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The last setting leaves buckets without keys (64 of them, for
-		// at most 300 keys), whose queries still pass through the rounds.
-		for _, knobs := range [][]string{{"shared-qk", "true"}, {"shared-qk", "false"}, {"shared-qk", "false", "buckets", "64", "rounds", "3"}} {
+		// One round (the first is the last), three, and buckets without
+		// keys (64 of them for at most 300 keys), whose queries still pass
+		// through the rounds.
+		for _, knobs := range [][]string{
+			{"shared-qk", "true"}, {"shared-qk", "true", "rounds", "1"}, {"shared-qk", "true", "rounds", "3", "buckets", "6"},
+			{"shared-qk", "false"}, {"shared-qk", "false", "buckets", "64", "rounds", "3"},
+		} {
 			for _, causal := range []bool{false, true} {
 				opt := withKnobs(t, causal, append([]string{"chunk", "32"}, knobs...)...)
 				if err := plain.Validate(s, opt); err != nil {
