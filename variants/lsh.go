@@ -672,10 +672,14 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 	}
 	// The hashing GEMM in its fixed row blocks, one block per item: the
 	// same blocks as lshHash, so the same buckets.
-	hash := func(x []float32, n int, bkt []int32) {
+	hash := func(x []float32, n int, bkt []int32, normalize bool) {
 		blocks := ceilDiv(n, lshHashRows)
 		forEach(threadCount(threads, blocks), blocks, func(w, blk int) {
-			lshHashBlock(j.kern, x, n, j.s.D, j.rot, j.g.half, j.g.rounds, projs[w], bkt, blk*lshHashRows)
+			r0 := blk * lshHashRows
+			lshHashBlock(j.kern, x, n, j.s.D, j.rot, j.g.half, j.g.rounds, projs[w], bkt, r0)
+			if normalize {
+				j.normalizeRows(r0, min(n, r0+lshHashRows))
+			}
 		})
 	}
 	for b := range j.s.B {
@@ -723,33 +727,33 @@ func (j *lshJob) carve(f []float32, n []int32) {
 }
 
 // head hashes and sorts the positions of head (b, h) for every round.
-// hash computes the buckets of n rows of x into bkt: lshHash on the
-// calling goroutine, or its row blocks spread over threads.
-func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32)) {
+// hash, when not nil, computes the buckets of n rows of x into bkt (and
+// with normalize the unit keys of those rows, block by block), its row
+// blocks spread over threads; nil runs the same blocks on the calling
+// goroutine.
+func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, normalize bool)) {
 	s, g := j.s, j.g
 	j.qh, j.vh, j.oh = j.q.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
 	j.kh = j.qh
 	if !j.shared {
 		j.kh = j.k.Head(b, h)
 	}
+	// Shared QK: each block of rows is normalised right after it is
+	// hashed, while it is in cache, so Q is read from memory once.
 	if hash == nil {
-		lshHash(j.kern, j.qh, s.N, s.D, j.rot, g.half, g.rounds, j.proj, j.qBkt)
+		for r0 := 0; r0 < s.N; r0 += lshHashRows {
+			lshHashBlock(j.kern, j.qh, s.N, s.D, j.rot, g.half, g.rounds, j.proj, j.qBkt, r0)
+			if j.shared {
+				j.normalizeRows(r0, min(s.N, r0+lshHashRows))
+			}
+		}
 		if !j.shared {
 			lshHash(j.kern, j.kh, s.M, s.D, j.rot, g.half, g.rounds, j.proj, j.kBkt)
 		}
 	} else {
-		hash(j.qh, s.N, j.qBkt)
+		hash(j.qh, s.N, j.qBkt, j.shared)
 		if !j.shared {
-			hash(j.kh, s.M, j.kBkt)
-		}
-	}
-	d := s.D
-	if j.shared {
-		// The keys normalised once, in position order (sequential
-		// writes); each round then copies whole rows.
-		for i := range s.N {
-			j.qScale[i] = normalizeKey(j.kern, j.kNorm[i*d:(i+1)*d], j.qh[i*d:(i+1)*d], j.scale)
-			j.needSelf[i] = 0
+			hash(j.kh, s.M, j.kBkt, false)
 		}
 	}
 	for r := range g.rounds {
@@ -787,6 +791,16 @@ func normalizeKey(kern *asm.Kernels, key, q []float32, scale float32) float32 {
 		key[p] = float32(float64(x) / norm)
 	}
 	return float32(float64(scale) * norm)
+}
+
+// normalizeRows sets, for positions [r0, r1), the unit keys (kNorm), the
+// query factors (qScale), and clears needSelf.
+func (j *lshJob) normalizeRows(r0, r1 int) {
+	d := j.s.D
+	for i := r0; i < r1; i++ {
+		j.qScale[i] = normalizeKey(j.kern, j.kNorm[i*d:(i+1)*d], j.qh[i*d:(i+1)*d], j.scale)
+		j.needSelf[i] = 0
+	}
 }
 
 // sumSquares returns Σ x², in four interleaved partial sums (one running
