@@ -623,7 +623,7 @@ done:
 	RET
 
 // func argmaxpm_avx2(x *float32, half int, ld int, segs int, out *int32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, CMOV
 TEXT ·argmaxpm_avx2(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), AX
 	MOVQ half+8(FP), CX
@@ -692,36 +692,33 @@ clean:
 	VMINPS       X2, X1, X1
 	VBROADCASTSS c_zero<>+0(SB), X2
 	VSUBSS       X0, X2, X2
-	VUCOMISS     X2, X1
-	JCS          low
-	VBROADCASTSS X0, Y0
+	VMOVD        X0, DI
+	VMOVD        X1, R8
 	XORQ         R9, R9
-	JMP          search
-
-low:
-	VBROADCASTSS X1, Y0
-	MOVQ         CX, R9
-
-search:
-	MOVQ AX, DI
-	MOVQ CX, R8
+	VUCOMISS     X2, X1
+	CMOVLCS      R8, DI
+	CMOVQCS      CX, R9
+	VMOVD        DI, X0
+	VBROADCASTSS X0, Y0
+	MOVQ         AX, DI
+	MOVQ         CX, R8
+	MOVQ         $0x4000000000000000, R11
+	MOVQ         R11, R10
 
 find:
 	VCMPPS    $0x00, (DI), Y0, Y1
-	VMOVMSKPS Y1, R10
-	TESTL     R10, R10
-	JNZ       found
+	VMOVMSKPS Y1, R12
+	XORL      R13, R13
+	BSFL      R12, R13
+	LEAQ      (R9)(R13*1), R12
+	CMOVQEQ   R11, R12
+	CMPQ      R12, R10
+	CMOVQLT   R12, R10
 	ADDQ      $0x00000020, DI
 	ADDQ      $0x00000008, R9
 	SUBQ      $0x00000008, R8
 	JNZ       find
-	MOVL      $-1, (SI)
-	JMP       next
-
-found:
-	BSFL R10, R10
-	ADDQ R10, R9
-	MOVL R9, (SI)
+	MOVL      R10, (SI)
 
 next:
 	ADDQ $0x04, SI
@@ -2526,7 +2523,7 @@ done:
 	RET
 
 // func argmaxpm_avx512(x *float32, half int, ld int, segs int, out *int32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·argmaxpm_avx512(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), AX
 	MOVQ half+8(FP), CX
@@ -2599,36 +2596,33 @@ clean:
 	VMINPS        X2, X1, X1
 	VBROADCASTSS  c_zero<>+0(SB), X2
 	VSUBSS        X0, X2, X2
-	VUCOMISS      X2, X1
-	JCS           low
-	VBROADCASTSS  X0, Z0
+	VMOVD         X0, DI
+	VMOVD         X1, R8
 	XORQ          R9, R9
-	JMP           search
-
-low:
-	VBROADCASTSS X1, Z0
-	MOVQ         CX, R9
-
-search:
-	MOVQ AX, DI
-	MOVQ CX, R8
+	VUCOMISS      X2, X1
+	CMOVLCS       R8, DI
+	CMOVQCS       CX, R9
+	VMOVD         DI, X0
+	VBROADCASTSS  X0, Z0
+	MOVQ          AX, DI
+	MOVQ          CX, R8
+	MOVQ          $0x4000000000000000, R11
+	MOVQ          R11, R10
 
 find:
-	VCMPPS $0x00, (DI), Z0, K2
-	KMOVW  K2, R10
-	TESTL  R10, R10
-	JNZ    found
-	ADDQ   $0x00000040, DI
-	ADDQ   $0x00000010, R9
-	SUBQ   $0x00000010, R8
-	JNZ    find
-	MOVL   $-1, (SI)
-	JMP    next
-
-found:
-	BSFL R10, R10
-	ADDQ R10, R9
-	MOVL R9, (SI)
+	VCMPPS  $0x00, (DI), Z0, K2
+	KMOVW   K2, R12
+	XORL    R13, R13
+	BSFL    R12, R13
+	LEAQ    (R9)(R13*1), R12
+	CMOVQEQ R11, R12
+	CMPQ    R12, R10
+	CMOVQLT R12, R10
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000010, R9
+	SUBQ    $0x00000010, R8
+	JNZ     find
+	MOVL    R10, (SI)
 
 next:
 	ADDQ $0x04, SI

@@ -712,6 +712,11 @@ func colMax(s isa) {
 //  2. the winner is lo (at offset half) if −lo > hi, else hi (offset 0), and
 //     the answer is the offset plus the first t with v[t] == winner.
 //
+// Pass 2 has no branch on the data: the winner is chosen by conditional
+// moves and every vector is searched, keeping the least match. On Gaussian
+// projections both branches are coin flips; LSH's whole hashing at n = 16K
+// ran 12% faster this way.
+//
 // Both are exact: max and min return one of their inputs, and the first
 // equal element is the scalar scan's first extreme (its strict comparisons
 // keep the first of equal values; ±0 compare equal in both).
@@ -762,23 +767,31 @@ func argMaxPlusMinus(s isa) {
 	nhi := XMM()
 	VBROADCASTSS(consts["zero"], nhi)
 	VSUBSS(hi[0].AsX(), nhi, nhi)
-	target := s.vec()
+	// The winner without a branch: lo and offset half when lo < −hi,
+	// else hi and offset 0.
+	win, lob := GP32(), GP32()
+	VMOVD(hi[0].AsX(), win)
+	VMOVD(lo[0].AsX(), lob)
 	off := GP64()
-	VUCOMISS(nhi, lo[0].AsX()) // flags of lo − (−hi)
-	JCS(LabelRef("low"))
-	VBROADCASTSS(hi[0].AsX(), target)
 	XORQ(off, off)
-	JMP(LabelRef("search"))
-	Label("low")
-	VBROADCASTSS(lo[0].AsX(), target)
-	MOVQ(half, off)
+	VUCOMISS(nhi, lo[0].AsX()) // flags of lo − (−hi): CF when lo < −hi
+	CMOVLCS(lob, win)
+	CMOVQCS(half, off)
+	tx := XMM()
+	VMOVD(win, tx)
+	target := s.vec()
+	VBROADCASTSS(tx, target)
 
-	// Pass 2: the first lane equal to target.
-	Label("search")
+	// Pass 2: the first lane equal to target, over every vector (a fixed
+	// trip count, not an exit at a random place): each vector's first
+	// match, or a sentinel, and the least of them.
 	const eq = 0 // EQ_OQ
 	MOVQ(x, p)
 	MOVQ(half, n)
-	bits := GP32()
+	first, sentinel := GP64(), GP64()
+	MOVQ(U64(1<<62), sentinel)
+	MOVQ(sentinel, first)
+	bits, lane, cand := GP32(), GP32(), GP64()
 	Label("find")
 	if s.avx512 {
 		k := K()
@@ -789,18 +802,17 @@ func argMaxPlusMinus(s isa) {
 		VCMPPS(U8(eq), Mem{Base: p}, target, m)
 		VMOVMSKPS(m, bits)
 	}
-	TESTL(bits, bits)
-	JNZ(LabelRef("found"))
+	XORL(lane, lane)
+	BSFL(bits, lane) // ZF when no lane matches (lane is then unchanged)
+	LEAQ(Mem{Base: off, Index: lane.As64(), Scale: 1}, cand)
+	CMOVQEQ(sentinel, cand)
+	CMPQ(cand, first)
+	CMOVQLT(cand, first)
 	ADDQ(U32(s.bytes()), p)
 	ADDQ(U32(s.lanes), off)
 	SUBQ(U32(s.lanes), n)
 	JNZ(LabelRef("find"))
-	MOVL(I32(-1), Mem{Base: out}) // not reached: target is an element of v
-	JMP(LabelRef("next"))
-	Label("found")
-	BSFL(bits, bits)
-	ADDQ(bits.As64(), off)
-	MOVL(off.As32(), Mem{Base: out})
+	MOVL(first.As32(), Mem{Base: out})
 
 	Label("next")
 	ADDQ(U8(4), out)
