@@ -1051,7 +1051,11 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 		}
 		q, ldq, qperm = j.ks[s0*d:], d, nil
 	}
-	if j.stream {
+	// Streaming, a round that hands its state on accumulates in the
+	// tile's own buffer, which endTile sends to the next order; the last
+	// round accumulates in place (measured 0.5–2.5% faster at 8K–16K
+	// than copying its rows in).
+	if j.stream && j.round+1 < j.g.rounds {
 		t.beginLocal(rows, q, ldq, qperm, j.shared, j.oS[s0*d:], d, m, l)
 	} else {
 		t.beginInPlace(rows, q, ldq, qperm, j.shared, j.oS[s0*d:], d, m, l)
@@ -1060,11 +1064,11 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 }
 
 // endTile hands the rows' state on. In cache it is already in place, and
-// store writes m and l. Streaming, the tile's own buffer goes straight
-// where the next step reads it, with streaming stores: to the next round's
-// sorted order (so no pass moves the state between rounds), or after the
-// last round, with the self key folded in and normalised, to the output
-// rows (so no pass gathers them).
+// store writes m and l. Streaming, it goes straight where the next step
+// reads it, with streaming stores: from the tile's own buffer to the next
+// round's sorted order (so no pass moves the state between rounds), or
+// after the last round, with the self key folded in and normalised in
+// place, to the output rows (so no pass gathers them).
 func (j *lshJob) endTile(t *tileAttn, s0, rows int) {
 	if !j.stream {
 		t.store(j.mS[s0:], j.lS[s0:])
@@ -1085,8 +1089,10 @@ func (j *lshJob) endTile(t *tileAttn, s0, rows int) {
 		j.kern.ScatterRows(rows, d, qt.o, d, dst, j.oNext, d, true)
 		return
 	}
+	// The last round's rows, accumulated in place (t.odst = oS rows).
+	o := t.odst[:rows*d]
 	for i, pos := range perm {
-		acc := qt.o[i*d : (i+1)*d]
+		acc := o[i*d : (i+1)*d]
 		if j.shared && j.needSelf[pos] != 0 {
 			j.addSelf(int(pos), acc, &qt.m[i], &qt.l[i])
 		}
@@ -1096,7 +1102,7 @@ func (j *lshJob) endTile(t *tileAttn, s0, rows int) {
 			clear(acc)
 		}
 	}
-	j.kern.ScatterRows(rows, d, qt.o, d, perm, j.oh, d, true)
+	j.kern.ScatterRows(rows, d, o, d, perm, j.oh, d, true)
 }
 
 // finishHead adds the self key where some round had no other candidate and
