@@ -108,24 +108,8 @@ func (t *tileAttn) setSpan(i, lo, hi, xlo, xhi int) {
 // their unnormalised accumulators are read from acc and their running max
 // and sum from m and l (as a store left them).
 func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc int, m, l []float32) {
-	qt := &t.qt
-	d, w := qt.d, tileWidth(rows)
-	t.narrow(w)
-	t.rows, t.acc, t.ldacc = rows, acc, ldacc
-	t.odst, t.ldo, t.inPlace = qt.o, d, false
-	t.packRows(rows, q, ldq, nil, nil)
-	clear(qt.o)
-	clear(qt.l)
-	for i := range qt.m {
-		qt.m[i] = float32(math.Inf(-1))
-	}
-	if m != nil {
-		for i := range rows {
-			r := i
-			copy(qt.o[i*d:(i+1)*d], acc[r*ldacc:r*ldacc+d])
-			qt.m[i], qt.l[i] = m[r], l[r]
-		}
-	}
+	t.beginLocal(rows, q, ldq, nil, false, acc, ldacc, m, l)
+	t.acc, t.ldacc = acc, ldacc
 }
 
 // narrow sets the query tile to w columns.
@@ -144,28 +128,14 @@ func (t *tileAttn) narrow(w int) {
 // read from m and l. store writes m and l back; the accumulators are
 // already there.
 func (t *tileAttn) beginInPlace(rows int, q []float32, ldq int, qperm []int32, colScale bool, o []float32, ldo int, m, l []float32) {
-	qt := &t.qt
-	d := qt.d
-	t.narrow(tileWidth(rows))
-	t.rows, t.acc, t.ldacc = rows, o, ldo
+	t.startRows(rows, q, ldq, qperm, colScale, m, l)
+	t.acc, t.ldacc = o, ldo
 	t.odst, t.ldo, t.inPlace = o, ldo, true
-	var cs []float32
-	if colScale {
-		cs = t.colScale
-	}
-	t.packRows(rows, q, ldq, qperm, cs)
-	clear(qt.l)
-	for i := range qt.m {
-		qt.m[i] = float32(math.Inf(-1))
-	}
 	if m == nil {
 		for i := range rows {
-			clear(o[i*ldo : i*ldo+d])
+			clear(o[i*ldo : i*ldo+t.qt.d])
 		}
-		return
 	}
-	copy(qt.m, m[:rows])
-	copy(qt.l, l[:rows])
 }
 
 // beginLocal starts a tile like beginInPlace, but the rows accumulate in
@@ -173,11 +143,30 @@ func (t *tileAttn) beginInPlace(rows int, q []float32, ldq int, qperm []int32, c
 // l, or (m nil) starts afresh. The caller takes the result from t.qt (o, m,
 // l), e.g. to scatter it elsewhere.
 func (t *tileAttn) beginLocal(rows int, q []float32, ldq int, qperm []int32, colScale bool, o []float32, ldo int, m, l []float32) {
+	t.startRows(rows, q, ldq, qperm, colScale, m, l)
 	qt := &t.qt
 	d := qt.d
-	t.narrow(tileWidth(rows))
-	t.rows, t.acc, t.ldacc = rows, nil, 0
+	t.acc, t.ldacc = nil, 0
 	t.odst, t.ldo, t.inPlace = qt.o, d, false
+	switch {
+	case m == nil:
+		clear(qt.o)
+	case ldo == d:
+		copy(qt.o[:rows*d], o[:rows*d])
+	default:
+		for i := range rows {
+			copy(qt.o[i*d:(i+1)*d], o[i*ldo:i*ldo+d])
+		}
+	}
+}
+
+// startRows narrows the tile to rows queries, packs them (see
+// beginInPlace) and loads their running max and sum from m and l, or (m
+// nil) starts them afresh.
+func (t *tileAttn) startRows(rows int, q []float32, ldq int, qperm []int32, colScale bool, m, l []float32) {
+	qt := &t.qt
+	t.narrow(tileWidth(rows))
+	t.rows = rows
 	var cs []float32
 	if colScale {
 		cs = t.colScale
@@ -187,19 +176,10 @@ func (t *tileAttn) beginLocal(rows int, q []float32, ldq int, qperm []int32, col
 	for i := range qt.m {
 		qt.m[i] = float32(math.Inf(-1))
 	}
-	if m == nil {
-		clear(qt.o)
-		return
+	if m != nil {
+		copy(qt.m, m[:rows])
+		copy(qt.l, l[:rows])
 	}
-	if ldo == d {
-		copy(qt.o[:rows*d], o[:rows*d])
-	} else {
-		for i := range rows {
-			copy(qt.o[i*d:(i+1)*d], o[i*ldo:i*ldo+d])
-		}
-	}
-	copy(qt.m, m[:rows])
-	copy(qt.l, l[:rows])
 }
 
 // packRows packs rows query rows, scaled, into the tile's Qᵀ and zeroes its
