@@ -834,11 +834,11 @@ func (j *lshJob) beginRound(r int) {
 	s, d := j.s, j.s.D
 	j.round = r
 	if r > 0 {
-		// Streaming reads of the old order, independent scattered writes.
-		prevPerm, inv := j.qPerm[(r-1)*s.N:r*s.N], j.qInv[r*s.N:(r+1)*s.N]
-		if j.stream {
-			// Round r−1's tiles wrote the state in this order (endTile).
-		} else {
+		// Streaming, round r−1's tiles already wrote the state in this
+		// order (endTile). Otherwise it moves here: streaming reads of
+		// the old order, independent scattered writes.
+		if !j.stream {
+			prevPerm, inv := j.qPerm[(r-1)*s.N:r*s.N], j.qInv[r*s.N:(r+1)*s.N]
 			for p, pos := range prevPerm {
 				np := int(inv[pos])
 				copy(j.oNext[np*d:(np+1)*d], j.oS[p*d:(p+1)*d])
@@ -1109,12 +1109,12 @@ func (j *lshJob) endTile(t *tileAttn, s0, rows int) {
 // writes the outputs O/l, reading the state from the last round's sorted
 // order.
 func (j *lshJob) finishHead() {
-	s, d := j.s, j.s.D
-	last := j.g.rounds - 1
-	inv := j.qInv[last*s.N : (last+1)*s.N]
 	if j.stream {
 		return // the last round's tiles wrote the outputs (endTile)
 	}
+	s, d := j.s, j.s.D
+	last := j.g.rounds - 1
+	inv := j.qInv[last*s.N : (last+1)*s.N]
 	// In position order: the output rows stream out while the reads of
 	// the state, independent of each other, overlap their misses.
 	for i, p32 := range inv {
