@@ -47,6 +47,16 @@ type Kernels struct {
 	// Scale sets x[i] *= a.
 	Scale func(x []float32, a float32)
 
+	// ScaleTo sets dst[i] = a·src[i] for i < len(dst); len(src) ≥
+	// len(dst), and dst may be src. (A copy followed by Scale makes each
+	// vector load of Scale wait on the copy's narrower stores.)
+	ScaleTo func(dst, src []float32, a float32)
+
+	// Dot returns Σ x[i]·y[i] for i < len(x); len(y) ≥ len(x). The SIMD
+	// sets sum in several partial sums, so the rounding differs from the
+	// generic left-to-right sum (within the usual n·u·Σ|x·y| bound).
+	Dot func(x, y []float32) float32
+
 	// Axpy sets y[i] += a·x[i] for i < len(y); len(x) ≥ len(y).
 	Axpy func(y []float32, a float32, x []float32)
 

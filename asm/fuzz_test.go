@@ -52,6 +52,54 @@ func FuzzScale(f *testing.F) {
 	})
 }
 
+func FuzzScaleTo(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 192, 127, 1, 0, 0, 0, 9, 9, 9, 9}, float32(-3))
+	f.Fuzz(func(t *testing.T, data []byte, a float32) {
+		x := rawFloats(data)
+		for _, k := range Impls() {
+			for _, n := range []int{len(x), len(x) / 2} {
+				dst := make([]float32, n)
+				k.ScaleTo(dst, x, a)
+				for i := range dst {
+					if want := x[i] * a; !sameFloat(dst[i], want) {
+						t.Fatalf("%s: %v·%v = %v, want %v", k.Name, x[i], a, dst[i], want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzDot: finite inputs of moderate size, whose float32 sums cannot
+// overflow, against the float64 sum within n·u·Σ|x·y| and the underflow
+// of the products.
+func FuzzDot(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 0, 64, 1, 0, 0, 0, 0, 0, 64, 192, 7, 7, 7, 7, 1, 2, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x := rawFloats(data)
+		for i, v := range x {
+			if math.IsNaN(float64(v)) || math.Abs(float64(v)) > 1e15 {
+				x[i] = 1
+			}
+		}
+		y := make([]float32, len(x))
+		for i := range y {
+			y[i] = x[len(x)-1-i]
+		}
+		var want, abs float64
+		for i := range x {
+			want += float64(x[i]) * float64(y[i])
+			abs += math.Abs(float64(x[i]) * float64(y[i]))
+		}
+		for _, k := range Impls() {
+			// Plus the products' underflow, 2⁻¹⁵⁰ each at most.
+			if got, tol := k.Dot(x, y), float64(len(x)+1)*(eps32*abs+0x1p-150); math.Abs(float64(got)-want) > tol {
+				t.Fatalf("%s n=%d: Dot = %v, want %v ± %.3g", k.Name, len(x), got, want, tol)
+			}
+		}
+	})
+}
+
 func FuzzAxpy(f *testing.F) {
 	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, float32(-2))
 	f.Fuzz(func(t *testing.T, data []byte, a float32) {

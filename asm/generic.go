@@ -13,6 +13,8 @@ var genericKernels = &Kernels{
 	Max:             maxGeneric,
 	ExpSum:          expSumGeneric,
 	Scale:           scaleGeneric,
+	ScaleTo:         scaleToGeneric,
+	Dot:             dotGeneric,
 	Axpy:            axpyGeneric,
 	ScoresT:         scoresTGeneric,
 	SoftmaxT:        softmaxTGeneric,
@@ -124,6 +126,22 @@ func scaleGeneric(x []float32, a float32) {
 	for i := range x {
 		x[i] *= a
 	}
+}
+
+func scaleToGeneric(dst, src []float32, a float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = a * src[i]
+	}
+}
+
+func dotGeneric(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s float32
+	for i, v := range x {
+		s += v * y[i]
+	}
+	return s
 }
 
 func axpyGeneric(y []float32, a float32, x []float32) {

@@ -37,7 +37,7 @@ var neonFuncs = &simdFuncs{
 
 // Hand-written in neon_arm64.s; see the comments there.
 
-func scale_neon(x *float32, n int, a float32)
+func scale_neon(dst, src *float32, n int, a float32)
 func axpy_neon(y, x *float32, n int, a float32)
 func max_neon(x *float32, n int) float32
 func vmax_neon(dst, src *float32, n int)

@@ -82,6 +82,64 @@ func ulpDiff(got float32, want float64) float64 {
 
 var offsets = []int{0, 1, 3}
 
+// TestScaleTo: dst = a·src with the plain float32 multiply, into a
+// separate guarded destination; Scale covers dst = src.
+func TestScaleTo(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 3))
+	for _, k := range Impls() {
+		for _, n := range testLengths() {
+			for _, off := range offsets {
+				src := randVec(r, n+off, -4, 4)[off:] // src off alignment too
+				buf, dst := guarded(make([]float32, n), off)
+				k.ScaleTo(dst, src, -1.37)
+				for i, v := range dst {
+					if want := src[i] * -1.37; v != want {
+						t.Fatalf("%s n=%d off=%d: dst[%d] = %v, want %v", k.Name, n, off, i, v, want)
+					}
+				}
+				checkGuards(t, k.Name+" ScaleTo", buf, off, n)
+			}
+		}
+	}
+}
+
+// TestDot holds Σ x·y to the float64 sum within the bound of any summation
+// order, n·u·Σ|x·y|, and checks that a NaN or an infinity anywhere
+// reaches the result.
+func TestDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 4))
+	for _, k := range Impls() {
+		for _, n := range testLengths() {
+			for _, off := range offsets {
+				x := randVec(r, n+off, -4, 4)[off:]
+				y := randVec(r, n, -4, 4)
+				var want, abs float64
+				for i := range x {
+					want += float64(x[i]) * float64(y[i])
+					abs += math.Abs(float64(x[i]) * float64(y[i]))
+				}
+				got := k.Dot(x, y)
+				if tol := float64(n+1) * eps32 * abs; !close64(got, want, tol) {
+					t.Fatalf("%s n=%d off=%d: Dot = %v, want %v ± %.3g", k.Name, n, off, got, want, tol)
+				}
+				if n == 0 {
+					continue
+				}
+				at := r.IntN(n)
+				for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+					old := x[at]
+					x[at] = bad
+					y[at] = 1
+					if got, want := k.Dot(x, y), bad; !sameFloat(got, want) && !(math.IsInf(float64(want), 1) && math.IsNaN(float64(got))) {
+						t.Fatalf("%s n=%d: Dot with %v at %d = %v", k.Name, n, bad, at, got)
+					}
+					x[at] = old
+				}
+			}
+		}
+	}
+}
+
 func TestScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, k := range Impls() {

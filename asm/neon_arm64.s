@@ -8,16 +8,18 @@
 // comment beside each. Every function works on whole 4-float vectors (or
 // whole register tiles); the Go wrappers in simd.go handle the rest.
 
-// func scale_neon(x *float32, n int, a float32)
-TEXT ·scale_neon(SB), NOSPLIT, $0-20
-	MOVD  x+0(FP), R0
-	MOVD  n+8(FP), R1
-	FMOVS a+16(FP), F0
+// func scale_neon(dst, src *float32, n int, a float32)
+// dst[i] = a·src[i]; dst may be src.
+TEXT ·scale_neon(SB), NOSPLIT, $0-28
+	MOVD  dst+0(FP), R0
+	MOVD  src+8(FP), R2
+	MOVD  n+16(FP), R1
+	FMOVS a+24(FP), F0
 	VDUP  V0.S[0], V1.S4
 
 scale_loop:
 	CBZ    R1, scale_done
-	VLD1   (R0), [V2.S4]
+	VLD1.P 16(R2), [V2.S4]
 	WORD $0x6e21dc42 // FMUL V2.4S, V2.4S, V1.4S
 	VST1.P [V2.S4], 16(R0)
 	SUB    $4, R1

@@ -17,7 +17,7 @@ type simdFuncs struct {
 	name  string
 	lanes int
 
-	scale  func(x *float32, n int, a float32)
+	scale  func(dst, src *float32, n int, a float32)
 	axpy   func(y, x *float32, n int, a float32)
 	max    func(x *float32, n int) float32
 	vmax   func(dst, src *float32, n int)
@@ -101,6 +101,8 @@ func (f *simdFuncs) kernels() *Kernels {
 		Max:             f.maxOf,
 		ExpSum:          f.expSum,
 		Scale:           f.scaleBy,
+		ScaleTo:         f.scaleTo,
+		Dot:             f.dotOf,
 		Axpy:            f.axpyTo,
 		ScoresT:         f.scoresT,
 		SoftmaxT:        f.softmaxT,
@@ -120,13 +122,18 @@ func (f *simdFuncs) kernels() *Kernels {
 // whole is n rounded down to a multiple of the vector width.
 func (f *simdFuncs) whole(n int) int { return n - n%f.lanes }
 
-func (f *simdFuncs) scaleBy(x []float32, a float32) {
-	if n := f.whole(len(x)); n > 0 {
-		f.scale(&x[0], n, a)
-		x = x[n:]
+func (f *simdFuncs) scaleBy(x []float32, a float32) { f.scaleTo(x, x, a) }
+
+func (f *simdFuncs) scaleTo(dst, src []float32, a float32) {
+	src = src[:len(dst)]
+	if n := f.whole(len(dst)); n > 0 {
+		f.scale(&dst[0], &src[0], n, a)
+		dst, src = dst[n:], src[n:]
 	}
-	scaleGeneric(x, a)
+	scaleToGeneric(dst, src, a)
 }
+
+func (f *simdFuncs) dotOf(x, y []float32) float32 { return f.dotTail(x, y, len(x)) }
 
 func (f *simdFuncs) axpyTo(y []float32, a float32, x []float32) {
 	x = x[:len(y)]

@@ -91,35 +91,38 @@ DATA c_iota<>+56(SB)/4, $0x0000000e
 DATA c_iota<>+60(SB)/4, $0x0000000f
 GLOBL c_iota<>(SB), RODATA|NOPTR, $64
 
-// func scale_avx2(x *float32, n int, a float32)
+// func scale_avx2(dst *float32, src *float32, n int, a float32)
 // Requires: AVX
-TEXT ·scale_avx2(SB), NOSPLIT, $0-20
-	MOVQ         x+0(FP), AX
-	MOVQ         n+8(FP), CX
-	VBROADCASTSS a+16(FP), Y0
+TEXT ·scale_avx2(SB), NOSPLIT, $0-28
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
 
 L1_big:
-	CMPQ    CX, $0x00000020
+	CMPQ    DX, $0x00000020
 	JL      L1_one
-	VMULPS  (AX), Y0, Y1
+	VMULPS  (CX), Y0, Y1
 	VMOVUPS Y1, (AX)
-	VMULPS  32(AX), Y0, Y1
+	VMULPS  32(CX), Y0, Y1
 	VMOVUPS Y1, 32(AX)
-	VMULPS  64(AX), Y0, Y1
+	VMULPS  64(CX), Y0, Y1
 	VMOVUPS Y1, 64(AX)
-	VMULPS  96(AX), Y0, Y1
+	VMULPS  96(CX), Y0, Y1
 	VMOVUPS Y1, 96(AX)
+	ADDQ    $0x00000080, CX
 	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000020, CX
+	SUBQ    $0x00000020, DX
 	JMP     L1_big
 
 L1_one:
-	TESTQ   CX, CX
+	TESTQ   DX, DX
 	JZ      L1_done
-	VMULPS  (AX), Y0, Y1
+	VMULPS  (CX), Y0, Y1
 	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000008, CX
+	SUBQ    $0x00000008, DX
 	JMP     L1_one
 
 L1_done:
@@ -1888,35 +1891,38 @@ done:
 	VZEROUPPER
 	RET
 
-// func scale_avx512(x *float32, n int, a float32)
+// func scale_avx512(dst *float32, src *float32, n int, a float32)
 // Requires: AVX, AVX512F
-TEXT ·scale_avx512(SB), NOSPLIT, $0-20
-	MOVQ         x+0(FP), AX
-	MOVQ         n+8(FP), CX
-	VBROADCASTSS a+16(FP), Z0
+TEXT ·scale_avx512(SB), NOSPLIT, $0-28
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
 
 L8_big:
-	CMPQ    CX, $0x00000040
+	CMPQ    DX, $0x00000040
 	JL      L8_one
-	VMULPS  (AX), Z0, Z1
+	VMULPS  (CX), Z0, Z1
 	VMOVUPS Z1, (AX)
-	VMULPS  64(AX), Z0, Z1
+	VMULPS  64(CX), Z0, Z1
 	VMOVUPS Z1, 64(AX)
-	VMULPS  128(AX), Z0, Z1
+	VMULPS  128(CX), Z0, Z1
 	VMOVUPS Z1, 128(AX)
-	VMULPS  192(AX), Z0, Z1
+	VMULPS  192(CX), Z0, Z1
 	VMOVUPS Z1, 192(AX)
+	ADDQ    $0x00000100, CX
 	ADDQ    $0x00000100, AX
-	SUBQ    $0x00000040, CX
+	SUBQ    $0x00000040, DX
 	JMP     L8_big
 
 L8_one:
-	TESTQ   CX, CX
+	TESTQ   DX, DX
 	JZ      L8_done
-	VMULPS  (AX), Z0, Z1
+	VMULPS  (CX), Z0, Z1
 	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000010, CX
+	SUBQ    $0x00000010, DX
 	JMP     L8_one
 
 L8_done:

@@ -4,8 +4,8 @@
 
 package asm
 
-// scale_avx2 sets x[i] *= a for i < n; n is a multiple of 8.
-func scale_avx2(x *float32, n int, a float32)
+// scale_avx2 sets dst[i] = a·src[i] for i < n (dst may be src); n is a multiple of 8.
+func scale_avx2(dst *float32, src *float32, n int, a float32)
 
 // axpy_avx2 sets y[i] += a·x[i] for i < n; n is a multiple of 8.
 func axpy_avx2(y *float32, x *float32, n int, a float32)
@@ -58,8 +58,8 @@ func gemms1_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, 
 // gemmacc1_avx2 sets c[i][j] = vec[i]·c[i][j] + Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 8 (vec nil: no scaling).
 func gemmacc1_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
-// scale_avx512 sets x[i] *= a for i < n; n is a multiple of 16.
-func scale_avx512(x *float32, n int, a float32)
+// scale_avx512 sets dst[i] = a·src[i] for i < n (dst may be src); n is a multiple of 16.
+func scale_avx512(dst *float32, src *float32, n int, a float32)
 
 // axpy_avx512 sets y[i] += a·x[i] for i < n; n is a multiple of 16.
 func axpy_avx512(y *float32, x *float32, n int, a float32)

@@ -771,11 +771,10 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 // of squares overflows or underflows is normalised in float64; a row with
 // a NaN or ±Inf gives NaN keys, as the definition does.
 func normalizeKey(kern *asm.Kernels, key, q []float32, scale float32) float32 {
-	ss := sumSquares(q)
+	ss := kern.Dot(q, q)
 	if ss >= 0x1p-100 && ss <= 0x1p100 {
 		inv := float32(1 / math.Sqrt(float64(ss)))
-		copy(key, q)
-		kern.Scale(key, inv)
+		kern.ScaleTo(key, q, inv)
 		return float32(float64(scale) / float64(inv))
 	}
 	var ss64 float64
@@ -801,24 +800,6 @@ func (j *lshJob) normalizeRows(r0, r1 int) {
 		j.qScale[i] = normalizeKey(j.kern, j.kNorm[i*d:(i+1)*d], j.qh[i*d:(i+1)*d], j.scale)
 		j.needSelf[i] = 0
 	}
-}
-
-// sumSquares returns Σ x², in four interleaved partial sums (one running
-// sum is a chain of dependent additions, slow at this count).
-func sumSquares(x []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		c := x[i : i+4 : i+4]
-		s0 += c[0] * c[0]
-		s1 += c[1] * c[1]
-		s2 += c[2] * c[2]
-		s3 += c[3] * c[3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * x[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // sort is lshCountingSort with the job's bucket count and cursor.
@@ -1124,8 +1105,7 @@ func (j *lshJob) finishHead() {
 		}
 		out := j.oh[i*d : (i+1)*d]
 		if l := j.lS[p]; l > 0 {
-			copy(out, j.oS[p*d:(p+1)*d])
-			j.kern.Scale(out, 1/l)
+			j.kern.ScaleTo(out, j.oS[p*d:(p+1)*d], 1/l)
 		} else {
 			clear(out)
 		}
@@ -1136,11 +1116,7 @@ func (j *lshJob) finishHead() {
 // the candidate of a round that had no other.
 func (j *lshJob) addSelf(i int, acc []float32, m, l *float32) {
 	d := j.s.D
-	qi, ki := j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d]
-	var dot float32
-	for x, v := range qi {
-		dot += v * ki[x]
-	}
+	dot := j.kern.Dot(j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d])
 	foldOne(j.kern, j.scale*dot, j.vh[i*d:(i+1)*d], acc, m, l)
 }
 

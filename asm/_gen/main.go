@@ -160,19 +160,21 @@ func bcast(s isa, name string) VecVirtual {
 }
 
 func scale(s isa) {
-	TEXT("scale_"+s.name, NOSPLIT, "func(x *float32, n int, a float32)")
-	Doc(fmt.Sprintf("scale_%s sets x[i] *= a for i < n; n is a multiple of %d.", s.name, s.lanes))
-	x := Load(Param("x"), GP64())
+	TEXT("scale_"+s.name, NOSPLIT, "func(dst, src *float32, n int, a float32)")
+	Doc(fmt.Sprintf("scale_%s sets dst[i] = a·src[i] for i < n (dst may be src); n is a multiple of %d.", s.name, s.lanes))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
 	a := s.vec()
-	VBROADCASTSS(NewParamAddr("a", 16), a)
+	VBROADCASTSS(NewParamAddr("a", 24), a)
 	unrolled(s, n, 4, func(u int) {
 		for i := range u {
 			v := s.vec()
-			VMULPS(Mem{Base: x, Disp: i * s.bytes()}, a, v)
-			VMOVUPS(v, Mem{Base: x, Disp: i * s.bytes()})
+			VMULPS(Mem{Base: src, Disp: i * s.bytes()}, a, v)
+			VMOVUPS(v, Mem{Base: dst, Disp: i * s.bytes()})
 		}
-		ADDQ(U32(u*s.bytes()), x)
+		ADDQ(U32(u*s.bytes()), src)
+		ADDQ(U32(u*s.bytes()), dst)
 	})
 	VZEROUPPER()
 	RET()
