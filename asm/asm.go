@@ -139,6 +139,28 @@ type Kernels struct {
 	// ownership and leave the cache to the working set.
 	ScatterRows func(rows, width int, src []float32, lds int, idx []int32, dst []float32, ldd int, streaming bool)
 
+	// The int16 kernels of LSH's hashing. A packed int16 matrix holds two
+	// depth elements per int32, the even one in the low half: element p of
+	// packed row i is half p%2 of q[i*ldq+p/2].
+
+	// Quantize16 sets packed row i of q to round(x[i*ldx+p]·mult[i]) for
+	// i < rows, p < d (round half to even), and the high half of the last
+	// int32 to 0 when d is odd. The caller keeps |x·mult| < 2¹⁵ (the
+	// conversion truncates to int16).
+	Quantize16 func(rows, d int, x []float32, ldx int, mult []float32, q []int32, ldq int)
+
+	// Dot16 sets out[i*ldo+t] = float32(Σ_p a_ip·b_pt)·mult[i] for
+	// i < rows, t < width, p < d, with a packed by rows (a_ip is element
+	// p of packed row i, stride lda) and b packed by pairs of depth
+	// (b_pt is half p%2 of b[(p/2)*ldb+t]). The sum is exact in int32 (the
+	// caller keeps it in range), so every set gives the same bits.
+	Dot16 func(rows, width, d int, a []int32, lda int, b []int32, ldb int, mult, out []float32, ldo int)
+
+	// FastInt16 tells whether Dot16 outruns the float kernels (AVX-512
+	// VNNI: twice the multiply-adds per instruction); elsewhere the int16
+	// kernels are the generic code, there to be tested.
+	FastInt16 bool
+
 	// Lanes is the number of float32 lanes of the set's vectors (1 for
 	// generic Go).
 	Lanes int

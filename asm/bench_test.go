@@ -230,3 +230,26 @@ func BenchmarkPackT(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHashProjection compares LSH's hashing product on the float
+// score kernel and on the int16 kernel: 126 rows, d = 64, 128 rotation
+// columns (n = 16K at the defaults), multiply-adds counted as 2 ops.
+func BenchmarkHashProjection(b *testing.B) {
+	const rows, d, w = 126, 64, 128
+	for _, k := range Impls() {
+		b.Run(fmt.Sprintf("impl=%s/kind=float32", k.Name), func(b *testing.B) {
+			x, rot, s, cm := benchVec(rows*d), benchVec(d*w), make([]float32, rows*w), make([]float32, w)
+			for b.Loop() {
+				k.ScoresT(rows, w, d, x, d, rot, w, s, cm)
+			}
+			reportRate(b, 2*float64(rows*w*d), "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("impl=%s/kind=int16", k.Name), func(b *testing.B) {
+			a, bb, mult, out := make([]int32, rows*d/2), make([]int32, d/2*w), make([]float32, rows), make([]float32, rows*w)
+			for b.Loop() {
+				k.Dot16(rows, w, d, a, d/2, bb, w, mult, out, w)
+			}
+			reportRate(b, 2*float64(rows*w*d), "GOP/s")
+		})
+	}
+}

@@ -25,6 +25,8 @@ var genericKernels = &Kernels{
 	ArgMaxPlusMinus: argMaxPlusMinusGeneric,
 	PackT:           packTGeneric,
 	ScatterRows:     scatterRowsGeneric,
+	Quantize16:      quantize16Generic,
+	Dot16:           dot16Generic,
 	Lanes:           1,
 	FMAPeak:         fmaPeakGeneric,
 	FlopsPerIter:    2 * genericChains,
@@ -375,4 +377,41 @@ func fmaPeakGeneric(iters int) {
 		a7 = a7*x + y
 	}
 	fmaPeakSink = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+}
+
+func quantize16Generic(rows, d int, x []float32, ldx int, mult []float32, q []int32, ldq int) {
+	pairs := (d + 1) / 2
+	for i := range rows {
+		xi, qi := x[i*ldx:i*ldx+d], q[i*ldq:i*ldq+pairs]
+		for p := range pairs {
+			lo := quantize16(xi[2*p] * mult[i])
+			var hi uint32
+			if 2*p+1 < d {
+				hi = quantize16(xi[2*p+1] * mult[i])
+			}
+			qi[p] = int32(lo | hi<<16)
+		}
+	}
+}
+
+// quantize16 rounds v half to even and truncates it to int16 (the low 16
+// bits), as VCVTPS2DQ and VPMOVDW do for |v| < 2¹⁵.
+func quantize16(v float32) uint32 {
+	return uint32(uint16(int32(math.RoundToEven(float64(v)))))
+}
+
+func dot16Generic(rows, width, d int, a []int32, lda int, b []int32, ldb int, mult, out []float32, ldo int) {
+	pairs := (d + 1) / 2
+	for i := range rows {
+		ai := a[i*lda : i*lda+pairs]
+		oi := out[i*ldo : i*ldo+width]
+		for t := range oi {
+			var acc int32
+			for p, av := range ai {
+				bv := b[p*ldb+t]
+				acc += int32(int16(av))*int32(int16(bv)) + int32(int16(av>>16))*int32(int16(bv>>16))
+			}
+			oi[t] = float32(acc) * mult[i]
+		}
+	}
 }

@@ -15,6 +15,9 @@ var _ = func() int {
 	if cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3) {
 		register(avx2Funcs.kernels())
 		if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512VL) {
+			if cpuid.CPU.Supports(cpuid.AVX512VNNI) {
+				avx512Funcs.quant16, avx512Funcs.dot16x64 = quant16_avx512, dot16x64_avx512
+			}
 			register(avx512Funcs.kernels())
 		}
 	}

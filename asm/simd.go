@@ -43,6 +43,10 @@ type simdFuncs struct {
 	colmax []laneKernel[colMaxFunc]
 	// scatternt has non-temporal stores (nil: ScatterRows is generic).
 	scatternt *laneKernel[scatterFunc]
+	// quant16 and dot16x64 are the int16 kernels (nil: generic):
+	// whole 16-float chunks, and 6-row groups of one 64-column panel.
+	quant16  func(x *float32, ldx int, q *int32, ldq int, rows, chunks int, mult *float32)
+	dot16x64 func(a *int32, lda int, b *int32, ldb int, out *float32, ldo int, rows, pairs int, mult *float32)
 
 	fmapeak      func(iters int)
 	flopsPerIter int
@@ -113,6 +117,9 @@ func (f *simdFuncs) kernels() *Kernels {
 		ArgMaxPlusMinus: f.argMaxPlusMinus,
 		PackT:           f.packT,
 		ScatterRows:     f.scatterRows,
+		Quantize16:      f.quantize16,
+		Dot16:           f.dot16,
+		FastInt16:       f.dot16x64 != nil,
 		Lanes:           f.lanes,
 		FMAPeak:         f.fmapeak,
 		FlopsPerIter:    f.flopsPerIter,
@@ -469,4 +476,45 @@ func (f *simdFuncs) scatterRows(rows, width int, src []float32, lds int, idx []i
 		return
 	}
 	k.fn(&src[0], lds, &idx[0], rows, width, &dst[0], ldd)
+}
+
+func (f *simdFuncs) quantize16(rows, d int, x []float32, ldx int, mult []float32, q []int32, ldq int) {
+	if rows <= 0 || d <= 0 {
+		return
+	}
+	_, _, _ = x[(rows-1)*ldx+d-1], mult[rows-1], q[(rows-1)*ldq+(d-1)/2]
+	chunks := 0
+	if f.quant16 != nil {
+		chunks = d / 16
+	}
+	if chunks > 0 {
+		f.quant16(&x[0], ldx, &q[0], ldq, rows, chunks, &mult[0])
+	}
+	if done := 16 * chunks; done < d {
+		quantize16Generic(rows, d-done, x[done:], ldx, mult, q[done/2:], ldq)
+	}
+}
+
+func (f *simdFuncs) dot16(rows, width, d int, a []int32, lda int, b []int32, ldb int, mult, out []float32, ldo int) {
+	if rows <= 0 || width <= 0 {
+		return
+	}
+	pairs := (d + 1) / 2
+	if pairs <= 0 || f.dot16x64 == nil {
+		dot16Generic(rows, width, d, a, lda, b, ldb, mult, out, ldo)
+		return
+	}
+	_, _, _, _ = a[(rows-1)*lda+pairs-1], b[(pairs-1)*ldb+width-1], mult[rows-1], out[(rows-1)*ldo+width-1]
+	r6, w64 := rows-rows%6, width-width%64
+	if r6 > 0 {
+		for col := 0; col < w64; col += 64 {
+			f.dot16x64(&a[0], lda, &b[col], ldb, &out[col], ldo, r6, pairs, &mult[0])
+		}
+		if w64 < width {
+			dot16Generic(r6, width-w64, d, a, lda, b[w64:], ldb, mult, out[w64:], ldo)
+		}
+	}
+	if r6 < rows {
+		dot16Generic(rows-r6, width, d, a[r6*lda:], lda, b, ldb, mult[r6:], out[r6*ldo:], ldo)
+	}
 }

@@ -32,7 +32,10 @@ import (
 // when causal), so M ≠ N is supported; the cost follows the bucket sizes.
 //
 // Forward, per head: hash every position with one product per 126 rows
-// against the rounds' rotations, counting-sort by bucket, and gather K and V
+// against the rounds' rotations (on AVX-512 VNNI at nb/2 ≥ 64, in int16
+// with each argmax certified against a bound on the rounding, the rest in
+// float32, giving the float32 path's buckets: see lshhash.go), counting-sort
+// by bucket, and gather K and V
 // and the running softmax state into sorted order (shared QK: each tile
 // packs its queries from the sorted unit keys times scale·‖q‖, otherwise
 // straight from position order; once the arrays outgrow half the cache
@@ -57,6 +60,7 @@ const (
 	lshFaultNoWrap           // chunk 0 does not look back at the last chunk
 	lshFaultTwice            // a key found in several rounds counts several times
 	lshStreamAlways          // not a bug: the streaming stores of large inputs at every size
+	lshInt16Always           // not a bug: the certified int16 hashing at every size and kernel set
 )
 
 func init() { Register("lsh", func() Variant { return LSH{} }) }
@@ -151,16 +155,15 @@ func (ls LSH) FlopsOn(q, k, v Tensor, opt Options) (float64, error) {
 		return 0, err
 	}
 	g := lshGeometry(s, opt)
-	rot := make([]float32, lshRotWidth(g.half, g.rounds)*s.D)
-	lshRotations(s.D, g.half, g.rounds, opt.Seed, rot)
+	hasher := newLSHRefHasher(s.D, g.half, g.rounds, opt.Seed)
 	var pairs int
 	for b := range s.B {
 		for h := range s.H {
-			qb := lshBucketsOf(q.Head(b, h), s.N, s.D, rot, g.half, g.rounds)
+			qb := hasher.bucketsOf(q.Head(b, h), s.N)
 			if opt.SharedQK {
 				pairs += lshCountShared(qb, s.N, g, opt.Causal)
 			} else {
-				kb := lshBucketsOf(k.Head(b, h), s.M, s.D, rot, g.half, g.rounds)
+				kb := hasher.bucketsOf(k.Head(b, h), s.M)
 				pairs += lshCountSeparate(qb, kb, s.N, s.M, g, opt.Causal)
 			}
 		}
@@ -287,84 +290,6 @@ func lshCountSeparate(qb, kb []int32, n, m int, g lshGeom, causal bool) int {
 	return total
 }
 
-// lshRotations fills rot with the rounds' Gaussian rotations side by side:
-// rot[p·W + r·nb/2 + t] = R_r[p][t] with W = lshRotWidth, so one GEMM
-// projects a block of rows on every round at once; the W − rounds·nb/2
-// columns past them are zero. The values depend on Seed alone.
-func lshRotations(d, half, rounds int, seed uint64, rot []float32) {
-	rng := newSeededRand(seed, streamLSH)
-	width := lshRotWidth(half, rounds)
-	for r := range rounds {
-		for p := range d {
-			for t := range half {
-				rot[p*width+r*half+t] = float32(rng.norm())
-			}
-		}
-	}
-	for p := range d {
-		clear(rot[p*width+rounds*half : (p+1)*width])
-	}
-}
-
-// lshRotWidth is the row stride of the rotations and projections:
-// rounds·nb/2 rounded up to whole 16-float vectors. A product narrower than
-// a vector runs in the kernels' scalar tail (at n = 512, nb/2 = 4, that was
-// a third of LSH's time); the zero columns cost less. Each projection is
-// the same sum whatever the width, so the buckets do not change.
-func lshRotWidth(half, rounds int) int { return (rounds*half + 15) &^ 15 }
-
-// lshHashRows is the fixed row block of the hashing GEMM: the same blocks in
-// Forward and Reference, whatever the thread count, so that both see
-// bit-identical projections and therefore the same buckets.
-const lshHashRows = 126 // a multiple of the score kernels' 6-row register tile (114 GFLOP/s against 111 at 128)
-
-// lshProjFloats is the hashing scratch: one row block's projections and a
-// junk row for the score kernel's column maxima.
-func lshProjFloats(rounds, half int) int { return (lshHashRows + 1) * lshRotWidth(half, rounds) }
-
-// lshHash sets bkt[r·n + i] = argmax([x_i R_r; −x_i R_r]) (first index of
-// the maximum) for the n rows of x. proj holds lshProjFloats(rounds, half)
-// floats.
-func lshHash(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32) {
-	for r0 := 0; r0 < n; r0 += lshHashRows {
-		lshHashBlock(kern, x, n, d, rot, half, rounds, proj, bkt, r0)
-	}
-}
-
-// lshHashBlock hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x: the
-// products of the block's rows with the rounds' rotations on the score
-// kernel (which overwrites its output and sends its column maxima to a
-// junk row), then per round the argmax([v; −v]) of each row's segment
-// straight into the round's buckets (asm.Kernels.ArgMaxPlusMinus, the
-// first index on ties). A round whose nb/2 fills the widest kernel gets
-// its own product (measured 2% faster at n = 4K and 16K); narrower rounds
-// share one, which runs on wider kernels (9% faster at 2K).
-func lshHashBlock(kern *asm.Kernels, x []float32, n, d int, rot []float32, half, rounds int, proj []float32, bkt []int32, r0 int) {
-	width := lshRotWidth(half, rounds)
-	rows := min(lshHashRows, n-r0)
-	junk := proj[lshHashRows*width:][:width]
-	if half%64 == 0 {
-		for r := range rounds {
-			p := proj[r*rows*half : (r+1)*rows*half]
-			kern.ScoresT(rows, half, d, x[r0*d:], d, rot[r*half:], width, p, junk)
-			kern.ArgMaxPlusMinus(rows, half, half, p, bkt[r*n+r0:r*n+r0+rows])
-		}
-		return
-	}
-	p := proj[:rows*width]
-	kern.ScoresT(rows, width, d, x[r0*d:], d, rot, width, p, junk)
-	for r := range rounds {
-		kern.ArgMaxPlusMinus(rows, half, width, p[r*half:], bkt[r*n+r0:r*n+r0+rows])
-	}
-}
-
-// lshBucketsOf hashes the rows of one head for the reference (allocating).
-func lshBucketsOf(x []float32, n, d int, rot []float32, half, rounds int) []int32 {
-	bkt := make([]int32, rounds*n)
-	lshHash(asm.Active(), x, n, d, rot, half, rounds, make([]float32, lshProjFloats(rounds, half)), bkt)
-	return bkt
-}
-
 // normalizedKeys returns q_j/‖q_j‖ (0 for a zero row) in T, laid out as q.
 func normalizedKeys[T float](q Tensor) []T {
 	out := make([]T, len(q.Data))
@@ -401,8 +326,7 @@ func lshCandidates(q, k Tensor, opt Options) candidates {
 	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}
 	nb, rounds, c := lshBucketCount(s, opt), opt.Rounds, opt.Chunk
 	half := nb / 2
-	rot := make([]float32, lshRotWidth(half, rounds)*s.D)
-	lshRotations(s.D, half, rounds, opt.Seed, rot)
+	hasher := newLSHRefHasher(s.D, half, rounds, opt.Seed)
 	curB, curH := -1, -1
 	var qBkt, kBkt []int32
 	chunkOf := make([]int, rounds*s.N) // shared QK: chunk of each position per round
@@ -412,7 +336,7 @@ func lshCandidates(q, k Tensor, opt Options) candidates {
 	return func(b, h, i int, buf []int) []int {
 		if b != curB || h != curH {
 			curB, curH = b, h
-			qBkt = lshBucketsOf(q.Head(b, h), s.N, s.D, rot, half, rounds)
+			qBkt = hasher.bucketsOf(q.Head(b, h), s.N)
 			if opt.SharedQK {
 				kBkt = qBkt
 				for r := range rounds {
@@ -426,7 +350,7 @@ func lshCandidates(q, k Tensor, opt Options) candidates {
 					}
 				}
 			} else {
-				kBkt = lshBucketsOf(k.Head(b, h), s.M, s.D, rot, half, rounds)
+				kBkt = hasher.bucketsOf(k.Head(b, h), s.M)
 			}
 		}
 		clear(inSet)
@@ -535,11 +459,24 @@ func lshHeadFloats(s Shape, g lshGeom) int {
 	return 2*s.M*s.D + s.N*s.D + // K and V rows in sorted order; normalised keys
 		2*s.N*s.D + // the state, two buffers
 		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
-		lshProjFloats(g.rounds, g.half) + lshRotWidth(g.half, g.rounds)*s.D // projections, rotations
+		lshHashFloats(s.D, g) // rotations, one hashing scratch
+}
+
+// lshHashFloats and lshHashInts are the hasher's buffers with one scratch.
+func lshHashFloats(d int, g lshGeom) int {
+	rot, _ := lshHashSizes(d, g.half, g.rounds)
+	scratch, _ := lshHashScratchSizes(d, g.half, g.rounds)
+	return rot + scratch
+}
+
+func lshHashInts(d int, g lshGeom) int {
+	_, rq := lshHashSizes(d, g.half, g.rounds)
+	_, scratch := lshHashScratchSizes(d, g.half, g.rounds)
+	return rq + scratch
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
-	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + 2*s.N + g.rounds*s.M
+	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + 2*s.N + g.rounds*s.M + lshHashInts(s.D, g)
 	if !shared {
 		n += 3*g.rounds*s.M + g.rounds*(g.nb+1)
 	}
@@ -552,7 +489,13 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	bk := keyTile(s.D)
 	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
 		int64(threads)*int64(tileFloats(s.D, g.rowTile, bk)+tileInts(g.rowTile)) +
-		int64(threads-1)*int64(lshProjFloats(g.rounds, g.half)))
+		int64(threads-1)*int64(lshHashScratchWords(s.D, g)))
+}
+
+// lshHashScratchWords is one more thread's hashing scratch, floats and ints.
+func lshHashScratchWords(d int, g lshGeom) int {
+	f, i := lshHashScratchSizes(d, g.half, g.rounds)
+	return f + i
 }
 
 // lshJob holds one Forward's buffers; the per-head arrays are reused by
@@ -571,7 +514,10 @@ type lshJob struct {
 	qh, kh, vh   []float32 // current head; kh is the normalised queries' source (Q) when shared
 	oh           []float32
 
-	rot, proj []float32
+	hasher lshHasher
+	rot    []float32 // the hasher's rotations
+	rq     []int32   // the hasher's quantised rotations
+	hs     lshHashScratch
 	// Per round r, positions 0..N−1 (queries) and 0..M−1 (keys): bucket,
 	// sorted index → position, position → sorted index; bucket starts in
 	// sorted order (nb+1 per round). Keys alias queries when shared.
@@ -625,7 +571,7 @@ func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		kern: asm.Active(), fault: ls.fault, q: q, k: k, v: v, out: out}
 	j.carve(fbuf, ibuf)
 	j.stream = ls.fault == lshStreamAlways || 4*(lshHeadFloats(s, g)+(s.N+2*s.M)*s.D) > asm.CacheBytes()/2
-	lshRotations(s.D, g.half, g.rounds, opt.Seed, j.rot)
+	j.hasher = newLSHHasher(j.kern, s.D, g.half, g.rounds, opt.Seed, j.rot, j.rq, ls.fault == lshInt16Always)
 
 	if threadCount(opt.Threads, max(g.nc, g.nb)) == 1 {
 		j.runSerial(ws)
@@ -662,12 +608,16 @@ func (j *lshJob) runSerial(ws *Workspace) {
 func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 	threads := threadCount(opt.Threads, max(j.g.nc, j.g.nb))
 	tiles := make([]tileAttn, threads)
-	projs := make([][]float32, threads)
+	// Each thread hashes with its own scratch (the first the job's).
+	scratch := make([]lshHashScratch, threads)
+	scratchF, scratchI := make([][]float32, threads), make([][]int32, threads)
+	nf, ni := lshHashScratchSizes(j.s.D, j.g.half, j.g.rounds)
 	for i := range tiles {
 		tiles[i] = newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D))
-		projs[i] = j.proj
+		scratch[i] = j.hs
 		if i > 0 {
-			projs[i] = ws.Float32s(len(j.proj))
+			scratchF[i], scratchI[i] = ws.Float32sDirty(nf), ws.Int32sDirty(ni)
+			scratch[i] = carveLSHHashScratch(j.s.D, j.g.half, j.g.rounds, scratchF[i], scratchI[i])
 		}
 	}
 	// The hashing GEMM in its fixed row blocks, one block per item: the
@@ -676,11 +626,14 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 		blocks := ceilDiv(n, lshHashRows)
 		forEach(threadCount(threads, blocks), blocks, func(w, blk int) {
 			r0 := blk * lshHashRows
-			lshHashBlock(j.kern, x, n, j.s.D, j.rot, j.g.half, j.g.rounds, projs[w], bkt, r0)
+			j.hasher.block(x, n, bkt, r0, &scratch[w])
 			if normalize {
 				j.normalizeRows(r0, min(n, r0+lshHashRows))
 			}
 		})
+		for w := range scratch {
+			j.hasher.flush(n, bkt, &scratch[w])
+		}
 	}
 	for b := range j.s.B {
 		for h := range j.s.H {
@@ -698,7 +651,8 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 	for i := range tiles {
 		tiles[i].release(ws)
 		if i > 0 {
-			ws.PutFloat32s(projs[i])
+			ws.PutFloat32s(scratchF[i])
+			ws.PutInt32s(scratchI[i])
 		}
 	}
 }
@@ -712,7 +666,10 @@ func (j *lshJob) carve(f []float32, n []int32) {
 	j.oS, j.oNext = takeF(s.N*s.D), takeF(s.N*s.D)
 	j.mS, j.lS, j.mNext, j.lNext = takeF(s.N), takeF(s.N), takeF(s.N), takeF(s.N)
 	j.qScale = takeF(s.N)
-	j.proj, j.rot = takeF(lshProjFloats(g.rounds, g.half)), takeF(lshRotWidth(g.half, g.rounds)*s.D)
+	rotF, rqI := lshHashSizes(s.D, g.half, g.rounds)
+	scF, scI := lshHashScratchSizes(s.D, g.half, g.rounds)
+	j.rot, j.rq = takeF(rotF), takeI(rqI)
+	j.hs = carveLSHHashScratch(s.D, g.half, g.rounds, takeF(scF), takeI(scI))
 	j.qBkt, j.qPerm, j.qInv = takeI(g.rounds*s.N), takeI(g.rounds*s.N), takeI(g.rounds*s.N)
 	j.qStart = takeI(g.rounds * (g.nb + 1))
 	if j.shared {
@@ -742,13 +699,14 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 	// hashed, while it is in cache, so Q is read from memory once.
 	if hash == nil {
 		for r0 := 0; r0 < s.N; r0 += lshHashRows {
-			lshHashBlock(j.kern, j.qh, s.N, s.D, j.rot, g.half, g.rounds, j.proj, j.qBkt, r0)
+			j.hasher.block(j.qh, s.N, j.qBkt, r0, &j.hs)
 			if j.shared {
 				j.normalizeRows(r0, min(s.N, r0+lshHashRows))
 			}
 		}
+		j.hasher.flush(s.N, j.qBkt, &j.hs)
 		if !j.shared {
-			lshHash(j.kern, j.kh, s.M, s.D, j.rot, g.half, g.rounds, j.proj, j.kBkt)
+			j.hasher.hash(j.kh, s.M, j.kBkt, &j.hs)
 		}
 	} else {
 		hash(j.qh, s.N, j.qBkt, j.shared)

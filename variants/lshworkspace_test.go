@@ -50,13 +50,17 @@ func TestLSHDirtyWorkspace(t *testing.T) {
 			}
 			ws.PutFloat32s(fb)
 			ws.PutInt32s(ib)
-			got := NewTensor(2, 2, c.n, 64)
-			if err := (LSH{}).Forward(q, k, v, got, opt, ws); err != nil {
-				t.Fatal(err)
-			}
-			for i := range got.Data {
-				if math.Float32bits(got.Data[i]) != math.Float32bits(want.Data[i]) {
-					t.Fatalf("%+v threads %d: differs at %d: %v vs %v", c, threads, i, got.Data[i], want.Data[i])
+			// Both hashing paths (the int16 one forced) on the dirty
+			// buffers, one after the other.
+			for _, ls := range []LSH{{}, {fault: lshInt16Always}} {
+				got := NewTensor(2, 2, c.n, 64)
+				if err := ls.Forward(q, k, v, got, opt, ws); err != nil {
+					t.Fatal(err)
+				}
+				for i := range got.Data {
+					if math.Float32bits(got.Data[i]) != math.Float32bits(want.Data[i]) {
+						t.Fatalf("%+v threads %d fault %d: differs at %d: %v vs %v", c, threads, ls.fault, i, got.Data[i], want.Data[i])
+					}
 				}
 			}
 		}
