@@ -626,9 +626,12 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 		blocks := ceilDiv(n, lshHashRows)
 		forEach(threadCount(threads, blocks), blocks, func(w, blk int) {
 			r0 := blk * lshHashRows
-			j.hasher.block(x, n, bkt, r0, &scratch[w])
 			if normalize {
-				j.normalizeRows(r0, min(n, r0+lshHashRows))
+				r1 := min(n, r0+lshHashRows)
+				j.hasher.block(x, n, bkt, r0, &scratch[w], j.qScale[r0:r1])
+				j.normalizeRows(r0, r1)
+			} else {
+				j.hasher.block(x, n, bkt, r0, &scratch[w], nil)
 			}
 		})
 		for w := range scratch {
@@ -699,9 +702,12 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 	// hashed, while it is in cache, so Q is read from memory once.
 	if hash == nil {
 		for r0 := 0; r0 < s.N; r0 += lshHashRows {
-			j.hasher.block(j.qh, s.N, j.qBkt, r0, &j.hs)
 			if j.shared {
-				j.normalizeRows(r0, min(s.N, r0+lshHashRows))
+				r1 := min(s.N, r0+lshHashRows)
+				j.hasher.block(j.qh, s.N, j.qBkt, r0, &j.hs, j.qScale[r0:r1])
+				j.normalizeRows(r0, r1)
+			} else {
+				j.hasher.block(j.qh, s.N, j.qBkt, r0, &j.hs, nil)
 			}
 		}
 		j.hasher.flush(s.N, j.qBkt, &j.hs)
@@ -729,15 +735,13 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 // inv's rounding cancels. A zero row gives a zero key and factor; a row
 // whose float32 sum of squares overflows or underflows is normalised in
 // float64 (normalizeWide); a row with a NaN or ±Inf gives NaN keys, as the
-// definition does. The sums of squares are taken first, in one loop, so
-// that the rows' square roots and divisions overlap instead of waiting on
-// one row's chain at a time (LSH 2–2.5% faster at n = 256…2K, 1% at 16K).
+// definition does. qScale[r0:r1] must hold the rows' sums of squares
+// (lshHasher.block leaves them there): taken for the whole block before
+// any square root, so that the rows' roots and divisions overlap instead of
+// waiting on one row's chain at a time (LSH 2–2.5% faster at n = 256…2K, 1%
+// at 16K), and shared with the int16 hashing, which needs them too.
 func (j *lshJob) normalizeRows(r0, r1 int) {
 	d := j.s.D
-	for i := r0; i < r1; i++ {
-		q := j.qh[i*d : (i+1)*d]
-		j.qScale[i] = j.kern.Dot(q, q)
-	}
 	for i := r0; i < r1; i++ {
 		q, key := j.qh[i*d:(i+1)*d], j.kNorm[i*d:(i+1)*d]
 		if ss := j.qScale[i]; ss >= 0x1p-100 && ss <= 0x1p100 {

@@ -189,21 +189,29 @@ func newLSHHashScratch(d, half, rounds int) lshHashScratch {
 // maximum) for the n rows of x.
 func (h *lshHasher) hash(x []float32, n int, bkt []int32, sc *lshHashScratch) {
 	for r0 := 0; r0 < n; r0 += lshHashRows {
-		h.block(x, n, bkt, r0, sc)
+		h.block(x, n, bkt, r0, sc, nil)
 	}
 	h.flush(n, bkt, sc)
 }
 
-// block hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x. On the int16
-// path some rows may be left pending in sc until flush, which must follow
-// the last block of x.
-func (h *lshHasher) block(x []float32, n int, bkt []int32, r0 int, sc *lshHashScratch) {
+// block hashes the rows [r0, r0+lshHashRows) ∩ [0, n) of x, and when ss is
+// not nil sets ss[i] = Σ x²  of each of them (kern.Dot), which the int16
+// path needs anyway and shared-QK LSH needs to normalise the keys. On the
+// int16 path some rows may be left pending in sc until flush, which must
+// follow the last block of x.
+func (h *lshHasher) block(x []float32, n int, bkt []int32, r0 int, sc *lshHashScratch, ss []float32) {
 	rows := min(lshHashRows, n-r0)
 	if h.useInt {
-		h.blockInt(x, r0, rows, n, bkt, sc)
+		h.blockInt(x, r0, rows, n, bkt, sc, ss)
 		return
 	}
 	h.blockFloat(x[r0*h.d:], rows, n, bkt[r0:], sc)
+	if ss != nil {
+		for i := range rows {
+			xi := x[(r0+i)*h.d : (r0+i+1)*h.d]
+			ss[i] = h.kern.Dot(xi, xi)
+		}
+	}
 }
 
 // flush hashes the rows pending in sc on the float path.
@@ -289,7 +297,7 @@ func (h *lshHasher) roundFloat(r int, x []float32, rows int, out []int32, sc *ls
 // winner's, which has w_t*'s sign: both argmaxes are ArgMaxPlusMinus's
 // answer on w. ‖x‖₁ ≤ √d·‖x‖₂. Rows whose sum of squares leaves
 // [2⁻¹⁰⁰, 2¹⁰⁰] (zero, tiny, huge, NaN or ±Inf) are not quantised.
-func (h *lshHasher) blockInt(xAll []float32, r0, rows, n int, bkt []int32, sc *lshHashScratch) {
+func (h *lshHasher) blockInt(xAll []float32, r0, rows, n int, bkt []int32, sc *lshHashScratch, ssOut []float32) {
 	kern, d, half, pairs := h.kern, h.d, h.half, lshPairs(h.d)
 	x := xAll[r0*d:]
 	gammaD := float64(d+2) * 0x1p-24 // γ_d, with room for the float32 sum of squares' rounding
@@ -297,7 +305,11 @@ func (h *lshHasher) blockInt(xAll []float32, r0, rows, n int, bkt []int32, sc *l
 	for i := range rows {
 		xi := x[i*d : (i+1)*d]
 		sc.mult[i], sc.need[i] = 0, -1
-		if ss := kern.Dot(xi, xi); ss >= 0x1p-100 && ss <= 0x1p100 {
+		ss := kern.Dot(xi, xi)
+		if ssOut != nil {
+			ssOut[i] = ss
+		}
+		if ss >= 0x1p-100 && ss <= 0x1p100 {
 			norm := math.Sqrt(float64(ss)) * (1 + gammaD)
 			_, e := math.Frexp(norm) // norm < 2^e
 			sX := math.Ldexp(1, e-h.bits)
