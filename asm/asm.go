@@ -119,6 +119,12 @@ type Kernels struct {
 	// gives 0.
 	ArgMaxPlusMinus func(segs, half, ld int, x []float32, out []int32)
 
+	// ArgMaxPlusMinusMargin is ArgMaxPlusMinus that also sets second[g] to
+	// the largest |v_t| over t ≠ out[g] mod half (0 when half is 1; a NaN
+	// is never the largest): the runner-up that LSH's certified hashing
+	// compares with the winner, found in the winner's pass.
+	ArgMaxPlusMinusMargin func(segs, half, ld int, x []float32, out []int32, second []float32)
+
 	// PackT packs a query tile transposed and scaled, as the score kernel
 	// reads it: dst[p*width+i] = f_i*src[r*ld+p] with r = perm[i] (perm
 	// nil: r = i) for p < d, i < rows, and dst[p*width+i] = 0 for rows ≤ i

@@ -397,6 +397,15 @@ func FuzzArgMaxPlusMinus(f *testing.F) {
 					t.Fatalf("%s half=%d: out[%d] = %d, want %d", k.Name, half, g, out[g], want)
 				}
 			}
+			second := make([]float32, segs)
+			k.ArgMaxPlusMinusMargin(segs, half, half, x, out, second)
+			for g := range segs {
+				v := x[g*half : (g+1)*half]
+				want := argMaxPlusMinusRef(v)
+				if ws := runnerUpRef(v, want); int(out[g]) != want || math.Float32bits(second[g]) != math.Float32bits(ws) {
+					t.Fatalf("%s half=%d: margin out[%d] = %d, second %v, want %d, %v", k.Name, half, g, out[g], second[g], want, ws)
+				}
+			}
 		}
 	})
 }

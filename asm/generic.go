@@ -7,29 +7,30 @@ import (
 // genericKernels is the pure-Go kernel set: it compiles everywhere, is always
 // tested, and is the reference every SIMD set is tested against.
 var genericKernels = &Kernels{
-	Name:            "generic",
-	GemmNT:          gemmNTGeneric,
-	GemmNNAcc:       gemmNNAccGeneric,
-	Max:             maxGeneric,
-	ExpSum:          expSumGeneric,
-	Scale:           scaleGeneric,
-	ScaleTo:         scaleToGeneric,
-	Dot:             dotGeneric,
-	Axpy:            axpyGeneric,
-	ScoresT:         scoresTGeneric,
-	SoftmaxT:        softmaxTGeneric,
-	AccumulatePV:    accumulatePVGeneric,
-	MaxInto:         maxIntoGeneric,
-	MaskMatches:     maskMatchesGeneric,
-	ColMax:          colMaxGeneric,
-	ArgMaxPlusMinus: argMaxPlusMinusGeneric,
-	PackT:           packTGeneric,
-	ScatterRows:     scatterRowsGeneric,
-	Quantize16:      quantize16Generic,
-	Dot16:           dot16Generic,
-	Lanes:           1,
-	FMAPeak:         fmaPeakGeneric,
-	FlopsPerIter:    2 * genericChains,
+	Name:                  "generic",
+	GemmNT:                gemmNTGeneric,
+	GemmNNAcc:             gemmNNAccGeneric,
+	Max:                   maxGeneric,
+	ExpSum:                expSumGeneric,
+	Scale:                 scaleGeneric,
+	ScaleTo:               scaleToGeneric,
+	Dot:                   dotGeneric,
+	Axpy:                  axpyGeneric,
+	ScoresT:               scoresTGeneric,
+	SoftmaxT:              softmaxTGeneric,
+	AccumulatePV:          accumulatePVGeneric,
+	MaxInto:               maxIntoGeneric,
+	MaskMatches:           maskMatchesGeneric,
+	ColMax:                colMaxGeneric,
+	ArgMaxPlusMinus:       argMaxPlusMinusGeneric,
+	ArgMaxPlusMinusMargin: argMaxPlusMinusMarginGeneric,
+	PackT:                 packTGeneric,
+	ScatterRows:           scatterRowsGeneric,
+	Quantize16:            quantize16Generic,
+	Dot16:                 dot16Generic,
+	Lanes:                 1,
+	FMAPeak:               fmaPeakGeneric,
+	FlopsPerIter:          2 * genericChains,
 }
 
 // Registered from a package-level variable initialiser so that it precedes
@@ -267,6 +268,25 @@ func argMaxPlusMinusGeneric(segs, half, ld int, x []float32, out []int32) {
 	for g := range segs {
 		out[g] = int32(argMaxPlusMinus(x[g*ld : g*ld+half]))
 	}
+}
+
+func argMaxPlusMinusMarginGeneric(segs, half, ld int, x []float32, out []int32, second []float32) {
+	for g := range segs {
+		out[g], second[g] = argMaxMargin(x[g*ld : g*ld+half])
+	}
+}
+
+// argMaxMargin is argMaxPlusMinus(v) and the largest |v_t| over the other
+// columns t.
+func argMaxMargin(v []float32) (int32, float32) {
+	w := argMaxPlusMinus(v)
+	var second float32
+	for t, x := range v {
+		if a := float32(math.Abs(float64(x))); t != w%len(v) && a > second {
+			second = a
+		}
+	}
+	return int32(w), second
 }
 
 // argMaxPlusMinus is argmax([v; −v]) with the first index on ties, by a

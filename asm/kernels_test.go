@@ -799,10 +799,40 @@ func TestArgMaxPlusMinus(t *testing.T) {
 					if !sameSlice(xs, xb[off:]) {
 						t.Fatalf("%s half=%d segs=%d: x changed", kern.Name, half, segs)
 					}
+					// The same with the runner-up.
+					second := make([]float32, segs+8)
+					for g := range out {
+						out[g], second[g] = -7, -7
+					}
+					kern.ArgMaxPlusMinusMargin(segs, half, ld, xb[off:off+len(xs)], out[:segs], second[:segs])
+					for g := range segs {
+						v := x[g*half : (g+1)*half]
+						want := argMaxPlusMinusRef(v)
+						if ws := runnerUpRef(v, want); int(out[g]) != want || math.Float32bits(second[g]) != math.Float32bits(ws) {
+							t.Fatalf("%s half=%d segs=%d pattern=%d: margin out[%d] = %d, second %v, want %d, %v (v = %v)", kern.Name, half, segs, pattern, g, out[g], second[g], want, ws, v)
+						}
+					}
+					for g := segs; g < len(out); g++ {
+						if out[g] != -7 || second[g] != -7 {
+							t.Fatalf("%s half=%d segs=%d: margin wrote past segs at %d", kern.Name, half, segs, g)
+						}
+					}
 				}
 			}
 		}
 	}
+}
+
+// runnerUpRef is the largest |v_t| over the columns t other than the
+// winner's (winner mod len(v)), NaN never the largest, 0 when there is none.
+func runnerUpRef(v []float32, winner int) float32 {
+	best := 0.0
+	for t, x := range v {
+		if a := math.Abs(float64(x)); t != winner%len(v) && a > best {
+			best = a
+		}
+	}
+	return float32(best)
 }
 
 func sameSlice(a, b []float32) bool {

@@ -38,6 +38,8 @@ type simdFuncs struct {
 	// AVX2 code too), for the widths its own vectors do not divide.
 	maskmatch []laneKernel[maskMatchFunc]
 	argmaxpm  []laneKernel[argMaxFunc]
+	// argmaxmargin likewise, for ArgMaxPlusMinusMargin.
+	argmaxmargin []laneKernel[argMarginFunc]
 	// packt and colmax likewise (empty: generic).
 	packt  []laneKernel[packTFunc]
 	colmax []laneKernel[colMaxFunc]
@@ -87,6 +89,9 @@ type colMaxFunc func(sp *float32, rows, width, ld int, m *float32)
 // kernel's lanes, writing −1 for a segment holding a NaN.
 type argMaxFunc func(x *float32, half, ld, segs int, out *int32)
 
+// argMarginFunc is argMaxFunc that also stores the runner-up |v|.
+type argMarginFunc func(x *float32, half, ld, segs int, out *int32, second *float32)
+
 // packTFunc is PackT on columns [0, cols) of a destination with row stride
 // ldd, cols a multiple of the kernel's lanes, rows ≤ cols, d a positive
 // multiple of 4.
@@ -99,30 +104,31 @@ type scatterFunc func(src *float32, lds int, idx *int32, rows, width int, dst *f
 
 func (f *simdFuncs) kernels() *Kernels {
 	return &Kernels{
-		Name:            f.name,
-		GemmNT:          f.gemmNT,
-		GemmNNAcc:       f.gemmNNAcc,
-		Max:             f.maxOf,
-		ExpSum:          f.expSum,
-		Scale:           f.scaleBy,
-		ScaleTo:         f.scaleTo,
-		Dot:             f.dotOf,
-		Axpy:            f.axpyTo,
-		ScoresT:         f.scoresT,
-		SoftmaxT:        f.softmaxT,
-		AccumulatePV:    f.accumulatePV,
-		MaxInto:         f.maxInto,
-		MaskMatches:     f.maskMatches,
-		ColMax:          f.colMax,
-		ArgMaxPlusMinus: f.argMaxPlusMinus,
-		PackT:           f.packT,
-		ScatterRows:     f.scatterRows,
-		Quantize16:      f.quantize16,
-		Dot16:           f.dot16,
-		FastInt16:       f.dot16x64 != nil,
-		Lanes:           f.lanes,
-		FMAPeak:         f.fmapeak,
-		FlopsPerIter:    f.flopsPerIter,
+		Name:                  f.name,
+		GemmNT:                f.gemmNT,
+		GemmNNAcc:             f.gemmNNAcc,
+		Max:                   f.maxOf,
+		ExpSum:                f.expSum,
+		Scale:                 f.scaleBy,
+		ScaleTo:               f.scaleTo,
+		Dot:                   f.dotOf,
+		Axpy:                  f.axpyTo,
+		ScoresT:               f.scoresT,
+		SoftmaxT:              f.softmaxT,
+		AccumulatePV:          f.accumulatePV,
+		MaxInto:               f.maxInto,
+		MaskMatches:           f.maskMatches,
+		ColMax:                f.colMax,
+		ArgMaxPlusMinus:       f.argMaxPlusMinus,
+		ArgMaxPlusMinusMargin: f.argMaxPlusMinusMargin,
+		PackT:                 f.packT,
+		ScatterRows:           f.scatterRows,
+		Quantize16:            f.quantize16,
+		Dot16:                 f.dot16,
+		FastInt16:             f.dot16x64 != nil,
+		Lanes:                 f.lanes,
+		FMAPeak:               f.fmapeak,
+		FlopsPerIter:          f.flopsPerIter,
 	}
 }
 
@@ -391,6 +397,25 @@ func (f *simdFuncs) argMaxPlusMinus(segs, half, ld int, x []float32, out []int32
 		}
 	}
 	argMaxPlusMinusGeneric(segs, half, ld, x, out)
+}
+
+func (f *simdFuncs) argMaxPlusMinusMargin(segs, half, ld int, x []float32, out []int32, second []float32) {
+	if segs <= 0 {
+		return
+	}
+	for _, kern := range f.argmaxmargin {
+		if half > 0 && half%kern.lanes == 0 && ld >= half {
+			_, _, _ = x[(segs-1)*ld+half-1], out[segs-1], second[segs-1]
+			kern.fn(&x[0], half, ld, segs, &out[0], &second[0])
+			for g, a := range out[:segs] {
+				if a < 0 { // a NaN: the scalar scan
+					out[g], second[g] = argMaxMargin(x[g*ld : g*ld+half])
+				}
+			}
+			return
+		}
+	}
+	argMaxPlusMinusMarginGeneric(segs, half, ld, x, out, second)
 }
 
 func (f *simdFuncs) packT(rows, width, d int, src []float32, ld int, perm []int32, scale float32, colScale, dst []float32) {

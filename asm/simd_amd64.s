@@ -73,6 +73,9 @@ GLOBL c_zero<>(SB), RODATA|NOPTR, $4
 DATA c_bias<>+0(SB)/4, $0x0000007f
 GLOBL c_bias<>(SB), RODATA|NOPTR, $4
 
+DATA c_absmask<>+0(SB)/4, $0x7fffffff
+GLOBL c_absmask<>(SB), RODATA|NOPTR, $4
+
 DATA c_iota<>+0(SB)/4, $0x00000000
 DATA c_iota<>+4(SB)/4, $0x00000001
 DATA c_iota<>+8(SB)/4, $0x00000002
@@ -725,6 +728,161 @@ find:
 
 next:
 	ADDQ $0x04, SI
+	LEAQ (AX)(DX*4), AX
+	DECQ BX
+	JNZ  seg
+	VZEROUPPER
+	RET
+
+// func argmaxmargin_avx2(x *float32, half int, ld int, segs int, out *int32, second *float32)
+// Requires: AVX, AVX2, CMOV
+TEXT ·argmaxmargin_avx2(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), AX
+	MOVQ         half+8(FP), CX
+	MOVQ         ld+16(FP), DX
+	MOVQ         segs+24(FP), BX
+	MOVQ         out+32(FP), SI
+	MOVQ         second+40(FP), DI
+	VBROADCASTSS c_absmask<>+0(SB), Y0
+
+seg:
+	VMOVUPS      (AX), Y1
+	VMOVAPS      Y1, Y2
+	VMOVAPS      Y1, Y3
+	VMOVAPS      Y1, Y4
+	VBROADCASTSS c_zero<>+0(SB), Y5
+	VBROADCASTSS c_zero<>+0(SB), Y6
+	VBROADCASTSS c_zero<>+0(SB), Y7
+	MOVQ         AX, R8
+	MOVQ         CX, R9
+
+L8_big:
+	CMPQ    R9, $0x00000010
+	JL      L8_one
+	VMOVUPS (R8), Y8
+	VCMPPS  $0x03, Y8, Y8, Y9
+	VORPS   Y9, Y7, Y7
+	VMAXPS  Y8, Y1, Y1
+	VMINPS  Y8, Y2, Y2
+	VANDPS  Y0, Y8, Y8
+	VMINPS  Y8, Y5, Y9
+	VMAXPS  Y9, Y6, Y6
+	VMAXPS  Y8, Y5, Y5
+	VMOVUPS 32(R8), Y8
+	VCMPPS  $0x03, Y8, Y8, Y9
+	VORPS   Y9, Y7, Y7
+	VMAXPS  Y8, Y3, Y3
+	VMINPS  Y8, Y4, Y4
+	VANDPS  Y0, Y8, Y8
+	VMINPS  Y8, Y5, Y9
+	VMAXPS  Y9, Y6, Y6
+	VMAXPS  Y8, Y5, Y5
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, R9
+	JMP     L8_big
+
+L8_one:
+	TESTQ   R9, R9
+	JZ      L8_done
+	VMOVUPS (R8), Y8
+	VCMPPS  $0x03, Y8, Y8, Y9
+	VORPS   Y9, Y7, Y7
+	VMAXPS  Y8, Y1, Y1
+	VMINPS  Y8, Y2, Y2
+	VANDPS  Y0, Y8, Y8
+	VMINPS  Y8, Y5, Y9
+	VMAXPS  Y9, Y6, Y6
+	VMAXPS  Y8, Y5, Y5
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
+	JMP     L8_one
+
+L8_done:
+	VMAXPS Y3, Y1, Y1
+	VMINPS Y4, Y2, Y2
+	VPTEST Y7, Y7
+	JZ     clean
+	MOVL   $-1, (SI)
+	JMP    next
+
+clean:
+	VMOVAPS      Y5, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VMAXPS       X4, X3, X3
+	VSHUFPS      $0x4e, X3, X3, X4
+	VMAXPS       X4, X3, X3
+	VSHUFPS      $0xb1, X3, X3, X4
+	VMAXPS       X4, X3, X3
+	VBROADCASTSS X3, Y4
+	VCMPPS       $0x00, Y4, Y5, Y4
+	VMOVMSKPS    Y4, R8
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VMAXPS       X5, X4, X4
+	VSHUFPS      $0x4e, X4, X4, X5
+	VMAXPS       X5, X4, X4
+	VSHUFPS      $0xb1, X4, X4, X5
+	VMAXPS       X5, X4, X4
+	MOVL         R8, R9
+	DECL         R9
+	ANDL         R8, R9
+	JZ           single
+	VMOVAPS      Y3, Y4
+
+single:
+	VEXTRACTF128 $0x01, Y6, X3
+	VMAXPS       X3, X6, X6
+	VSHUFPS      $0x4e, X6, X6, X3
+	VMAXPS       X3, X6, X6
+	VSHUFPS      $0xb1, X6, X6, X3
+	VMAXPS       X3, X6, X6
+	VMAXPS       X6, X4, X4
+	VMOVSS       X4, (DI)
+	VEXTRACTF128 $0x01, Y1, X3
+	VMAXPS       X3, X1, X1
+	VSHUFPS      $0x4e, X1, X1, X3
+	VMAXPS       X3, X1, X1
+	VSHUFPS      $0xb1, X1, X1, X3
+	VMAXPS       X3, X1, X1
+	VEXTRACTF128 $0x01, Y2, X3
+	VMINPS       X3, X2, X2
+	VSHUFPS      $0x4e, X2, X2, X3
+	VMINPS       X3, X2, X2
+	VSHUFPS      $0xb1, X2, X2, X3
+	VMINPS       X3, X2, X2
+	VBROADCASTSS c_zero<>+0(SB), X3
+	VSUBSS       X1, X3, X3
+	VMOVD        X1, R8
+	VMOVD        X2, R9
+	XORQ         R10, R10
+	VUCOMISS     X3, X2
+	CMOVLCS      R9, R8
+	CMOVQCS      CX, R10
+	VMOVD        R8, X1
+	VBROADCASTSS X1, Y1
+	MOVQ         AX, R8
+	MOVQ         CX, R9
+	MOVQ         $0x4000000000000000, R12
+	MOVQ         R12, R11
+
+find:
+	VCMPPS    $0x00, (R8), Y1, Y2
+	VMOVMSKPS Y2, R13
+	XORL      R14, R14
+	BSFL      R13, R14
+	LEAQ      (R10)(R14*1), R13
+	CMOVQEQ   R12, R13
+	CMPQ      R13, R11
+	CMOVQLT   R13, R11
+	ADDQ      $0x00000020, R8
+	ADDQ      $0x00000008, R10
+	SUBQ      $0x00000008, R9
+	JNZ       find
+	MOVL      R11, (SI)
+
+next:
+	ADDQ $0x04, SI
+	ADDQ $0x04, DI
 	LEAQ (AX)(DX*4), AX
 	DECQ BX
 	JNZ  seg
@@ -1899,9 +2057,9 @@ TEXT ·scale_avx512(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), DX
 	VBROADCASTSS a+24(FP), Z0
 
-L8_big:
+L9_big:
 	CMPQ    DX, $0x00000040
-	JL      L8_one
+	JL      L9_one
 	VMULPS  (CX), Z0, Z1
 	VMOVUPS Z1, (AX)
 	VMULPS  64(CX), Z0, Z1
@@ -1913,19 +2071,19 @@ L8_big:
 	ADDQ    $0x00000100, CX
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, DX
-	JMP     L8_big
+	JMP     L9_big
 
-L8_one:
+L9_one:
 	TESTQ   DX, DX
-	JZ      L8_done
+	JZ      L9_done
 	VMULPS  (CX), Z0, Z1
 	VMOVUPS Z1, (AX)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
-	JMP     L8_one
+	JMP     L9_one
 
-L8_done:
+L9_done:
 	VZEROUPPER
 	RET
 
@@ -1937,9 +2095,9 @@ TEXT ·axpy_avx512(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), DX
 	VBROADCASTSS a+24(FP), Z0
 
-L9_big:
+L10_big:
 	CMPQ        DX, $0x00000040
-	JL          L9_one
+	JL          L10_one
 	VMOVUPS     (AX), Z1
 	VFMADD231PS (CX), Z0, Z1
 	VMOVUPS     Z1, (AX)
@@ -1955,20 +2113,20 @@ L9_big:
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, AX
 	SUBQ        $0x00000040, DX
-	JMP         L9_big
+	JMP         L10_big
 
-L9_one:
+L10_one:
 	TESTQ       DX, DX
-	JZ          L9_done
+	JZ          L10_done
 	VMOVUPS     (AX), Z1
 	VFMADD231PS (CX), Z0, Z1
 	VMOVUPS     Z1, (AX)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
-	JMP         L9_one
+	JMP         L10_one
 
-L9_done:
+L10_done:
 	VZEROUPPER
 	RET
 
@@ -1980,29 +2138,29 @@ TEXT ·max_avx512(SB), NOSPLIT, $0-20
 	VMOVUPS (AX), Z0
 	KXORW   K1, K1, K1
 
-L10_big:
+L11_big:
 	CMPQ    CX, $0x00000010
-	JL      L10_one
+	JL      L11_one
 	VMOVUPS (AX), Z1
 	VCMPPS  $0x03, Z1, Z1, K2
 	KORW    K2, K1, K1
 	VMAXPS  Z1, Z0, Z0
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
-	JMP     L10_big
+	JMP     L11_big
 
-L10_one:
+L11_one:
 	TESTQ   CX, CX
-	JZ      L10_done
+	JZ      L11_done
 	VMOVUPS (AX), Z1
 	VCMPPS  $0x03, Z1, Z1, K2
 	KORW    K2, K1, K1
 	VMAXPS  Z1, Z0, Z0
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
-	JMP     L10_one
+	JMP     L11_one
 
-L10_done:
+L11_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -2029,9 +2187,9 @@ TEXT ·vmax_avx512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
-L11_big:
+L12_big:
 	CMPQ    DX, $0x00000040
-	JL      L11_one
+	JL      L12_one
 	VMOVUPS (CX), Z0
 	VMAXPS  (AX), Z0, Z0
 	VMOVUPS Z0, (AX)
@@ -2047,20 +2205,20 @@ L11_big:
 	ADDQ    $0x00000100, CX
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, DX
-	JMP     L11_big
+	JMP     L12_big
 
-L11_one:
+L12_one:
 	TESTQ   DX, DX
-	JZ      L11_done
+	JZ      L12_done
 	VMOVUPS (CX), Z0
 	VMAXPS  (AX), Z0, Z0
 	VMOVUPS Z0, (AX)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
-	JMP     L11_one
+	JMP     L12_one
 
-L11_done:
+L12_done:
 	VZEROUPPER
 	RET
 
@@ -2075,9 +2233,9 @@ TEXT ·dot_avx512(SB), NOSPLIT, $0-28
 	VBROADCASTSS c_zero<>+0(SB), Z2
 	VBROADCASTSS c_zero<>+0(SB), Z3
 
-L12_big:
+L13_big:
 	CMPQ        DX, $0x00000040
-	JL          L12_one
+	JL          L13_one
 	VMOVUPS     (AX), Z4
 	VFMADD231PS (CX), Z4, Z0
 	VMOVUPS     64(AX), Z4
@@ -2089,19 +2247,19 @@ L12_big:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	JMP         L12_big
+	JMP         L13_big
 
-L12_one:
+L13_one:
 	TESTQ       DX, DX
-	JZ          L12_done
+	JZ          L13_done
 	VMOVUPS     (AX), Z4
 	VFMADD231PS (CX), Z4, Z0
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
-	JMP         L12_one
+	JMP         L13_one
 
-L12_done:
+L13_done:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z2, Z0, Z0
@@ -2138,9 +2296,9 @@ TEXT ·expsum_avx512(SB), NOSPLIT, $0-28
 	VBROADCASTSS c_ln2lo<>+0(SB), Z13
 	VBROADCASTSS c_zero<>+0(SB), Z14
 
-L13_big:
+L14_big:
 	CMPQ         CX, $0x00000010
-	JL           L13_one
+	JL           L14_one
 	VMOVUPS      (AX), Z15
 	VSUBPS       Z0, Z15, Z15
 	VCMPPS       $0x05, Z1, Z15, K1
@@ -2167,11 +2325,11 @@ L13_big:
 	VADDPS       Z15, Z14, Z14
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, CX
-	JMP          L13_big
+	JMP          L14_big
 
-L13_one:
+L14_one:
 	TESTQ        CX, CX
-	JZ           L13_done
+	JZ           L14_done
 	VMOVUPS      (AX), Z15
 	VSUBPS       Z0, Z15, Z15
 	VCMPPS       $0x05, Z1, Z15, K1
@@ -2198,9 +2356,9 @@ L13_one:
 	VADDPS       Z15, Z14, Z14
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, CX
-	JMP          L13_one
+	JMP          L14_one
 
-L13_done:
+L14_done:
 	VEXTRACTF64X4 $0x01, Z14, Y0
 	VADDPS        Y0, Y14, Y14
 	VEXTRACTF128  $0x01, Y14, X0
@@ -2546,9 +2704,9 @@ seg:
 	MOVQ    AX, DI
 	MOVQ    CX, R8
 
-L14_big:
+L15_big:
 	CMPQ    R8, $0x00000020
-	JL      L14_one
+	JL      L15_one
 	VMOVUPS (DI), Z4
 	VCMPPS  $0x03, Z4, Z4, K2
 	KORW    K2, K1, K1
@@ -2561,11 +2719,11 @@ L14_big:
 	VMINPS  Z4, Z3, Z3
 	ADDQ    $0x00000080, DI
 	SUBQ    $0x00000020, R8
-	JMP     L14_big
+	JMP     L15_big
 
-L14_one:
+L15_one:
 	TESTQ   R8, R8
-	JZ      L14_done
+	JZ      L15_done
 	VMOVUPS (DI), Z4
 	VCMPPS  $0x03, Z4, Z4, K2
 	KORW    K2, K1, K1
@@ -2573,9 +2731,9 @@ L14_one:
 	VMINPS  Z4, Z1, Z1
 	ADDQ    $0x00000040, DI
 	SUBQ    $0x00000010, R8
-	JMP     L14_one
+	JMP     L15_one
 
-L14_done:
+L15_done:
 	VMAXPS   Z2, Z0, Z0
 	VMINPS   Z3, Z1, Z1
 	KORTESTW K1, K1
@@ -2632,6 +2790,172 @@ find:
 
 next:
 	ADDQ $0x04, SI
+	LEAQ (AX)(DX*4), AX
+	DECQ BX
+	JNZ  seg
+	VZEROUPPER
+	RET
+
+// func argmaxmargin_avx512(x *float32, half int, ld int, segs int, out *int32, second *float32)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·argmaxmargin_avx512(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), AX
+	MOVQ         half+8(FP), CX
+	MOVQ         ld+16(FP), DX
+	MOVQ         segs+24(FP), BX
+	MOVQ         out+32(FP), SI
+	MOVQ         second+40(FP), DI
+	VBROADCASTSS c_absmask<>+0(SB), Z0
+
+seg:
+	VMOVUPS      (AX), Z1
+	VMOVAPS      Z1, Z2
+	VMOVAPS      Z1, Z3
+	VMOVAPS      Z1, Z4
+	VBROADCASTSS c_zero<>+0(SB), Z5
+	VBROADCASTSS c_zero<>+0(SB), Z6
+	KXORW        K1, K1, K1
+	MOVQ         AX, R8
+	MOVQ         CX, R9
+
+L16_big:
+	CMPQ    R9, $0x00000020
+	JL      L16_one
+	VMOVUPS (R8), Z7
+	VCMPPS  $0x03, Z7, Z7, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z7, Z1, Z1
+	VMINPS  Z7, Z2, Z2
+	VANDPS  Z0, Z7, Z7
+	VMINPS  Z7, Z5, Z8
+	VMAXPS  Z8, Z6, Z6
+	VMAXPS  Z7, Z5, Z5
+	VMOVUPS 64(R8), Z7
+	VCMPPS  $0x03, Z7, Z7, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z7, Z3, Z3
+	VMINPS  Z7, Z4, Z4
+	VANDPS  Z0, Z7, Z7
+	VMINPS  Z7, Z5, Z8
+	VMAXPS  Z8, Z6, Z6
+	VMAXPS  Z7, Z5, Z5
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000020, R9
+	JMP     L16_big
+
+L16_one:
+	TESTQ   R9, R9
+	JZ      L16_done
+	VMOVUPS (R8), Z7
+	VCMPPS  $0x03, Z7, Z7, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z7, Z1, Z1
+	VMINPS  Z7, Z2, Z2
+	VANDPS  Z0, Z7, Z7
+	VMINPS  Z7, Z5, Z8
+	VMAXPS  Z8, Z6, Z6
+	VMAXPS  Z7, Z5, Z5
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, R9
+	JMP     L16_one
+
+L16_done:
+	VMAXPS   Z3, Z1, Z1
+	VMINPS   Z4, Z2, Z2
+	KORTESTW K1, K1
+	JZ       clean
+	MOVL     $-1, (SI)
+	JMP      next
+
+clean:
+	VMOVAPS       Z5, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VMAXPS        Y4, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X4
+	VMAXPS        X4, X3, X3
+	VSHUFPS       $0x4e, X3, X3, X4
+	VMAXPS        X4, X3, X3
+	VSHUFPS       $0xb1, X3, X3, X4
+	VMAXPS        X4, X3, X3
+	VBROADCASTSS  X3, Z4
+	VCMPPS        $0x00, Z4, Z5, K2
+	KMOVW         K2, R8
+	KNOTW         K2, K2
+	VMOVAPS.Z     Z5, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VMAXPS        Y5, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X5
+	VMAXPS        X5, X4, X4
+	VSHUFPS       $0x4e, X4, X4, X5
+	VMAXPS        X5, X4, X4
+	VSHUFPS       $0xb1, X4, X4, X5
+	VMAXPS        X5, X4, X4
+	MOVL          R8, R9
+	DECL          R9
+	ANDL          R8, R9
+	JZ            single
+	VMOVAPS       Z3, Z4
+
+single:
+	VEXTRACTF64X4 $0x01, Z6, Y3
+	VMAXPS        Y3, Y6, Y6
+	VEXTRACTF128  $0x01, Y6, X3
+	VMAXPS        X3, X6, X6
+	VSHUFPS       $0x4e, X6, X6, X3
+	VMAXPS        X3, X6, X6
+	VSHUFPS       $0xb1, X6, X6, X3
+	VMAXPS        X3, X6, X6
+	VMAXPS        X6, X4, X4
+	VMOVSS        X4, (DI)
+	VEXTRACTF64X4 $0x01, Z1, Y3
+	VMAXPS        Y3, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X3
+	VMAXPS        X3, X1, X1
+	VSHUFPS       $0x4e, X1, X1, X3
+	VMAXPS        X3, X1, X1
+	VSHUFPS       $0xb1, X1, X1, X3
+	VMAXPS        X3, X1, X1
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMINPS        Y3, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X3
+	VMINPS        X3, X2, X2
+	VSHUFPS       $0x4e, X2, X2, X3
+	VMINPS        X3, X2, X2
+	VSHUFPS       $0xb1, X2, X2, X3
+	VMINPS        X3, X2, X2
+	VBROADCASTSS  c_zero<>+0(SB), X3
+	VSUBSS        X1, X3, X3
+	VMOVD         X1, R8
+	VMOVD         X2, R9
+	XORQ          R10, R10
+	VUCOMISS      X3, X2
+	CMOVLCS       R9, R8
+	CMOVQCS       CX, R10
+	VMOVD         R8, X1
+	VBROADCASTSS  X1, Z1
+	MOVQ          AX, R8
+	MOVQ          CX, R9
+	MOVQ          $0x4000000000000000, R12
+	MOVQ          R12, R11
+
+find:
+	VCMPPS  $0x00, (R8), Z1, K2
+	KMOVW   K2, R13
+	XORL    R14, R14
+	BSFL    R13, R14
+	LEAQ    (R10)(R14*1), R13
+	CMOVQEQ R12, R13
+	CMPQ    R13, R11
+	CMOVQLT R13, R11
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000010, R10
+	SUBQ    $0x00000010, R9
+	JNZ     find
+	MOVL    R11, (SI)
+
+next:
+	ADDQ $0x04, SI
+	ADDQ $0x04, DI
 	LEAQ (AX)(DX*4), AX
 	DECQ BX
 	JNZ  seg

@@ -31,6 +31,9 @@ func maskmatch_avx2(codes *int32, rows int, width int, ld int, own *int32, prev 
 // argmaxpm_avx2 sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 8, segs positive.
 func argmaxpm_avx2(x *float32, half int, ld int, segs int, out *int32)
 
+// argmaxmargin_avx2 is argmaxpm_avx2 that also sets second[g] to the second largest |v_t| (none where v holds a NaN).
+func argmaxmargin_avx2(x *float32, half int, ld int, segs int, out *int32, second *float32)
+
 // packt_avx2 sets dst[p·ldd+i] = f·src[r·ld+p], r = perm[i] (perm nil: i), f = scale (colScale not nil: colScale[i]), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 8, rows ≤ cols, d a positive multiple of 4.
 func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)
 
@@ -84,6 +87,9 @@ func maskmatch_avx512(codes *int32, rows int, width int, ld int, own *int32, pre
 
 // argmaxpm_avx512 sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 16, segs positive.
 func argmaxpm_avx512(x *float32, half int, ld int, segs int, out *int32)
+
+// argmaxmargin_avx512 is argmaxpm_avx512 that also sets second[g] to the second largest |v_t| (none where v holds a NaN).
+func argmaxmargin_avx512(x *float32, half int, ld int, segs int, out *int32, second *float32)
 
 // packt_avx512 sets dst[p·ldd+i] = f·src[r·ld+p], r = perm[i] (perm nil: i), f = scale (colScale not nil: colScale[i]), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 16, rows ≤ cols, d a positive multiple of 4.
 func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)

@@ -150,10 +150,10 @@ type lshHashScratch struct {
 	npend  []int32   // per round, how many are pending
 	mult   []float32 // per row: the quantisation factor 1/S, then the factor back S·S_R (0: not quantised)
 	need   []float32 // per row: the margin a certified argmax needs, 2(B + F) without the conversion term
-	top    []float32 // per row: |w_t*| of the current round
+	top    []float32 // per row: the runner-up |w_t′| of the current round
 	xq     []int32   // the block's rows in int16, packed
 	win    []int32   // per row: the argmax
-	run    []int32   // per row: the runner-up
+	run    []int32   // the float path's buckets of the pending rows, at a flush
 
 	fallbacks int // rows × rounds the int16 path left to the float path (tests read it)
 }
@@ -327,16 +327,10 @@ func (h *lshHasher) blockInt(xAll []float32, r0, rows, n int, bkt []int32, sc *l
 	for r := range h.rounds {
 		p := sc.proj[:rows*half]
 		kern.Dot16(rows, half, d, sc.xq, pairs, h.rq[r*half:], h.width, sc.mult[:rows], p, half)
-		kern.ArgMaxPlusMinus(rows, half, half, p, sc.win[:rows])
-		for i := range rows {
-			at := i*half + int(sc.win[i])%half
-			sc.top[i] = float32(math.Abs(float64(p[at])))
-			p[at] = 0
-		}
-		kern.ArgMaxPlusMinus(rows, half, half, p, sc.run[:rows])
+		kern.ArgMaxPlusMinusMargin(rows, half, half, p, sc.win[:rows], sc.top[:rows])
 		for i := range rows {
 			if need := float64(sc.need[i]); need >= 0 {
-				a, b := float64(sc.top[i]), math.Abs(float64(p[i*half+int(sc.run[i])%half]))
+				a, b := math.Abs(float64(p[i*half+int(sc.win[i])%half])), float64(sc.top[i])
 				if a-b > need+0x1p-22*(a+b) {
 					bkt[r*n+r0+i] = sc.win[i]
 					continue

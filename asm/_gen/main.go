@@ -64,7 +64,8 @@ func main() {
 		expSum(s)
 		exp2Cols(s)
 		maskMatches(s)
-		argMaxPlusMinus(s)
+		argMaxPlusMinus(s, false)
+		argMaxPlusMinus(s, true)
 		packT(s)
 		colMax(s)
 		scatterRows(s)
@@ -122,6 +123,8 @@ func constants() {
 	}
 	consts["bias"] = GLOBL("c_bias", RODATA|NOPTR)
 	DATA(0, U32(127))
+	consts["absmask"] = GLOBL("c_absmask", RODATA|NOPTR)
+	DATA(0, U32(0x7fffffff))
 	// The lane numbers 0..15 as int32, a whole vector (not broadcast).
 	consts["iota"] = GLOBL("c_iota", RODATA|NOPTR)
 	for i := range 16 {
@@ -722,14 +725,35 @@ func colMax(s isa) {
 // Both are exact: max and min return one of their inputs, and the first
 // equal element is the scalar scan's first extreme (its strict comparisons
 // keep the first of equal values; ±0 compare equal in both).
-func argMaxPlusMinus(s isa) {
-	TEXT("argmaxpm_"+s.name, NOSPLIT, "func(x *float32, half, ld, segs int, out *int32)")
-	Doc(fmt.Sprintf("argmaxpm_%s sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of %d, segs positive.", s.name, s.lanes))
+//
+// With margin (argmaxmargin_*), pass 1 also keeps each lane's two largest
+// |v|, and second[g] gets the second largest |v_t| of the segment (the
+// largest over t other than the winner's column, the winner's |v| being the
+// largest): the larger of the lanes' second values and the lanes' first
+// values after one instance of their maximum is set aside. Nothing is
+// stored in second where v holds a NaN.
+func argMaxPlusMinus(s isa, margin bool) {
+	name, sig := "argmaxpm_", "func(x *float32, half, ld, segs int, out *int32)"
+	if margin {
+		name, sig = "argmaxmargin_", "func(x *float32, half, ld, segs int, out *int32, second *float32)"
+	}
+	TEXT(name+s.name, NOSPLIT, sig)
+	if margin {
+		Doc(fmt.Sprintf("argmaxmargin_%s is argmaxpm_%s that also sets second[g] to the second largest |v_t| (none where v holds a NaN).", s.name, s.name))
+	} else {
+		Doc(fmt.Sprintf("argmaxpm_%s sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of %d, segs positive.", s.name, s.lanes))
+	}
 	x := Load(Param("x"), GP64())
 	half := Load(Param("half"), GP64())
 	ld := Load(Param("ld"), GP64())
 	segs := Load(Param("segs"), GP64())
 	out := Load(Param("out"), GP64())
+	var second, absMask, t1, t2 Register
+	if margin {
+		second = Load(Param("second"), GP64())
+		absMask = s.vec()
+		VBROADCASTSS(consts["absmask"], absMask)
+	}
 
 	Label("seg")
 	// Pass 1: two accumulator pairs, both starting from the first vector.
@@ -741,6 +765,11 @@ func argMaxPlusMinus(s isa) {
 	VMOVAPS(hi[0], lo[0])
 	VMOVAPS(hi[0], hi[1])
 	VMOVAPS(hi[0], lo[1])
+	if margin {
+		t1, t2 = s.vec(), s.vec()
+		s.zero(t1.(VecVirtual))
+		s.zero(t2.(VecVirtual))
+	}
 	nan := newNaNMask(s)
 	p, n := GP64(), GP64()
 	MOVQ(x, p)
@@ -752,6 +781,15 @@ func argMaxPlusMinus(s isa) {
 			nan.add(v)
 			VMAXPS(v, hi[a], hi[a])
 			VMINPS(v, lo[a], lo[a])
+			if margin {
+				// |v| into the lane's top two: t2 = max(t2, min(t1, |v|)),
+				// t1 = max(t1, |v|).
+				av, m := s.vec(), s.vec()
+				VANDPS(absMask, v, av)
+				VMINPS(av, t1, m)
+				VMAXPS(m, t2, t2)
+				VMAXPS(av, t1, t1)
+			}
 		}
 		ADDQ(U32(u*s.bytes()), p)
 	})
@@ -762,6 +800,9 @@ func argMaxPlusMinus(s isa) {
 	JMP(LabelRef("next"))
 
 	Label("clean")
+	if margin {
+		marginOf(s, t1.(VecVirtual), t2.(VecVirtual), second)
+	}
 	hreduce(s, hi[0], vmaxOp)
 	hreduce(s, lo[0], vminOp)
 	// −lo > hi ⇔ lo < 0 − hi (exact; 0 − (+0) = +0 where −hi = −0, and
@@ -818,11 +859,53 @@ func argMaxPlusMinus(s isa) {
 
 	Label("next")
 	ADDQ(U8(4), out)
+	if margin {
+		ADDQ(U8(4), second)
+	}
 	LEAQ(Mem{Base: x, Index: ld, Scale: 4}, x)
 	DECQ(segs)
 	JNZ(LabelRef("seg"))
 	VZEROUPPER()
 	RET()
+}
+
+// marginOf stores at (second) the second largest value of the multiset of
+// lanes of t1 and t2, where t1 holds each lane's largest |v| and t2 its
+// second largest: max(hmax(t2), the largest lane of t1 once one lane equal
+// to hmax(t1) is set aside), which is hmax(t1) again when two lanes hold it.
+func marginOf(s isa, t1, t2 VecVirtual, second Register) {
+	top := s.vec()
+	VMOVAPS(t1, top)
+	hreduce(s, top, vmaxOp)
+	topB := s.vec()
+	VBROADCASTSS(top.AsX(), topB)
+	const eq = 0 // EQ_OQ
+	bits, cnt := GP32(), GP32()
+	rest := s.vec()
+	if s.avx512 {
+		k, notK := K(), K()
+		VCMPPS(U8(eq), topB, t1, k)
+		KMOVW(k, bits)
+		KNOTW(k, notK)
+		VMOVAPS_Z(t1, notK, rest) // the lanes equal to the maximum zeroed (|v| ≥ 0)
+	} else {
+		m := s.vec()
+		VCMPPS(U8(eq), topB, t1, m)
+		VMOVMSKPS(m, bits)
+		VANDNPS(t1, m, rest)
+	}
+	hreduce(s, rest, vmaxOp)
+	// Two or more lanes at the maximum (bits & (bits−1) ≠ 0): the second
+	// largest is it.
+	MOVL(bits, cnt)
+	DECL(cnt)
+	ANDL(bits, cnt)
+	JZ(LabelRef("single"))
+	VMOVAPS(top, rest)
+	Label("single")
+	hreduce(s, t2, vmaxOp)
+	VMAXPS(t2.AsX(), rest.AsX(), rest.AsX())
+	VMOVSS(rest.AsX(), Mem{Base: second})
 }
 
 // packT packs a tile of rows transposed and scaled, cols a multiple of the
@@ -1420,7 +1503,8 @@ func debugOne(s isa, name string) {
 	case "maskmatch":
 		maskMatches(s)
 	case "argmaxpm":
-		argMaxPlusMinus(s)
+		argMaxPlusMinus(s, false)
+		argMaxPlusMinus(s, true)
 	case "packt":
 		packT(s)
 	case "colmax":
