@@ -92,7 +92,7 @@ func Features() []string {
 	}{
 		{"sse4.2", cpuid.SSE42}, {"avx", cpuid.AVX}, {"avx2", cpuid.AVX2}, {"fma3", cpuid.FMA3},
 		{"avx512f", cpuid.AVX512F}, {"avx512vl", cpuid.AVX512VL}, {"avx512dq", cpuid.AVX512DQ},
-		{"avx512bw", cpuid.AVX512BW}, {"avx512bf16", cpuid.AVX512BF16}, {"avx512fp16", cpuid.AVX512FP16},
+		{"avx512bw", cpuid.AVX512BW}, {"avx512vnni", cpuid.AVX512VNNI}, {"avx512bf16", cpuid.AVX512BF16}, {"avx512fp16", cpuid.AVX512FP16},
 		{"asimd", cpuid.ASIMD}, {"fphp", cpuid.FPHP}, {"asimdhp", cpuid.ASIMDHP}, {"sve", cpuid.SVE},
 	}
 	var out []string
