@@ -20,7 +20,7 @@ import (
 // keeps a row's argmax only when its margin over the runner-up exceeds
 // twice a rigorous bound on the error (rounding of both operands, the
 // conversion back to float32, and the float path's own error): then the
-// exact argmax and the float path's are that one. The other rows (about 6%
+// exact argmax and the float path's are that one. The other rows (about 4%
 // of Gaussian rows at d = 64) go through the float path. The float path's
 // result for a row does not depend on the other rows of its product, so
 // the buckets are the float path's, bit for bit; the tests check it.
