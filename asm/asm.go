@@ -1,7 +1,9 @@
 // Package asm holds the numeric kernels of attention: the two tile GEMMs
-// (S = Q·Kᵀ and O += P·V), row max, fused exp-and-sum, scale and axpy, the
-// transposed packing of a query tile, and LSH attention's two: masking
-// earlier rounds' pairs and the hash argmax.
+// (S = Q·Kᵀ and O += P·V), row max, fused exp-and-sum, scale, axpy and dot,
+// the transposed packing of a query tile, and LSH attention's own: masking
+// earlier rounds' pairs, the hash argmax (with or without the runner-up),
+// scattering rows to permuted places, and the int16 quantisation and
+// product of its certified hashing.
 //
 // Several implementations (kernel sets) may exist on one machine: the
 // generic Go one always, plus the SIMD sets the CPU can run. Impls lists
