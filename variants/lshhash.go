@@ -130,14 +130,19 @@ func (h *lshHasher) quantizeRotations(rq []int32) {
 	h.r2 *= 1 + 0x1p-40
 	pairs := lshPairs(d)
 	h.rq = rq[:pairs*width]
+	inv := math.Ldexp(1, -h.rExp) // a power of two: the products are exact
+	q := func(v float32) uint32 { return uint32(uint16(int16(math.RoundToEven(float64(v) * inv)))) }
 	for p := range pairs {
+		lo, hi := h.rot[2*p*width:(2*p+1)*width], []float32(nil)
+		if 2*p+1 < d {
+			hi = h.rot[(2*p+1)*width : (2*p+2)*width]
+		}
 		for c := range width {
-			lo := uint32(uint16(int16(math.RoundToEven(math.Ldexp(float64(h.rot[2*p*width+c]), -h.rExp)))))
-			var hi uint32
-			if 2*p+1 < d {
-				hi = uint32(uint16(int16(math.RoundToEven(math.Ldexp(float64(h.rot[(2*p+1)*width+c]), -h.rExp)))))
+			var h16 uint32
+			if hi != nil {
+				h16 = q(hi[c])
 			}
-			h.rq[p*width+c] = int32(lo | hi<<16)
+			h.rq[p*width+c] = int32(q(lo[c]) | h16<<16)
 		}
 	}
 }
