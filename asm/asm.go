@@ -160,8 +160,10 @@ type Kernels struct {
 	// Dot16 sets out[i*ldo+t] = float32(Σ_p a_ip·b_pt)·mult[i] for
 	// i < rows, t < width, p < d, with a packed by rows (a_ip is element
 	// p of packed row i, stride lda) and b packed by pairs of depth
-	// (b_pt is half p%2 of b[(p/2)*ldb+t]). The sum is exact in int32 (the
-	// caller keeps it in range), so every set gives the same bits.
+	// (b_pt is half p%2 of b[(p/2)*ldb+t]). With d odd, the sum runs over
+	// the last pair's high halves too, which must then be 0 on one side
+	// (Quantize16 writes them so). The sum is exact in int32 (the caller
+	// keeps it in range), so every set gives the same bits.
 	Dot16 func(rows, width, d int, a []int32, lda int, b []int32, ldb int, mult, out []float32, ldo int)
 
 	// FastInt16 tells whether Dot16 outruns the float kernels (AVX-512
