@@ -456,27 +456,24 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
+	hash, _ := lshHashWords(s.D, g)
 	return 2*s.M*s.D + s.N*s.D + // K and V rows in sorted order; normalised keys
 		2*s.N*s.D + // the state, two buffers
 		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
-		lshHashFloats(s.D, g) // rotations, one hashing scratch
+		hash // rotations, one hashing scratch
 }
 
-// lshHashFloats and lshHashInts are the hasher's buffers with one scratch.
-func lshHashFloats(d int, g lshGeom) int {
-	rot, _ := lshHashSizes(d, g.half, g.rounds)
-	scratch, _ := lshHashScratchSizes(d, g.half, g.rounds)
-	return rot + scratch
-}
-
-func lshHashInts(d int, g lshGeom) int {
-	_, rq := lshHashSizes(d, g.half, g.rounds)
-	_, scratch := lshHashScratchSizes(d, g.half, g.rounds)
-	return rq + scratch
+// lshHashWords is the hasher's buffers: the rotations and their quantised
+// copy, and one hashing scratch.
+func lshHashWords(d int, g lshGeom) (floats, ints int) {
+	rotF, rqI := lshHashSizes(d, g.half, g.rounds)
+	scF, scI := lshHashScratchSizes(d, g.half, g.rounds)
+	return rotF + scF, rqI + scI
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
-	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + 2*s.N + g.rounds*s.M + lshHashInts(s.D, g)
+	_, hash := lshHashWords(s.D, g)
+	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + 2*s.N + g.rounds*s.M + hash
 	if !shared {
 		n += 3*g.rounds*s.M + g.rounds*(g.nb+1)
 	}
@@ -492,7 +489,8 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 		int64(threads-1)*int64(lshHashScratchWords(s.D, g)))
 }
 
-// lshHashScratchWords is one more thread's hashing scratch, floats and ints.
+// lshHashScratchWords is one more thread's hashing scratch, float32s and
+// int32s together.
 func lshHashScratchWords(d int, g lshGeom) int {
 	f, i := lshHashScratchSizes(d, g.half, g.rounds)
 	return f + i
@@ -625,14 +623,7 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 	hash := func(x []float32, n int, bkt []int32, normalize bool) {
 		blocks := ceilDiv(n, lshHashRows)
 		forEach(threadCount(threads, blocks), blocks, func(w, blk int) {
-			r0 := blk * lshHashRows
-			if normalize {
-				r1 := min(n, r0+lshHashRows)
-				j.hasher.block(x, n, bkt, r0, &scratch[w], j.qScale[r0:r1])
-				j.normalizeRows(r0, r1)
-			} else {
-				j.hasher.block(x, n, bkt, r0, &scratch[w], nil)
-			}
+			j.hashBlock(x, n, bkt, blk*lshHashRows, &scratch[w], normalize)
 		})
 		for w := range scratch {
 			j.hasher.flush(n, bkt, &scratch[w])
@@ -702,13 +693,7 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 	// hashed, while it is in cache, so Q is read from memory once.
 	if hash == nil {
 		for r0 := 0; r0 < s.N; r0 += lshHashRows {
-			if j.shared {
-				r1 := min(s.N, r0+lshHashRows)
-				j.hasher.block(j.qh, s.N, j.qBkt, r0, &j.hs, j.qScale[r0:r1])
-				j.normalizeRows(r0, r1)
-			} else {
-				j.hasher.block(j.qh, s.N, j.qBkt, r0, &j.hs, nil)
-			}
+			j.hashBlock(j.qh, s.N, j.qBkt, r0, &j.hs, j.shared)
 		}
 		j.hasher.flush(s.N, j.qBkt, &j.hs)
 		if !j.shared {
@@ -726,6 +711,19 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 			j.sort(j.kBkt[r*s.M:(r+1)*s.M], j.kPerm[r*s.M:], j.kInv[r*s.M:], j.kStart[r*(g.nb+1):])
 		}
 	}
+}
+
+// hashBlock hashes the block of rows of x from r0 (lshHasher.block) and,
+// with normalize (shared QK, x = Q), turns them into unit keys while they
+// are in cache, from the sums of squares the hashing leaves in qScale.
+func (j *lshJob) hashBlock(x []float32, n int, bkt []int32, r0 int, sc *lshHashScratch, normalize bool) {
+	if !normalize {
+		j.hasher.block(x, n, bkt, r0, sc, nil)
+		return
+	}
+	r1 := min(n, r0+lshHashRows)
+	j.hasher.block(x, n, bkt, r0, sc, j.qScale[r0:r1])
+	j.normalizeRows(r0, r1)
 }
 
 // normalizeRows sets, for positions [r0, r1), the unit keys k_i =
