@@ -64,12 +64,7 @@ func gemmNTGeneric(m, n, k int, a []float32, lda int, b []float32, ldb int, c []
 		ai := a[i*lda : i*lda+k]
 		ci := c[i*ldc : i*ldc+n]
 		for j := range ci {
-			bj := b[j*ldb : j*ldb+k]
-			var s float32
-			for p, av := range ai {
-				s += av * bj[p]
-			}
-			ci[j] = s
+			ci[j] = dotGeneric(ai, b[j*ldb:j*ldb+k])
 		}
 	}
 }
@@ -125,11 +120,7 @@ func expSumGeneric(x []float32, m float32) float32 {
 	return s
 }
 
-func scaleGeneric(x []float32, a float32) {
-	for i := range x {
-		x[i] *= a
-	}
-}
+func scaleGeneric(x []float32, a float32) { scaleToGeneric(x, x, a) }
 
 func scaleToGeneric(dst, src []float32, a float32) {
 	src = src[:len(dst)]
