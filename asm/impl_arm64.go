@@ -35,14 +35,32 @@ var neonFuncs = &simdFuncs{
 	gemmacc:      []gemmKernel{{16, gemmacc4_neon}},
 }
 
-// Hand-written in neon_arm64.s; see the comments there.
+// Hand-written in neon_arm64.s; see the comments there. None keeps a
+// pointer past the call, hence go:noescape.
 
+//go:noescape
 func scale_neon(dst, src *float32, n int, a float32)
+
+//go:noescape
 func axpy_neon(y, x *float32, n int, a float32)
+
+//go:noescape
 func max_neon(x *float32, n int) float32
+
+//go:noescape
 func vmax_neon(dst, src *float32, n int)
+
+//go:noescape
 func dot_neon(x, y *float32, n int) float32
+
+//go:noescape
 func expsum_neon(x *float32, n int, m float32) float32
+
+//go:noescape
 func fmapeak_neon(iters int)
+
+//go:noescape
 func gemmnt_neon(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m, n, k int)
+
+//go:noescape
 func gemmacc4_neon(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)

@@ -5,121 +5,201 @@
 package asm
 
 // scale_avx2 sets dst[i] = a·src[i] for i < n (dst may be src); n is a multiple of 8.
+//
+//go:noescape
 func scale_avx2(dst *float32, src *float32, n int, a float32)
 
 // axpy_avx2 sets y[i] += a·x[i] for i < n; n is a multiple of 8.
+//
+//go:noescape
 func axpy_avx2(y *float32, x *float32, n int, a float32)
 
 // max_avx2 returns the largest of x[:n] (NaN if one is NaN); n is a positive multiple of 8.
+//
+//go:noescape
 func max_avx2(x *float32, n int) float32
 
 // vmax_avx2 sets dst[i] = max(dst[i], src[i]) for i < n; n is a multiple of 8.
+//
+//go:noescape
 func vmax_avx2(dst *float32, src *float32, n int)
 
 // dot_avx2 returns Σ x[i]·y[i] for i < n; n is a multiple of 8.
+//
+//go:noescape
 func dot_avx2(x *float32, y *float32, n int) float32
 
 // expsum_avx2 sets x[i] = exp(x[i] − m) for i < n and returns their sum; n is a multiple of 8.
+//
+//go:noescape
 func expsum_avx2(x *float32, n int, m float32) float32
 
 // exp2cols_avx2 is the softmax step of a transposed score tile; width is a multiple of 8.
+//
+//go:noescape
 func exp2cols_avx2(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
 
 // maskmatch_avx2 sets s[j·ld+i] = −Inf where codes[j] equals own[i] or prev[i], j < rows, i < width; width is a multiple of 8.
+//
+//go:noescape
 func maskmatch_avx2(codes *int32, rows int, width int, ld int, own *int32, prev *int32, sp *float32)
 
 // argmaxpm_avx2 sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 8, segs positive.
+//
+//go:noescape
 func argmaxpm_avx2(x *float32, half int, ld int, segs int, out *int32)
 
 // argmaxmargin_avx2 is argmaxpm_avx2 that also sets second[g] to the second largest |v_t| (none where v holds a NaN).
+//
+//go:noescape
 func argmaxmargin_avx2(x *float32, half int, ld int, segs int, out *int32, second *float32)
 
 // packt_avx2 sets dst[p·ldd+i] = f·src[r·ld+p], r = perm[i] (perm nil: i), f = scale (colScale not nil: colScale[i]), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 8, rows ≤ cols, d a positive multiple of 4.
+//
+//go:noescape
 func packt_avx2(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)
 
 // colmax_avx2 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 8.
+//
+//go:noescape
 func colmax_avx2(sp *float32, rows int, width int, ld int, m *float32)
 
 // scatterrowsnt_avx2 sets dst[idx[i]·ldd+c] = src[i·lds+c] for i < rows, c < width with non-temporal stores and a store fence; rows ≥ 1, width a positive multiple of 8, every destination row aligned to 32 bytes.
+//
+//go:noescape
 func scatterrowsnt_avx2(src *float32, lds int, idx *int32, rows int, width int, dst *float32, ldd int)
 
 // fmapeak_avx2 runs iters × 12 vector FMAs (192 flops per iteration).
+//
+//go:noescape
 func fmapeak_avx2(iters int)
 
 // gemmnt_avx2 sets c[i][j] = Σ_p a[i][p]·b[j][p]; m is a multiple of 2, n of 4, k of 8.
+//
+//go:noescape
 func gemmnt_avx2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m int, n int, k int)
 
 // gemms2_avx2 sets c[i][j] = Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 16 and vec[j] = max(vec[j], max_i c[i][j]).
+//
+//go:noescape
 func gemms2_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemmacc2_avx2 sets c[i][j] = vec[i]·c[i][j] + Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 16 (vec nil: no scaling).
+//
+//go:noescape
 func gemmacc2_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemms1_avx2 sets c[i][j] = Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 8 and vec[j] = max(vec[j], max_i c[i][j]).
+//
+//go:noescape
 func gemms1_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemmacc1_avx2 sets c[i][j] = vec[i]·c[i][j] + Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 8 (vec nil: no scaling).
+//
+//go:noescape
 func gemmacc1_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // scale_avx512 sets dst[i] = a·src[i] for i < n (dst may be src); n is a multiple of 16.
+//
+//go:noescape
 func scale_avx512(dst *float32, src *float32, n int, a float32)
 
 // axpy_avx512 sets y[i] += a·x[i] for i < n; n is a multiple of 16.
+//
+//go:noescape
 func axpy_avx512(y *float32, x *float32, n int, a float32)
 
 // max_avx512 returns the largest of x[:n] (NaN if one is NaN); n is a positive multiple of 16.
+//
+//go:noescape
 func max_avx512(x *float32, n int) float32
 
 // vmax_avx512 sets dst[i] = max(dst[i], src[i]) for i < n; n is a multiple of 16.
+//
+//go:noescape
 func vmax_avx512(dst *float32, src *float32, n int)
 
 // dot_avx512 returns Σ x[i]·y[i] for i < n; n is a multiple of 16.
+//
+//go:noescape
 func dot_avx512(x *float32, y *float32, n int) float32
 
 // expsum_avx512 sets x[i] = exp(x[i] − m) for i < n and returns their sum; n is a multiple of 16.
+//
+//go:noescape
 func expsum_avx512(x *float32, n int, m float32) float32
 
 // exp2cols_avx512 is the softmax step of a transposed score tile; width is a multiple of 64.
+//
+//go:noescape
 func exp2cols_avx512(sp *float32, rows int, width int, ld int, m *float32, alpha *float32, l *float32)
 
 // maskmatch_avx512 sets s[j·ld+i] = −Inf where codes[j] equals own[i] or prev[i], j < rows, i < width; width is a multiple of 16.
+//
+//go:noescape
 func maskmatch_avx512(codes *int32, rows int, width int, ld int, own *int32, prev *int32, sp *float32)
 
 // argmaxpm_avx512 sets out[g] = argmax([v; −v]) for v = x[g·ld:g·ld+half], g < segs, or −1 where v holds a NaN; half is a positive multiple of 16, segs positive.
+//
+//go:noescape
 func argmaxpm_avx512(x *float32, half int, ld int, segs int, out *int32)
 
 // argmaxmargin_avx512 is argmaxpm_avx512 that also sets second[g] to the second largest |v_t| (none where v holds a NaN).
+//
+//go:noescape
 func argmaxmargin_avx512(x *float32, half int, ld int, segs int, out *int32, second *float32)
 
 // packt_avx512 sets dst[p·ldd+i] = f·src[r·ld+p], r = perm[i] (perm nil: i), f = scale (colScale not nil: colScale[i]), for i < rows and 0 for rows ≤ i < cols, p < d; cols is a multiple of 16, rows ≤ cols, d a positive multiple of 4.
+//
+//go:noescape
 func packt_avx512(src *float32, ld int, perm *int32, rows int, cols int, d int, dst *float32, ldd int, scale float32, colScale *float32)
 
 // colmax_avx512 sets m[i] = max(m[i], s[j·ld+i]) for j < rows, i < width (a NaN s never wins); width is a multiple of 16.
+//
+//go:noescape
 func colmax_avx512(sp *float32, rows int, width int, ld int, m *float32)
 
 // scatterrowsnt_avx512 sets dst[idx[i]·ldd+c] = src[i·lds+c] for i < rows, c < width with non-temporal stores and a store fence; rows ≥ 1, width a positive multiple of 16, every destination row aligned to 64 bytes.
+//
+//go:noescape
 func scatterrowsnt_avx512(src *float32, lds int, idx *int32, rows int, width int, dst *float32, ldd int)
 
 // fmapeak_avx512 runs iters × 12 vector FMAs (384 flops per iteration).
+//
+//go:noescape
 func fmapeak_avx512(iters int)
 
 // gemmnt_avx512 sets c[i][j] = Σ_p a[i][p]·b[j][p]; m is a multiple of 4, n of 4, k of 16.
+//
+//go:noescape
 func gemmnt_avx512(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m int, n int, k int)
 
 // gemms4_avx512 sets c[i][j] = Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 64 and vec[j] = max(vec[j], max_i c[i][j]).
+//
+//go:noescape
 func gemms4_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemmacc4_avx512 sets c[i][j] = vec[i]·c[i][j] + Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 64 (vec nil: no scaling).
+//
+//go:noescape
 func gemmacc4_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemms2_avx512 sets c[i][j] = Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 32 and vec[j] = max(vec[j], max_i c[i][j]).
+//
+//go:noescape
 func gemms2_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemmacc2_avx512 sets c[i][j] = vec[i]·c[i][j] + Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 32 (vec nil: no scaling).
+//
+//go:noescape
 func gemmacc2_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemms1_avx512 sets c[i][j] = Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 16 and vec[j] = max(vec[j], max_i c[i][j]).
+//
+//go:noescape
 func gemms1_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
 
 // gemmacc1_avx512 sets c[i][j] = vec[i]·c[i][j] + Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 16 (vec nil: no scaling).
+//
+//go:noescape
 func gemmacc1_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
