@@ -9,12 +9,12 @@ import (
 	"strings"
 )
 
-// Variant is one attention algorithm.
 // ErrUnsupported is wrapped by Validate errors for shapes or options a
 // variant does not support by design (as opposed to values that make no
 // sense), e.g. M ≠ N for a self-attention-only variant.
 var ErrUnsupported = errors.New("not supported by this variant")
 
+// Variant is one attention algorithm.
 type Variant interface {
 	// Name is the registry name: full, flash, window, sparse, lsh, linear.
 	Name() string

@@ -28,8 +28,8 @@ const (
 type command struct {
 	name    string
 	summary string
-	// run executes the command. Returning a usageError (see badInput) exits 2;
-	// returning a checkFailed exits 1; any other error exits 2 as well,
+	// run executes the command. An error made by checkFailed exits 1; any
+	// other error (badInput's, or one passed up from the library) exits 2,
 	// because every failure a command can hit before it has produced a
 	// result is a problem with what it was given.
 	run func(args []string, stdout, stderr io.Writer) error
