@@ -15,10 +15,11 @@ var _ = func() int {
 	return 0
 }()
 
-// neonFuncs has no fused score or softmax kernels: ScoresT runs through the
-// accumulating GEMM kernel and MaxInto, SoftmaxT through the generic Go code,
-// and so do PackT, ScatterRows (Go copies) and LSH's MaskMatches and
-// ArgMaxPlusMinus.
+// neonFuncs has the fused flash-tile kernels (ScoresT through gemm4_neon
+// with the column maxima folded in, SoftmaxT through exp2cols_neon, ColMax,
+// and AccumulatePV with the rescale folded into gemmacc4_neon); PackT,
+// ScatterRows (Go copies) and LSH's MaskMatches and ArgMaxPlusMinus run the
+// generic Go code.
 var neonFuncs = &simdFuncs{
 	name:         "neon",
 	lanes:        4,
@@ -32,7 +33,11 @@ var neonFuncs = &simdFuncs{
 	flopsPerIter: 8 * 2 * 4,
 	gemmnt:       gemmnt_neon,
 	ntRows:       1,
+	gemms:        []gemmKernel{{16, gemm4_neon}},
 	gemmacc:      []gemmKernel{{16, gemmacc4_neon}},
+	exp2cols:     exp2cols_neon,
+	exp2Group:    4,
+	colmax:       []laneKernel[colMaxFunc]{{4, colmax_neon}},
 }
 
 // Hand-written in neon_arm64.s; see the comments there. None keeps a
@@ -64,3 +69,12 @@ func gemmnt_neon(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, 
 
 //go:noescape
 func gemmacc4_neon(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)
+
+//go:noescape
+func gemm4_neon(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)
+
+//go:noescape
+func exp2cols_neon(sp *float32, rows, width, ld int, m, alpha, l *float32)
+
+//go:noescape
+func colmax_neon(sp *float32, rows, width, ld int, m *float32)

@@ -425,3 +425,356 @@ acc_single_store:
 
 acc_done:
 	RET
+
+// func exp2cols_neon(sp *float32, rows, width, ld int, m, alpha, l *float32)
+// The softmax step of a transposed score tile (SoftmaxT), one 4-column
+// vector at a time, width a multiple of 4: s = 2^((s−m)·log₂e) down each
+// column with its sum, alpha = 2^((alpha−m)·log₂e), l = alpha·l + sum.
+// 2^y as the amd64 sets compute it: t = clamp(y, −126, 128), n = round(t),
+// r = t − n (exact), 2^r = 1 + r·Q(r) (Cephes exp2f), times 2^n built from
+// n's bits; y < −126 gives 0 and NaN stays NaN.
+// Constants: V18 zero, V19 bias 127, V20 −126, V21 128, V22 log₂e, V25–V30
+// Q, V31 one; V17 the columns' m, V16 their sum.
+TEXT ·exp2cols_neon(SB), NOSPLIT, $0-56
+	MOVD sp+0(FP), R0
+	MOVD width+16(FP), R2
+	MOVD ld+24(FP), R3
+	LSL  $2, R3
+	MOVD m+32(FP), R4
+	MOVD alpha+40(FP), R5
+	MOVD l+48(FP), R6
+	VEOR  V18.B16, V18.B16, V18.B16
+	MOVW  $127, R10
+	VDUP  R10, V19.S4
+	MOVW  $0xc2fc0000, R10
+	VDUP  R10, V20.S4
+	MOVW  $0x43000000, R10
+	VDUP  R10, V21.S4
+	MOVW  $0x3fb8aa3b, R10
+	VDUP  R10, V22.S4
+	MOVW  $0x3920fdde, R10
+	VDUP  R10, V25.S4
+	MOVW  $0x3aaf9f29, R10
+	VDUP  R10, V26.S4
+	MOVW  $0x3c1d96a6, R10
+	VDUP  R10, V27.S4
+	MOVW  $0x3d635774, R10
+	VDUP  R10, V28.S4
+	MOVW  $0x3e75fdee, R10
+	VDUP  R10, V29.S4
+	MOVW  $0x3f317218, R10
+	VDUP  R10, V30.S4
+	MOVW  $0x3f800000, R10
+	VDUP  R10, V31.S4
+
+e2c_group:
+	CBZ  R2, e2c_done
+	VLD1 (R4), [V17.S4]
+	VEOR V16.B16, V16.B16, V16.B16
+	MOVD R0, R7
+	MOVD rows+8(FP), R8
+
+e2c_row:
+	CBZ  R8, e2c_alpha
+	VLD1 (R7), [V1.S4]
+	WORD $0x4eb1d421 // FSUB V1.4S, V1.4S, V17.4S
+	WORD $0x6e36dc21 // FMUL V1.4S, V1.4S, V22.4S
+	WORD $0x6ea1e682 // FCMGT V2.4S, V20.4S, V1.4S
+	WORD $0x4e34f423 // FMAX V3.4S, V1.4S, V20.4S
+	WORD $0x4eb5f463 // FMIN V3.4S, V3.4S, V21.4S
+	WORD $0x4e218864 // FRINTN V4.4S, V3.4S
+	WORD $0x4ea4d463 // FSUB V3.4S, V3.4S, V4.4S
+	VMOV   V26.B16, V6.B16
+	VFMLA  V3.S4, V25.S4, V6.S4
+	VMOV   V27.B16, V5.B16
+	VFMLA  V3.S4, V6.S4, V5.S4
+	VMOV   V28.B16, V6.B16
+	VFMLA  V3.S4, V5.S4, V6.S4
+	VMOV   V29.B16, V5.B16
+	VFMLA  V3.S4, V6.S4, V5.S4
+	VMOV   V30.B16, V6.B16
+	VFMLA  V3.S4, V5.S4, V6.S4
+	VMOV   V31.B16, V8.B16
+	VFMLA  V3.S4, V6.S4, V8.S4
+	WORD $0x4e21a889 // FCVTNS V9.4S, V4.4S
+	VADD   V19.S4, V9.S4, V9.S4
+	VSHL   $23, V9.S4, V9.S4
+	WORD $0x6e29dd0a // FMUL V10.4S, V8.4S, V9.4S
+	VBIT   V2.B16, V18.B16, V10.B16
+	VST1   [V10.S4], (R7)
+	WORD $0x4e2ad610 // FADD V16.4S, V16.4S, V10.4S
+	ADD    R3, R7
+	SUB    $1, R8
+	B      e2c_row
+
+e2c_alpha:
+	VLD1 (R5), [V1.S4]
+	WORD $0x4eb1d421 // FSUB V1.4S, V1.4S, V17.4S
+	WORD $0x6e36dc21 // FMUL V1.4S, V1.4S, V22.4S
+	WORD $0x6ea1e682 // FCMGT V2.4S, V20.4S, V1.4S
+	WORD $0x4e34f423 // FMAX V3.4S, V1.4S, V20.4S
+	WORD $0x4eb5f463 // FMIN V3.4S, V3.4S, V21.4S
+	WORD $0x4e218864 // FRINTN V4.4S, V3.4S
+	WORD $0x4ea4d463 // FSUB V3.4S, V3.4S, V4.4S
+	VMOV   V26.B16, V6.B16
+	VFMLA  V3.S4, V25.S4, V6.S4
+	VMOV   V27.B16, V5.B16
+	VFMLA  V3.S4, V6.S4, V5.S4
+	VMOV   V28.B16, V6.B16
+	VFMLA  V3.S4, V5.S4, V6.S4
+	VMOV   V29.B16, V5.B16
+	VFMLA  V3.S4, V6.S4, V5.S4
+	VMOV   V30.B16, V6.B16
+	VFMLA  V3.S4, V5.S4, V6.S4
+	VMOV   V31.B16, V8.B16
+	VFMLA  V3.S4, V6.S4, V8.S4
+	WORD $0x4e21a889 // FCVTNS V9.4S, V4.4S
+	VADD   V19.S4, V9.S4, V9.S4
+	VSHL   $23, V9.S4, V9.S4
+	WORD $0x6e29dd0a // FMUL V10.4S, V8.4S, V9.4S
+	VBIT   V2.B16, V18.B16, V10.B16
+	VST1   [V10.S4], (R5)
+	VLD1   (R6), [V11.S4]
+	VFMLA  V10.S4, V11.S4, V16.S4
+	VST1   [V16.S4], (R6)
+	ADD    $16, R0
+	ADD    $16, R4
+	ADD    $16, R5
+	ADD    $16, R6
+	SUB    $4, R2
+	B      e2c_group
+
+e2c_done:
+	RET
+
+// func colmax_neon(sp *float32, rows, width, ld int, m *float32)
+// m[i] = max(m[i], s[j·ld+i]) down the rows with MaxInto's semantics (the
+// new value only where it is greater: FCMGT, then a bitwise insert), for
+// width a multiple of 4: groups of four vectors (V0–V3) held while the rows
+// stream past, then single vectors.
+TEXT ·colmax_neon(SB), NOSPLIT, $0-40
+	MOVD sp+0(FP), R0
+	MOVD width+16(FP), R2
+	MOVD ld+24(FP), R3
+	LSL  $2, R3
+	MOVD m+32(FP), R4
+
+cm_group:
+	CMP  $16, R2
+	BLT  cm_single
+	VLD1 (R4), [V0.S4, V1.S4, V2.S4, V3.S4]
+	MOVD R0, R7
+	MOVD rows+8(FP), R8
+
+cm_group_row:
+	CBZ  R8, cm_group_store
+	VLD1 (R7), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x6ea0e488 // FCMGT V8.4S, V4.4S, V0.4S
+	WORD $0x6ea1e4a9 // FCMGT V9.4S, V5.4S, V1.4S
+	WORD $0x6ea2e4ca // FCMGT V10.4S, V6.4S, V2.4S
+	WORD $0x6ea3e4eb // FCMGT V11.4S, V7.4S, V3.4S
+	VBIT V8.B16, V4.B16, V0.B16
+	VBIT V9.B16, V5.B16, V1.B16
+	VBIT V10.B16, V6.B16, V2.B16
+	VBIT V11.B16, V7.B16, V3.B16
+	ADD  R3, R7
+	SUB  $1, R8
+	B    cm_group_row
+
+cm_group_store:
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	ADD  $64, R0
+	ADD  $64, R4
+	SUB  $16, R2
+	B    cm_group
+
+cm_single:
+	CBZ  R2, cm_done
+	VLD1 (R4), [V0.S4]
+	MOVD R0, R7
+	MOVD rows+8(FP), R8
+
+cm_single_row:
+	CBZ  R8, cm_single_store
+	VLD1 (R7), [V4.S4]
+	WORD $0x6ea0e488 // FCMGT V8.4S, V4.4S, V0.4S
+	VBIT V8.B16, V4.B16, V0.B16
+	ADD  R3, R7
+	SUB  $1, R8
+	B    cm_single_row
+
+cm_single_store:
+	VST1 [V0.S4], (R4)
+	ADD  $16, R0
+	ADD  $16, R4
+	SUB  $4, R2
+	B    cm_single
+
+cm_done:
+	RET
+
+// func gemm4_neon(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
+// c[i][j] = Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 16, and the column
+// maxima folded into vec (16 floats) with MaxInto's semantics: the fused
+// score kernel of ScoresT. The products are gemmacc4_neon's on a zero tile
+// (same FMAs in the same order, so the same bits); a 4×16 register tile
+// (V0–V15), then single rows; V24–V27 hold vec throughout.
+TEXT ·gemm4_neon(SB), NOSPLIT, $0-80
+	MOVD a+0(FP), R0
+	MOVD aRow+8(FP), R1
+	LSL  $2, R1
+	MOVD aK+16(FP), R2
+	LSL  $2, R2
+	MOVD ldb+32(FP), R3
+	LSL  $2, R3
+	MOVD c+40(FP), R4
+	MOVD ldc+48(FP), R5
+	LSL  $2, R5
+	MOVD rows+56(FP), R6
+	MOVD vec+72(FP), R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+
+sc_block:
+	CMP  $4, R6
+	BLT  sc_single
+	MOVD R4, R8
+	ADD  R5, R8, R9
+	ADD  R5, R9, R10
+	ADD  R5, R10, R11
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	MOVD R0, R12
+	ADD  R1, R12, R13
+	ADD  R1, R13, R14
+	ADD  R1, R14, R15
+	MOVD b+24(FP), R16
+	MOVD k+64(FP), R17
+
+sc_block_p:
+	CBZ   R17, sc_block_store
+	VLD1  (R16), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD   R3, R16
+	VLD1R (R12), [V20.S4]
+	VLD1R (R13), [V21.S4]
+	VLD1R (R14), [V22.S4]
+	VLD1R (R15), [V23.S4]
+	ADD   R2, R12
+	ADD   R2, R13
+	ADD   R2, R14
+	ADD   R2, R15
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V20.S4, V1.S4
+	VFMLA V18.S4, V20.S4, V2.S4
+	VFMLA V19.S4, V20.S4, V3.S4
+	VFMLA V16.S4, V21.S4, V4.S4
+	VFMLA V17.S4, V21.S4, V5.S4
+	VFMLA V18.S4, V21.S4, V6.S4
+	VFMLA V19.S4, V21.S4, V7.S4
+	VFMLA V16.S4, V22.S4, V8.S4
+	VFMLA V17.S4, V22.S4, V9.S4
+	VFMLA V18.S4, V22.S4, V10.S4
+	VFMLA V19.S4, V22.S4, V11.S4
+	VFMLA V16.S4, V23.S4, V12.S4
+	VFMLA V17.S4, V23.S4, V13.S4
+	VFMLA V18.S4, V23.S4, V14.S4
+	VFMLA V19.S4, V23.S4, V15.S4
+	SUB   $1, R17
+	B     sc_block_p
+
+sc_block_store:
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R8)
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R9)
+	VST1 [V8.S4, V9.S4, V10.S4, V11.S4], (R10)
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R11)
+	WORD $0x6eb8e41c // FCMGT V28.4S, V0.4S, V24.4S
+	WORD $0x6eb9e43d // FCMGT V29.4S, V1.4S, V25.4S
+	WORD $0x6ebae45e // FCMGT V30.4S, V2.4S, V26.4S
+	WORD $0x6ebbe47f // FCMGT V31.4S, V3.4S, V27.4S
+	VBIT V28.B16, V0.B16, V24.B16
+	VBIT V29.B16, V1.B16, V25.B16
+	VBIT V30.B16, V2.B16, V26.B16
+	VBIT V31.B16, V3.B16, V27.B16
+	WORD $0x6eb8e49c // FCMGT V28.4S, V4.4S, V24.4S
+	WORD $0x6eb9e4bd // FCMGT V29.4S, V5.4S, V25.4S
+	WORD $0x6ebae4de // FCMGT V30.4S, V6.4S, V26.4S
+	WORD $0x6ebbe4ff // FCMGT V31.4S, V7.4S, V27.4S
+	VBIT V28.B16, V4.B16, V24.B16
+	VBIT V29.B16, V5.B16, V25.B16
+	VBIT V30.B16, V6.B16, V26.B16
+	VBIT V31.B16, V7.B16, V27.B16
+	WORD $0x6eb8e51c // FCMGT V28.4S, V8.4S, V24.4S
+	WORD $0x6eb9e53d // FCMGT V29.4S, V9.4S, V25.4S
+	WORD $0x6ebae55e // FCMGT V30.4S, V10.4S, V26.4S
+	WORD $0x6ebbe57f // FCMGT V31.4S, V11.4S, V27.4S
+	VBIT V28.B16, V8.B16, V24.B16
+	VBIT V29.B16, V9.B16, V25.B16
+	VBIT V30.B16, V10.B16, V26.B16
+	VBIT V31.B16, V11.B16, V27.B16
+	WORD $0x6eb8e59c // FCMGT V28.4S, V12.4S, V24.4S
+	WORD $0x6eb9e5bd // FCMGT V29.4S, V13.4S, V25.4S
+	WORD $0x6ebae5de // FCMGT V30.4S, V14.4S, V26.4S
+	WORD $0x6ebbe5ff // FCMGT V31.4S, V15.4S, V27.4S
+	VBIT V28.B16, V12.B16, V24.B16
+	VBIT V29.B16, V13.B16, V25.B16
+	VBIT V30.B16, V14.B16, V26.B16
+	VBIT V31.B16, V15.B16, V27.B16
+	ADD  R1<<2, R0
+	ADD  R5<<2, R4
+	SUB  $4, R6
+	B    sc_block
+
+sc_single:
+	CBZ  R6, sc_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	MOVD R0, R12
+	MOVD b+24(FP), R16
+	MOVD k+64(FP), R17
+
+sc_single_p:
+	CBZ   R17, sc_single_store
+	VLD1  (R16), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD   R3, R16
+	VLD1R (R12), [V20.S4]
+	ADD   R2, R12
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V20.S4, V1.S4
+	VFMLA V18.S4, V20.S4, V2.S4
+	VFMLA V19.S4, V20.S4, V3.S4
+	SUB   $1, R17
+	B     sc_single_p
+
+sc_single_store:
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	WORD $0x6eb8e41c // FCMGT V28.4S, V0.4S, V24.4S
+	WORD $0x6eb9e43d // FCMGT V29.4S, V1.4S, V25.4S
+	WORD $0x6ebae45e // FCMGT V30.4S, V2.4S, V26.4S
+	WORD $0x6ebbe47f // FCMGT V31.4S, V3.4S, V27.4S
+	VBIT V28.B16, V0.B16, V24.B16
+	VBIT V29.B16, V1.B16, V25.B16
+	VBIT V30.B16, V2.B16, V26.B16
+	VBIT V31.B16, V3.B16, V27.B16
+	ADD  R1, R0
+	ADD  R5, R4
+	SUB  $1, R6
+	B    sc_single
+
+sc_done:
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	RET
