@@ -1,7 +1,7 @@
 // Package npy reads and writes attention tensors as NumPy .npy files of
 // shape [N,D], [H,N,D] or [B,H,N,D].
 //
-// Reading goes through github.com/sbinet/npyio. Writing builds the header
+// Reading goes through codeberg.org/sbinet/npyio. Writing builds the header
 // here because npyio (v0.6.0) writes a Go slice as a 1-D array, and the
 // output must keep the input's shape.
 package npy
@@ -15,7 +15,7 @@ import (
 	"os"
 	"strings"
 
-	npyio "github.com/sbinet/npyio/npy"
+	npyio "codeberg.org/sbinet/npyio/npy"
 
 	"github.com/attnbench/attnbench/variants"
 )
