@@ -90,7 +90,7 @@ func readHeader(r io.Reader, size int64) (header, error) {
 			return h, fmt.Errorf("header length %d is over NumPy's limit of %d characters", n, maxHeaderLen)
 		}
 	}
-	p := parser{text: text, python2Longs: major < 3}
+	p := parser{text: text, filtered: major < 3}
 	dict, err := p.parseHeader()
 	if err != nil {
 		return h, err
@@ -234,15 +234,19 @@ type pyValue struct {
 }
 
 // parser reads the subset of Python literal syntax (ast.literal_eval) that
-// .npy headers use: dicts, tuples, lists, strings without escapes, ints
+// .npy headers use: dicts, tuples, lists, strings without escapes (with a
+// u or r prefix or none), ints
 // (decimal, 0x, 0o, 0b, underscores, unary signs), True, False, None,
 // parentheses, whitespace and comments anywhere between tokens.
 type parser struct {
-	text         string
-	pos          int
-	depth        int
-	values       int
-	python2Longs bool // versions 1.0 and 2.0: "3L" is 3, as NumPy's _filter_header allows
+	text   string
+	pos    int
+	depth  int
+	values int
+	// filtered: versions 1.0 and 2.0, whose headers NumPy passes through
+	// _filter_header (Python's tokenizer) first: "3L" is 3, a form feed
+	// counts as a space, a lone carriage return before the dict breaks it.
+	filtered bool
 }
 
 func (p *parser) errorf(format string, a ...any) error {
@@ -260,25 +264,24 @@ func (p *parser) parseHeader() (pyValue, error) {
 	// Python's tokenizer refuses an indented first token.
 	p.pos = len(p.text) - len(strings.TrimLeft(p.text, " \t"))
 	lineStart := -1 // where the current line starts, once past a line break
+scan:
 	for p.pos < len(p.text) {
-		c := p.text[p.pos]
-		if c == '\n' || c == '\r' {
+		switch c := p.text[p.pos]; {
+		case c == '\r' && p.filtered && !strings.HasPrefix(p.text[p.pos:], "\r\n"):
+			return pyValue{}, p.errorf("lone carriage return before the dict")
+		case c == '\n' || c == '\r':
 			p.pos++
 			lineStart = p.pos
-			continue
-		}
-		if c == ' ' || c == '\t' || c == '\f' {
+		case c == ' ' || c == '\t' || c == '\f':
 			p.pos++
-			continue
-		}
-		if c == '#' {
+		case c == '#':
 			p.skipComment()
-			continue
+		default:
+			if lineStart >= 0 && p.indented(p.text[lineStart:p.pos]) {
+				return pyValue{}, p.errorf("indented first line")
+			}
+			break scan
 		}
-		if lineStart >= 0 && p.pos > lineStart {
-			return pyValue{}, p.errorf("indented first line")
-		}
-		break
 	}
 	if p.pos >= len(p.text) {
 		return pyValue{}, p.errorf("empty header")
@@ -287,11 +290,31 @@ func (p *parser) parseHeader() (pyValue, error) {
 	if err != nil {
 		return v, err
 	}
+	rest := p.text[p.pos:]
 	p.skipSpace()
 	if p.pos < len(p.text) {
 		return v, p.errorf("unexpected text after the literal")
 	}
+	// Python refuses a last line of indentation alone (not after a plain
+	// newline once _filter_header has rebuilt the text).
+	if i := strings.LastIndexAny(rest, "\r\n"); i >= 0 {
+		tail := rest[i+1:]
+		if !strings.Contains(tail, "#") && (!p.filtered || rest[i] == '\r') && p.indented(tail) {
+			p.pos = len(p.text) - len(tail)
+			return v, p.errorf("last line holds only spaces")
+		}
+	}
 	return v, nil
+}
+
+// indented reports whether the whitespace that starts a line indents it:
+// a form feed resets the column in Python's tokenizer, but counts as a
+// space once _filter_header has rebuilt the text.
+func (p *parser) indented(space string) bool {
+	if i := strings.LastIndexByte(space, '\f'); i >= 0 && !p.filtered {
+		space = space[i+1:]
+	}
+	return space != ""
 }
 
 func (p *parser) skipComment() {
@@ -376,9 +399,9 @@ func (p *parser) parseValue() (pyValue, error) {
 			end++
 		}
 		name := p.text[p.pos:end]
-		if end < len(p.text) && (p.text[end] == '\'' || p.text[end] == '"') && (name == "u" || name == "U") {
+		if end < len(p.text) && (p.text[end] == '\'' || p.text[end] == '"') && strings.Contains("uUrR", name) && len(name) == 1 {
 			p.pos = end
-			return p.parseString() // u'...' is a str in Python 3
+			return p.parseString() // u'…' and r'…' are str in Python 3; with no escapes, r changes nothing
 		}
 		switch name {
 		case "True":
@@ -510,7 +533,7 @@ func (p *parser) parseInt() (pyValue, error) {
 		end++
 	}
 	lit := p.text[start:end]
-	if p.python2Longs && len(lit) > 1 && lit[len(lit)-1] == 'L' {
+	if p.filtered && len(lit) > 1 && lit[len(lit)-1] == 'L' {
 		lit = lit[:len(lit)-1]
 	}
 	digits, base, ok := splitIntLiteral(lit)

@@ -5,10 +5,10 @@
 // header itself (any key order, NumPy's 10000-character limit), computes
 // the element count with overflow checks and compares the data size with
 // the file size before it allocates anything, so it never allocates more
-// than the file holds. Files NumPy loads load identically; anything else
-// is refused with an error naming what is wrong. Writing goes through a
-// temporary file renamed over the target, so a failed write leaves the
-// old file.
+// than the file holds. Files NumPy loads load identically (but for the few
+// departures docs/npy.md lists); files it refuses are refused with an error
+// saying what is wrong. Writing goes through a temporary file renamed over
+// the target, so a failed write leaves the old file.
 package npy
 
 import (

@@ -91,6 +91,18 @@ var numpyCases = []numpyCase{
 	{name: "negative dimension", version: [2]byte{1, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 3)}", data: "f4x6", attnbenchRefuses: "negative"}, // NumPy loads it: shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}
 	{name: "negative dimensions", version: [2]byte{1, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-2, -3)}", data: "f4x6", refused: true},
 	{name: "count overflows", version: [2]byte{1, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", data: "none", refused: true},
+	{name: "r prefix", version: [2]byte{1, 0}, header: "{r'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", data: "f4x6", shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}},
+	{name: "CRLF before the dict", version: [2]byte{1, 0}, header: "\r\n{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", data: "f4x6", shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}},
+	{name: "lone CR before the dict", version: [2]byte{1, 0}, header: "\r{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", data: "f4x6", refused: true},
+	{name: "lone CR before the dict v3", version: [2]byte{3, 0}, header: "\r{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", data: "f4x6", shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}},
+	{name: "form feed line v3", version: [2]byte{3, 0}, header: "\n\f{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", data: "f4x6", shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}},
+	{name: "form feed line v1", version: [2]byte{1, 0}, header: "\n\f{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", data: "f4x6", refused: true},
+	{name: "space-only last line v1", version: [2]byte{1, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}\n ", data: "f4x6", shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}},
+	{name: "space-only last line v3", version: [2]byte{3, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}\n ", data: "f4x6", refused: true},
+	{name: "space-only last line after CR v1", version: [2]byte{1, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}\r ", data: "f4x6", refused: true},
+	{name: "form feed last line v3", version: [2]byte{3, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}\n\f", data: "f4x6", shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}},
+	{name: "comment last line v3", version: [2]byte{3, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}\n #c", data: "f4x6", shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}},
+	{name: "dtype with a tab", version: [2]byte{1, 0}, header: "{'descr': '<f\t4', 'fortran_order': False, 'shape': (2, 3)}", data: "f4x6", attnbenchRefuses: "not float32 or float64"}, // NumPy loads it: shape: []int{2, 3}, values: []float32{0, 1, 2, 3, 4, 5}
 	{name: "bytes overflow", version: [2]byte{1, 0}, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387905, 2)}", data: "none", refused: true},
 }
 
