@@ -109,35 +109,24 @@ func truncated(err error, size int64, where string) error {
 	return fmt.Errorf("truncated: the file ends %s", where)
 }
 
-// dtypes are the element types accepted, spelled as numpy.dtype spells them:
-// '|' and '=' (native order) are little-endian on every machine attnbench
-// supports.
-var dtypes = func() map[string]struct {
-	size int
-	big  bool
-} {
-	m := map[string]struct {
-		size int
-		big  bool
-	}{}
-	for _, c := range []struct {
-		codes []string
-		size  int
-	}{{[]string{"f4", "f"}, 4}, {[]string{"f8", "d"}, 8}} {
-		for _, code := range c.codes {
-			for _, order := range []string{"", "<", "|", "=", ">"} {
-				m[order+code] = struct {
-					size int
-					big  bool
-				}{c.size, order == ">"}
-			}
-		}
+// elementType is an accepted descr: its size and byte order.
+type elementType struct {
+	size      int // 4: float32, 8: float64
+	bigEndian bool
+}
+
+// elementTypes are the accepted descrs, spelled as numpy.dtype spells
+// them. Native order ('|', '=' or none) is little-endian on every machine
+// attnbench supports.
+var elementTypes = func() map[string]elementType {
+	m := map[string]elementType{
+		"float32": {4, false}, "single": {4, false},
+		"float64": {8, false}, "double": {8, false}, "float": {8, false}, "float_": {8, false},
 	}
-	for name, size := range map[string]int{"float32": 4, "single": 4, "float64": 8, "double": 8, "float": 8, "float_": 8} {
-		m[name] = struct {
-			size int
-			big  bool
-		}{size, false}
+	for code, size := range map[string]int{"f4": 4, "f": 4, "f8": 8, "d": 8} {
+		for _, order := range []string{"", "<", "|", "=", ">"} {
+			m[order+code] = elementType{size, order == ">"}
+		}
 	}
 	return m
 }()
@@ -158,8 +147,8 @@ func (h *header) fromDict(d pyValue) error {
 		}
 		vals[k.str] = d.items[i+1] // a repeated key: the last one counts, as in Python
 	}
-	for k := range vals {
-		if k != "descr" && k != "fortran_order" && k != "shape" {
+	for i := 0; i < len(d.items); i += 2 {
+		if k := d.items[i].str; k != "descr" && k != "fortran_order" && k != "shape" {
 			return fmt.Errorf("header has an unexpected key %q (want descr, fortran_order, shape)", k)
 		}
 	}
@@ -173,12 +162,12 @@ func (h *header) fromDict(d pyValue) error {
 	if descr.kind != pyStr {
 		return fmt.Errorf("element type (descr) is %s (a structured array), not float32 or float64", descr.kind)
 	}
-	dt, ok := dtypes[descr.str]
+	dt, ok := elementTypes[descr.str]
 	if !ok {
 		return fmt.Errorf("element type %q is not float32 or float64", descr.str)
 	}
 	h.descr, h.itemSize, h.order = descr.str, dt.size, binary.ByteOrder(binary.LittleEndian)
-	if dt.big {
+	if dt.bigEndian {
 		h.order = binary.BigEndian
 	}
 
