@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/attnbench/attnbench/harness/npy"
 	"github.com/attnbench/attnbench/variants"
@@ -52,6 +54,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	opt.Causal, opt.Threads = *causal, *threads
+	if err := refuseOutputOverInput(*outPath, [][2]string{{"q", *qPath}, {"k", *kPath}, {"v", *vPath}}); err != nil {
+		return err
+	}
 
 	q, qShape, err := npy.LoadShape(*qPath)
 	if err != nil {
@@ -84,4 +89,38 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "attnbench run: %s on %v wrote %s\n", *variant, s, *outPath)
 	return nil
+}
+
+// refuseOutputOverInput checks -o before any work: it must not be one of
+// the inputs (flag name and path), and its directory must exist, so that a
+// bad -o fails at once rather than after the forward pass. npy.Save then
+// writes it atomically.
+func refuseOutputOverInput(out string, inputs [][2]string) error {
+	for _, in := range inputs {
+		if sameFilePath(out, in[1]) {
+			return badInput("-o %s is also the -%s input: refusing to overwrite an input", out, in[0])
+		}
+	}
+	if st, err := os.Stat(out); err == nil && !st.Mode().IsRegular() {
+		return badInput("-o %s: not a regular file", out)
+	}
+	dir := filepath.Dir(out)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return badInput("-o %s: directory %s does not exist", out, dir)
+	}
+	return nil
+}
+
+// sameFilePath reports whether a and b name the same file: the same
+// cleaned absolute path, or, for files that exist, the same file through a
+// link.
+func sameFilePath(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	stA, errA := os.Stat(a)
+	stB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(stA, stB)
 }

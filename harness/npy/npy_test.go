@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	npyio "github.com/sbinet/npyio/npy"
+	npyio "codeberg.org/sbinet/npyio/npy"
 
 	"github.com/attnbench/attnbench/variants"
 )
