@@ -19,9 +19,10 @@ type evalSizer interface {
 
 // candidateEvalBytes is what candidateAttention holds with elements of
 // elem bytes: its output, the keys converted to the element type, one row
-// of logits and one candidate list.
+// of logits and the candidate list (grown by append: up to 4·M ints with
+// the copies it leaves behind).
 func candidateEvalBytes(s Shape, elem int) int {
-	return addSize(mulSize(elem, s.B, s.H, s.N, s.D), mulSize(elem, s.B, s.H, s.M, s.D), mulSize(elem+8, s.M))
+	return addSize(mulSize(elem, s.B, s.H, s.N, s.D), mulSize(elem, s.B, s.H, s.M, s.D), mulSize(elem+32, s.M))
 }
 
 // DefinitionBytes estimates the memory of DESIGN §3.1's check of v's
@@ -59,13 +60,14 @@ func UsefulFlopsBytes(v Variant, s Shape, opt Options) int64 {
 	return TooLarge // a data-dependent count this file does not know: refuse
 }
 
-// hashBytesWords is the reference hasher with one hashing scratch and the
-// buckets of one head's queries and keys, in 4-byte words.
+// hashBytesWords is the reference hasher, the buckets of one head's
+// queries and keys and the hashing scratch each of the two allocates, in
+// 4-byte words.
 func (LSH) hashBytesWords(s Shape, opt Options) int {
 	g := lshGeometry(s, opt)
 	rotF, rotI := lshHashSizes(s.D, g.half, g.rounds)
 	scF, scI := lshHashScratchSizes(s.D, g.half, g.rounds)
-	return addSize(rotF, rotI, scF, scI, mulSize(g.rounds, addSize(s.N, s.M)))
+	return addSize(rotF, rotI, mulSize(2, addSize(scF, scI)), mulSize(g.rounds, addSize(s.N, s.M)))
 }
 
 func (l LSH) definitionExtra(s Shape, opt Options, elem int) int {

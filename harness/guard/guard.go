@@ -95,6 +95,10 @@ type Extras struct {
 	UsefulFlops bool
 }
 
+// runtimeSlack is the fixed part of an estimate: goroutines, closures and
+// the small allocations of a Forward and its checks.
+const runtimeSlack = 64 << 10
+
 // ErrTooLarge is returned (wrapped) by Estimate when a size overflows.
 var ErrTooLarge = errors.New("sizes overflow int64")
 
@@ -124,7 +128,15 @@ func Estimate(v variants.Variant, s variants.Shape, opt variants.Options, x Extr
 			return 0, fmt.Errorf("%w (the variant's buffers for %v)", ErrTooLarge, s)
 		}
 	}
-	total, err := checked.Add(terms...)
+	// Go rounds each allocation up to a size class (at most 1/8 more) and
+	// keeps a little for itself: an estimate of the heap, not of the
+	// buffers alone.
+	terms = append(terms, runtimeSlack)
+	sum, err := checked.Add(terms...)
+	if err != nil {
+		return 0, fmt.Errorf("%w (%v)", ErrTooLarge, err)
+	}
+	total, err := checked.Add(sum, sum/8)
 	if err != nil {
 		return 0, fmt.Errorf("%w (%v)", ErrTooLarge, err)
 	}
