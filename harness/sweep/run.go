@@ -13,6 +13,7 @@ import (
 	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/harness/results"
 	"github.com/attnbench/attnbench/harness/timing"
+	"github.com/attnbench/attnbench/internal/checked"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -82,7 +83,13 @@ func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, erro
 			prog.caseDone(i)
 			continue
 		}
-		if need, err := guard.Estimate(c.Variant, c.Shape, c.Opt, extras(c, cfg.ErrMaxN)); err != nil || (cfg.MaxMem > 0 && need > cfg.MaxMem) {
+		need, err := guard.Estimate(c.Variant, c.Shape, c.Opt, extras(c, cfg.ErrMaxN))
+		if err == nil {
+			// The exact outputs kept for this shape's other cases stay
+			// alive beside this one's.
+			need, err = checked.Add(need, st.exact.heldBytes(c))
+		}
+		if err != nil || (cfg.MaxMem > 0 && need > cfg.MaxMem) {
 			msg := fmt.Sprintf("skipped: %s: needs %s > -max-mem %s", c.Name, FormatBytes(need), FormatBytes(cfg.MaxMem))
 			if err != nil {
 				msg = fmt.Sprintf("skipped: %s: %v", c.Name, err)
@@ -304,6 +311,19 @@ type exactCache struct {
 	src   *source
 	shape variants.Shape
 	outs  map[string][]float64
+}
+
+// heldBytes is the memory of the exact outputs the cache keeps while c
+// runs: those of c's shape (another shape's are dropped first).
+func (ec *exactCache) heldBytes(c Case) int64 {
+	if ec.src != c.src || ec.shape != c.Shape {
+		return 0
+	}
+	var n int64
+	for _, out := range ec.outs {
+		n += 8 * int64(len(out))
+	}
+	return n
 }
 
 func (ec *exactCache) get(c Case, q, k, v variants.Tensor) ([]float64, error) {
