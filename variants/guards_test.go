@@ -185,6 +185,39 @@ func TestCheckRange(t *testing.T) {
 	}
 }
 
+// TestCheckRangeOrthogonal: rows of 1e20 in dimensions the keys leave at
+// zero have huge norms but zero logits: no false alarm, and the outputs
+// are the float64 definition's.
+func TestCheckRangeOrthogonal(t *testing.T) {
+	s := variants.Shape{B: 1, H: 1, N: 8, M: 8, D: 4}
+	q, k, vv, err := inputs.Generate("gaussian", s, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.N {
+		q.Data[i*s.D], q.Data[i*s.D+1] = 1e20, 1e20
+		k.Data[i*s.D], k.Data[i*s.D+1] = 0, 0
+	}
+	for _, name := range []string{"full", "flash", "window", "sparse"} {
+		v := mustLookup(t, name)
+		o := withKnobs(t, false)
+		if err := variants.CheckRange(v, q, k, vv, o); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		out := variants.NewTensor(s.B, s.H, s.N, s.D)
+		if err := v.Forward(q, k, vv, out, o, variants.NewWorkspace()); err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := v.Reference(q, k, vv, o)
+		for i, x := range out.Data {
+			if math.Abs(float64(x)-ref[i]) > 1e-5 {
+				t.Fatalf("%s: out[%d] = %v, want %v", name, i, x, ref[i])
+			}
+		}
+	}
+}
+
 // TestCheckRangeLinear: linear elu on Q = K = 1e20 used to write NaNs
 // (∞/∞) where the definition is the mean of V; FAVOR+'s ‖x′‖²/2 overflows
 // there too. Both are refused; Gaussian inputs pass.

@@ -8,14 +8,15 @@ import (
 // CheckRange reports inputs on which v's float32 fast path would overflow
 // float32 and so give a wrong answer (zeros, NaN) where the float64
 // definition has a right one. It is cheap — O((N+M)·D), bounds from row
-// norms (Cauchy–Schwarz), not from every pair — and conservative: a case it
-// lets through cannot overflow in the logits; one it refuses has a pair
-// of rows whose product can reach beyond float32's range.
+// norms and column maxima, not from every pair — and conservative: a case
+// it lets through cannot overflow in the logits.
 //
-// Softmax variants: every logit and every partial sum of one is at most
-// |scale|·max_i‖q_i‖·max_j‖k_j‖ per head (for LSH in shared-QK mode the keys
-// are unit vectors). Linear attention has no logits; its own bounds are in
-// linearRange.
+// Softmax variants: every logit, and every partial sum of one in any
+// order, is at most |scale|·Σ_d |q_id|·|k_jd|, which is at most both
+// |scale|·‖q_i‖·‖k_j‖ (Cauchy–Schwarz) and |scale|·Σ_d max_i|q_id|·max_j|k_jd|;
+// the smaller of the two, over each head, must fit in float32, and so must
+// the scaled queries. For LSH in shared-QK mode the keys are unit vectors.
+// Linear attention has no logits; its own bounds are in linearRange.
 func CheckRange(v Variant, q, k, vv Tensor, opt Options) error {
 	if l, ok := v.(Linear); ok {
 		return l.linearRange(q, k, vv, opt)
@@ -28,18 +29,47 @@ func CheckRange(v Variant, q, k, vv Tensor, opt Options) error {
 	var bound float64
 	for b := range q.B {
 		for h := range q.H {
-			qn := maxRowNorm(q.Head(b, h), q.D)
-			kn := 1.0
-			if !unitKeys {
-				kn = maxRowNorm(k.Head(b, h*k.H/q.H), k.D)
+			qh := q.Head(b, h)
+			qn, qmax := maxRowNorm(qh, q.D), maxAbs(qh)
+			if unitKeys {
+				bound = max(bound, scale*qn, scale*qmax)
+				continue
 			}
-			bound = max(bound, scale*qn*kn, scale*qn)
+			kh := k.Head(b, h*k.H/q.H)
+			cs := scale * qn * maxRowNorm(kh, k.D)
+			bound = max(bound, min(cs, scale*columnBound(qh, kh, q.D)), scale*qmax)
 		}
 	}
 	if bound > math.MaxFloat32 {
-		return fmt.Errorf("logits overflow float32: max |scale·q·k| can reach %.3g (|scale|·max‖q‖·max‖k‖), beyond float32's %.3g; scale the inputs down or set -scale", bound, math.MaxFloat32)
+		return fmt.Errorf("logits overflow float32: max |scale·q·k| can reach %.3g, beyond float32's %.3g; scale the inputs down or set -scale", bound, math.MaxFloat32)
 	}
 	return nil
+}
+
+// maxAbs returns max |x_i| in float64.
+func maxAbs(x []float32) float64 {
+	var m float64
+	for _, v := range x {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+// columnBound returns Σ_d max_i|q_id|·max_j|k_jd| over the rows of q and k
+// (d wide), a bound on Σ_d |q_id·k_jd| for every pair.
+func columnBound(q, k []float32, d int) float64 {
+	var s float64
+	for c := range d {
+		var mq, mk float64
+		for r := c; r < len(q); r += d {
+			mq = max(mq, math.Abs(float64(q[r])))
+		}
+		for r := c; r < len(k); r += d {
+			mk = max(mk, math.Abs(float64(k[r])))
+		}
+		s += mq * mk
+	}
+	return s
 }
 
 // maxRowNorm returns the largest Euclidean norm of the rows of x (d wide),
