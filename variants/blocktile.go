@@ -72,9 +72,9 @@ type tileAttn struct {
 // tileFloats and tileInts are the workspace sizes of one tileAttn.
 func tileFloats(d, bq, bk int) int {
 	w := tileWidth(bq)
-	return queryTileFloats(d, w) + bk*w + w
+	return addSize(queryTileFloats(d, w), mulSize(bk, w), w)
 }
-func tileInts(bq int) int { return 4*bq + 2*tileWidth(bq) }
+func tileInts(bq int) int { return addSize(mulSize(4, bq), mulSize(2, tileWidth(bq))) }
 
 // newTile takes a tileAttn's buffers from ws.
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {

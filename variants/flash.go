@@ -64,13 +64,13 @@ func flashTiles(s Shape, opt Options) (bq, bk int) {
 // state plus one score tile.
 func flashScratch(s Shape, bq, bk int) int {
 	w := tileWidth(bq)
-	return queryTileFloats(s.D, w) + bk*w
+	return addSize(queryTileFloats(s.D, w), mulSize(bk, w))
 }
 
 func (Flash) WorkspaceBytes(s Shape, opt Options) int64 {
 	bq, bk := flashTiles(s, opt)
-	items := s.B * s.H * ((s.N + bq - 1) / bq)
-	return 4 * int64(threadCount(opt.Threads, items)) * int64(flashScratch(s, bq, bk))
+	items := mulSize(s.B, s.H, ceilDiv(s.N, bq))
+	return workspaceBytes(mulSize(threadCount(opt.Threads, items), flashScratch(s, bq, bk)))
 }
 
 func (f Flash) Reference(q, k, v Tensor, opt Options) ([]float64, error) {
@@ -87,7 +87,7 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		return err
 	}
 	bq, bk := flashTiles(s, opt)
-	qTiles := (s.N + bq - 1) / bq
+	qTiles := ceilDiv(s.N, bq)
 	items := s.B * s.H * qTiles
 	threads := threadCount(opt.Threads, items)
 	job := flashJob{s: s, bq: bq, bk: bk, qTiles: qTiles, scale: opt.ScaleFor(s.D), causal: opt.Causal,

@@ -31,10 +31,10 @@ type queryTile struct {
 
 // tileWidth is the number of query columns of a tile of bq queries: a whole
 // number of 16-float vectors, so every SIMD set runs its full-width kernels.
-func tileWidth(bq int) int { return (bq + 15) &^ 15 }
+func tileWidth(bq int) int { return roundUp16(bq) }
 
 // queryTileFloats is the scratch a queryTile needs, in floats.
-func queryTileFloats(d, width int) int { return 2*d*width + 4*width }
+func queryTileFloats(d, width int) int { return addSize(mulSize(2, d, width), mulSize(4, width)) }
 
 // newQueryTile lays a query tile out in scratch (queryTileFloats long).
 func newQueryTile(kern *asm.Kernels, d, width int, scratch []float32, fault flashFault) queryTile {

@@ -35,18 +35,18 @@ func (Full) Flops(s Shape, opt Options) float64 {
 // fullScores is the size of the score matrix in floats: N×M, the last row
 // block padded to a whole register tile.
 func fullScores(s Shape) int {
-	blocks := (s.N + fullRowBlock - 1) / fullRowBlock
-	return ((blocks-1)*fullRowBlock + tileWidth(s.N-(blocks-1)*fullRowBlock)) * s.M
+	blocks := ceilDiv(s.N, fullRowBlock)
+	return mulSize(addSize((blocks-1)*fullRowBlock, tileWidth(s.N-(blocks-1)*fullRowBlock)), s.M)
 }
 
 // fullThreads is the number of goroutines of one head.
 func fullThreads(s Shape, opt Options) int {
-	return threadCount(opt.Threads, (s.N+fullRowBlock-1)/fullRowBlock)
+	return threadCount(opt.Threads, ceilDiv(s.N, fullRowBlock))
 }
 
 func (Full) WorkspaceBytes(s Shape, opt Options) int64 {
 	tile := queryTileFloats(s.D, tileWidth(min(s.N, fullRowBlock)))
-	return 4 * (int64(fullScores(s)) + int64(fullThreads(s, opt))*int64(tile))
+	return workspaceBytes(addSize(fullScores(s), mulSize(fullThreads(s, opt), tile)))
 }
 
 func (f Full) Reference(q, k, v Tensor, opt Options) ([]float64, error) {

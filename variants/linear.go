@@ -310,20 +310,20 @@ func linearBlockSize(causal bool) int {
 // φ(Q) block, the in-block score tile, the denominators, and
 // (causal) the state S, z.
 func linearScratch(f, d, blk int) int {
-	return 3*blk*f + blk*blk + blk + f*d + f
+	return addSize(mulSize(3, blk, f), blk*blk, blk, mulSize(f, d), f)
 }
 
 func (Linear) WorkspaceBytes(s Shape, opt Options) int64 {
 	f, d, blk := linearFeatures(s, opt), s.D, linearBlockSize(opt.Causal)
-	n := int64(threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, blk))) * int64(linearScratch(f, d, blk))
-	n += int64(s.B*s.H) * int64(f*d+f+1) // per-head S, z, stabiliser
+	n := mulSize(threadCount(opt.Threads, mulSize(s.B, s.H, ceilDiv(s.N, blk))), linearScratch(f, d, blk))
+	n = addSize(n, mulSize(s.B, s.H, addSize(mulSize(f, d), f, 1))) // per-head S, z, stabiliser
 	if opt.Kernel == "favor" {
-		n += int64(f*d + d*d + d)
+		n = addSize(n, mulSize(f, d), mulSize(d, d), d)
 		if opt.Causal {
-			n += int64(threadCount(opt.Threads, s.B*s.H)) * int64(s.N+ceilDiv(s.N, blk))
+			n = addSize(n, mulSize(threadCount(opt.Threads, mulSize(s.B, s.H)), addSize(s.N, ceilDiv(s.N, blk))))
 		}
 	}
-	return 4 * n
+	return workspaceBytes(n)
 }
 
 // linearJob is one Forward.

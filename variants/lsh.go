@@ -93,7 +93,7 @@ func lshBucketCount(s Shape, opt Options) int {
 	if opt.Buckets > 0 {
 		return opt.Buckets
 	}
-	return 2 * max(1, s.N/opt.Chunk)
+	return mulSize(2, max(1, s.N/opt.Chunk))
 }
 
 // Flops counts the hashing, 2·rows·D·nb/2 per round (rows = N in
@@ -457,10 +457,10 @@ func lshGeometry(s Shape, opt Options) lshGeom {
 // lshHeadFloats and lshHeadInts are the per-head buffer sizes.
 func lshHeadFloats(s Shape, g lshGeom) int {
 	hash, _ := lshHashWords(s.D, g)
-	return 2*s.M*s.D + s.N*s.D + // K and V rows in sorted order; normalised keys
-		2*s.N*s.D + // the state, two buffers
-		5*s.N + // m, l in sorted order (two buffers each); 1/‖q‖
-		hash // rotations, one hashing scratch
+	return addSize(mulSize(2, s.M, s.D), mulSize(s.N, s.D), // K and V rows in sorted order; normalised keys
+		mulSize(2, s.N, s.D), // the state, two buffers
+		mulSize(5, s.N),      // m, l in sorted order (two buffers each); 1/‖q‖
+		hash)                 // rotations, one hashing scratch
 }
 
 // lshHashWords is the hasher's buffers: the rotations and their quantised
@@ -468,14 +468,14 @@ func lshHeadFloats(s Shape, g lshGeom) int {
 func lshHashWords(d int, g lshGeom) (floats, ints int) {
 	rotF, rqI := lshHashSizes(d, g.half, g.rounds)
 	scF, scI := lshHashScratchSizes(d, g.half, g.rounds)
-	return rotF + scF, rqI + scI
+	return addSize(rotF, scF), addSize(rqI, scI)
 }
 
 func lshHeadInts(s Shape, g lshGeom, shared bool) int {
 	_, hash := lshHashWords(s.D, g)
-	n := 3*g.rounds*s.N + g.rounds*(g.nb+1) + g.nb + 2*s.N + g.rounds*s.M + hash
+	n := addSize(mulSize(3, g.rounds, s.N), mulSize(g.rounds, addSize(g.nb, 1)), g.nb, mulSize(2, s.N), mulSize(g.rounds, s.M), hash)
 	if !shared {
-		n += 3*g.rounds*s.M + g.rounds*(g.nb+1)
+		n = addSize(n, mulSize(3, g.rounds, s.M), mulSize(g.rounds, addSize(g.nb, 1)))
 	}
 	return n
 }
@@ -484,16 +484,16 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	g := lshGeometry(s, opt)
 	threads := threadCount(opt.Threads, max(g.nc, g.nb))
 	bk := keyTile(s.D)
-	return 4 * (int64(lshHeadFloats(s, g)+lshHeadInts(s, g, opt.SharedQK)) +
-		int64(threads)*int64(tileFloats(s.D, g.rowTile, bk)+tileInts(g.rowTile)) +
-		int64(threads-1)*int64(lshHashScratchWords(s.D, g)))
+	return workspaceBytes(addSize(lshHeadFloats(s, g), lshHeadInts(s, g, opt.SharedQK),
+		mulSize(threads, addSize(tileFloats(s.D, g.rowTile, bk), tileInts(g.rowTile))),
+		mulSize(threads-1, lshHashScratchWords(s.D, g))))
 }
 
 // lshHashScratchWords is one more thread's hashing scratch, float32s and
 // int32s together.
 func lshHashScratchWords(d int, g lshGeom) int {
 	f, i := lshHashScratchSizes(d, g.half, g.rounds)
-	return f + i
+	return addSize(f, i)
 }
 
 // lshJob holds one Forward's buffers; the per-head arrays are reused by

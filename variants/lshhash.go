@@ -30,7 +30,7 @@ import (
 // a vector runs in the kernels' scalar tail (at n = 512, nb/2 = 4, that was
 // a third of LSH's time); the zero columns cost less. Each projection is
 // the same sum whatever the width, so the buckets do not change.
-func lshRotWidth(half, rounds int) int { return (rounds*half + 15) &^ 15 }
+func lshRotWidth(half, rounds int) int { return roundUp16(mulSize(rounds, half)) }
 
 // lshHashRows is the fixed row block of the hashing GEMM: the same blocks in
 // Forward and Reference, whatever the thread count, so that both see
@@ -60,10 +60,10 @@ type lshHasher struct {
 // floats, quantised rotations in ints).
 func lshHashSizes(d, half, rounds int) (floats, ints int) {
 	width := lshRotWidth(half, rounds)
-	return width * d, width * lshPairs(d)
+	return mulSize(width, d), mulSize(width, lshPairs(d))
 }
 
-func lshPairs(d int) int { return (d + 1) / 2 }
+func lshPairs(d int) int { return d/2 + d%2 }
 
 // newLSHHasher fills rot (and rq, used on the int16 path) from seed. The
 // int16 path is taken where kern has fast int16 kernels and half is a
@@ -165,8 +165,8 @@ type lshHashScratch struct {
 
 // lshHashScratchSizes returns the floats and ints of one lshHashScratch.
 func lshHashScratchSizes(d, half, rounds int) (floats, ints int) {
-	return (lshHashRows+1)*lshRotWidth(half, rounds) + lshHashRows*(rounds*d+3),
-		lshHashRows*(lshPairs(d)+2+rounds) + rounds
+	return addSize(mulSize(lshHashRows+1, lshRotWidth(half, rounds)), mulSize(lshHashRows, addSize(mulSize(rounds, d), 3))),
+		addSize(mulSize(lshHashRows, addSize(lshPairs(d), 2, rounds)), rounds)
 }
 
 // carveLSHHashScratch cuts a scratch from f and n (which may be dirty: only

@@ -88,7 +88,7 @@ func (Sparse) Validate(s Shape, opt Options) error {
 // the fixed pattern (j mod l ≥ l−c).
 func summaryCount(n, l, c int) int {
 	c = min(c, l)
-	return n/l*c + max(0, n%l-(l-c))
+	return addSize(mulSize(n/l, c), max(0, n%l-(l-c)))
 }
 
 // bigbirdBlocks returns the number of blocks of a BigBird shape.
@@ -330,17 +330,17 @@ func sparseRowTile(opt Options) int {
 
 func (Sparse) WorkspaceBytes(s Shape, opt Options) int64 {
 	bq, bk := sparseRowTile(opt), keyTile(s.D)
-	threads := threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, bq))
-	n := int64(threads) * int64(tileFloats(s.D, bq, bk)+tileInts(bq))
+	threads := threadCount(opt.Threads, mulSize(s.B, s.H, ceilDiv(s.N, bq)))
+	n := mulSize(threads, addSize(tileFloats(s.D, bq, bk), tileInts(bq)))
 	switch opt.Pattern {
 	case "strided":
-		n += 2 * int64(s.B*s.H*s.N)
+		n = addSize(n, mulSize(2, s.B, s.H, s.N))
 	case "fixed":
-		n += 2 * int64(summaryCount(s.M, opt.Stride, opt.Summary)*s.D)
+		n = addSize(n, mulSize(2, summaryCount(s.M, opt.Stride, opt.Summary), s.D))
 	case "bigbird":
-		n += int64(s.H * bigbirdBlocks(s, opt) * opt.Random)
+		n = addSize(n, mulSize(s.H, bigbirdBlocks(s, opt), opt.Random))
 	}
-	return 4 * n
+	return workspaceBytes(n)
 }
 
 func (sp Sparse) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {

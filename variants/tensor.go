@@ -16,9 +16,24 @@ type Tensor struct {
 	Data       []float32
 }
 
-// NewTensor allocates a zeroed tensor.
+// NewTensor allocates a zeroed tensor. It panics when b·h·s·d overflows:
+// shapes from users go through AllocTensor (or the memory guard) first.
 func NewTensor(b, h, s, d int) Tensor {
-	return Tensor{B: b, H: h, S: s, D: d, Data: make([]float32, b*h*s*d)}
+	t, err := AllocTensor(b, h, s, d)
+	if err != nil {
+		panic("variants: NewTensor: " + err.Error())
+	}
+	return t
+}
+
+// AllocTensor allocates a zeroed tensor, or returns an error when a
+// dimension is negative or b·h·s·d overflows.
+func AllocTensor(b, h, s, d int) (Tensor, error) {
+	n, err := TensorLen(b, h, s, d)
+	if err != nil {
+		return Tensor{}, fmt.Errorf("tensor [%d %d %d %d]: %v", b, h, s, d, err)
+	}
+	return Tensor{B: b, H: h, S: s, D: d, Data: make([]float32, n)}, nil
 }
 
 // Head returns the [S, D] matrix of batch b, head h, sharing t's storage.
@@ -28,8 +43,8 @@ func (t Tensor) Head(b, h int) []float32 {
 	return t.Data[off : off+n : off+n]
 }
 
-// Len returns B·H·S·D.
-func (t Tensor) Len() int { return t.B * t.H * t.S * t.D }
+// Len returns B·H·S·D (TooLarge when that overflows).
+func (t Tensor) Len() int { return mulSize(t.B, t.H, t.S, t.D) }
 
 func (t Tensor) check(name string) error {
 	if t.B < 1 || t.H < 1 || t.S < 1 || t.D < 1 {

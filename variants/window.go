@@ -138,8 +138,8 @@ func windowTiles(s Shape, w int, causal bool) (bq, bk int) {
 
 func (Window) WorkspaceBytes(s Shape, opt Options) int64 {
 	j := newWindowJob(s, opt, Tensor{}, Tensor{}, Tensor{}, Tensor{}, windowNoFault)
-	threads := threadCount(opt.Threads, s.B*s.H*j.perHead)
-	return 4 * int64(threads) * int64(tileFloats(s.D, j.bq, j.bk)+tileInts(j.bq))
+	threads := threadCount(opt.Threads, mulSize(s.B, s.H, j.perHead))
+	return workspaceBytes(mulSize(threads, addSize(tileFloats(s.D, j.bq, j.bk), tileInts(j.bq))))
 }
 
 func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -193,7 +193,7 @@ func newWindowJob(s Shape, opt Options, q, k, v, out Tensor, fault windowFault) 
 	j.globalTiles = ceilDiv(min(j.g, s.N), j.bq)
 	j.classes = min(j.dil, s.N)
 	j.tilesPerClass = ceilDiv(ceilDiv(s.N, j.dil), j.bq)
-	j.perHead = j.globalTiles + j.classes*j.tilesPerClass
+	j.perHead = addSize(j.globalTiles, mulSize(j.classes, j.tilesPerClass))
 	return j
 }
 

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/attnbench/attnbench/harness/guard"
 )
 
 // Exit codes, as DESIGN §6 defines them.
@@ -119,6 +121,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
 			helpAsked = true
 		}
+	}
+	// Every command refuses a kernel set it cannot honour, the same way;
+	// cpu reports it itself, after describing the CPU.
+	if err := guard.Kernels(); err != nil && name != "cpu" {
+		fmt.Fprintf(stderr, "attnbench %s: %v\n", name, err)
+		return exitBadInput
 	}
 	err := c.run(args[1:], stdout, stderr)
 	switch {

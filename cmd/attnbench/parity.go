@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/harness/sweep"
@@ -34,6 +35,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("input-seed", 1, "seed of the generated inputs")
 	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
 	verbose := fs.Bool("v", false, "print every case, not only failures and the approximation summary")
+	maxMem := fs.String("max-mem", guard.DefaultMaxMem, guard.MaxMemUsage)
 	knobs := addKnobFlags(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,6 +93,15 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	names := spec.Variants
+	limit, err := guard.Limit(*maxMem)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	for _, c := range cases {
+		if err := parity.CheckMemory(c, limit); err != nil {
+			return badInput("%v", err)
+		}
+	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "variant\tknobs\tcausal\tinput\tshape\tmaxerr\ttolerance\tnaive f32\tcheck\trelerr vs exact\tcosine\t")

@@ -28,9 +28,6 @@ func runPeak(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return unexpectedArgs(fs, args, "")
 	}
-	if asm.EnvError != nil {
-		return badInput("%v", asm.EnvError)
-	}
 	if *dur <= 0 {
 		return badInput("-time %v: must be positive", *dur)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/npy"
 	"github.com/attnbench/attnbench/variants"
 )
@@ -27,6 +28,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	outPath := fs.String("o", "", "output .npy, written with the queries' shape")
 	causal := fs.Bool("causal", false, "causal attention (query i sees keys j ≤ i)")
 	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
+	maxMem := fs.String("max-mem", guard.DefaultMaxMem, guard.MaxMemUsage)
 	knobs := addKnobFlags(fs, false)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -57,6 +59,10 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err := refuseOutputOverInput(*outPath, [][2]string{{"q", *qPath}, {"k", *kPath}, {"v", *vPath}}); err != nil {
 		return err
 	}
+	limit, err := guard.Limit(*maxMem)
+	if err != nil {
+		return badInput("%v", err)
+	}
 
 	q, qShape, err := npy.LoadShape(*qPath)
 	if err != nil {
@@ -80,9 +86,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err := v.Validate(s, opt); err != nil {
 		return badInput("%s: %v", *variant, err)
 	}
-	out := variants.NewTensor(s.B, s.H, s.N, s.D)
-	if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
-		return badInput("%s: %v", *variant, err)
+	out, err := guard.Forward(v, q, k, vv, opt, limit)
+	if err != nil {
+		return badInput("%v", err)
 	}
 	if err := npy.Save(*outPath, out, qShape); err != nil {
 		return badInput("-o %v", err)

@@ -27,9 +27,17 @@ func Generate(kind string, s variants.Shape, seed uint64) (q, k, v variants.Tens
 		return q, k, v, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x617474656e74696f)) // "attentio"
-	q = variants.NewTensor(s.B, s.H, s.N, s.D)
-	k = variants.NewTensor(s.B, s.H, s.M, s.D)
-	v = variants.NewTensor(s.B, s.H, s.M, s.D)
+	// Sizes from the command line: AllocTensor refuses a product that
+	// overflows instead of allocating a wrapped length.
+	if q, err = variants.AllocTensor(s.B, s.H, s.N, s.D); err != nil {
+		return q, k, v, err
+	}
+	if k, err = variants.AllocTensor(s.B, s.H, s.M, s.D); err != nil {
+		return q, k, v, err
+	}
+	if v, err = variants.AllocTensor(s.B, s.H, s.M, s.D); err != nil {
+		return q, k, v, err
+	}
 	switch kind {
 	case "gaussian":
 		fillNormal(rng, q.Data, 1)

@@ -8,8 +8,11 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,12 +42,20 @@ func Cores() int { return runtime.GOMAXPROCS(0) }
 const FallbackMemory = 4 << 30
 
 // Memory returns the memory this process may use: physical memory
-// (/proc/meminfo MemTotal), or the cgroup limit when lower (a container or
-// a Kubernetes pod is killed at its limit, not at the host's memory). ok is
-// false when neither could be read; the result is then FallbackMemory.
+// (/proc/meminfo MemTotal), or the lowest cgroup limit when lower (a
+// container or a Kubernetes pod is killed at its limit, not at the host's
+// memory). The limits read are those of the process's own cgroup and of
+// every cgroup above it, named by /proc/self/cgroup: memory.max (cgroup
+// v2, also under unified/ on hybrid hosts) and memory.limit_in_bytes (v1).
+// ok is false when nothing could be read; the result is then
+// FallbackMemory.
 func Memory() (bytes int64, ok bool) {
-	total, ok := memTotal("/proc/meminfo")
-	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+	return memoryFrom("/proc/meminfo", "/proc/self/cgroup", "/sys/fs/cgroup")
+}
+
+func memoryFrom(meminfo, selfCgroup, cgroupRoot string) (int64, bool) {
+	total, ok := memTotal(meminfo)
+	for _, p := range cgroupLimitFiles(selfCgroup, cgroupRoot) {
 		if lim, found := cgroupLimit(p); found && (!ok || lim < total) {
 			total, ok = lim, true
 		}
@@ -53,6 +64,49 @@ func Memory() (bytes int64, ok bool) {
 		return FallbackMemory, false
 	}
 	return total, true
+}
+
+// cgroupLimitFiles lists the memory limit files that apply to this
+// process: for each cgroup line of selfCgroup ("0::/a/b" for v2,
+// "4:memory:/a/b" for v1's memory controller), the file of /a/b, /a and
+// the root, under cgroupRoot. The root files are listed even when
+// selfCgroup cannot be read (inside a cgroup namespace the process's
+// cgroup is the root).
+func cgroupLimitFiles(selfCgroup, cgroupRoot string) []string {
+	v2 := []string{"."}
+	v1 := []string{"."}
+	if b, err := os.ReadFile(selfCgroup); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			parts := strings.SplitN(line, ":", 3)
+			if len(parts) != 3 {
+				continue
+			}
+			switch {
+			case parts[0] == "0" && parts[1] == "":
+				v2 = append(v2, ancestors(parts[2])...)
+			case slices.Contains(strings.Split(parts[1], ","), "memory"):
+				v1 = append(v1, ancestors(parts[2])...)
+			}
+		}
+	}
+	var files []string
+	for _, dir := range v2 {
+		files = append(files, filepath.Join(cgroupRoot, dir, "memory.max"), filepath.Join(cgroupRoot, "unified", dir, "memory.max"))
+	}
+	for _, dir := range v1 {
+		files = append(files, filepath.Join(cgroupRoot, "memory", dir, "memory.limit_in_bytes"))
+	}
+	return files
+}
+
+// ancestors returns a cgroup path and every path above it, below the
+// root: "/a/b" gives "/a/b", "/a".
+func ancestors(p string) []string {
+	var out []string
+	for p = path.Clean("/" + p); p != "/"; p = path.Dir(p) {
+		out = append(out, p)
+	}
+	return out
 }
 
 func memTotal(path string) (int64, bool) {

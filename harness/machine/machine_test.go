@@ -89,3 +89,44 @@ func TestDescription(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryCgroupTree: the limit is the lowest of physical memory and the
+// limits of the process's own cgroup and every cgroup above it, v1 and v2,
+// as /proc/self/cgroup names them; "max" and v1's near-2^63 mean none.
+func TestMemoryCgroupTree(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, text string) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("meminfo", "MemTotal:       33554432 kB\n") // 32 GiB
+	write("cg/memory.max", "max\n")
+	write("cg/unified/memory.max", "max\n")
+	meminfo, self, cg := filepath.Join(root, "meminfo"), filepath.Join(root, "self"), filepath.Join(root, "cg")
+	check := func(what string, want int64) {
+		t.Helper()
+		if got, ok := memoryFrom(meminfo, self, cg); !ok || got != want {
+			t.Errorf("%s: Memory = %d, %v; want %d", what, got, ok, want)
+		}
+	}
+	write("self", "0::/user.slice/job\n")
+	check("no limits", 32<<30)
+	write("cg/user.slice/job/memory.max", "8589934592\n")
+	check("v2 own cgroup", 8<<30)
+	write("cg/user.slice/memory.max", "4294967296\n")
+	check("v2 parent lower", 4<<30)
+	write("self", "12:cpu,cpuacct:/\n4:memory:/process_api/649d\n0::/\n")
+	write("cg/memory/memory.limit_in_bytes", "9223372036854771712\n")
+	write("cg/memory/process_api/649d/memory.limit_in_bytes", "2147483648\n")
+	check("v1 own cgroup", 2<<30)
+	write("self", "0::/elsewhere\n")
+	check("another cgroup", 32<<30)
+	if _, ok := memoryFrom(filepath.Join(root, "none"), filepath.Join(root, "none"), filepath.Join(root, "none")); ok {
+		t.Error("ok with nothing to read")
+	}
+}

@@ -3,6 +3,7 @@ package parity
 import (
 	"fmt"
 
+	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
 )
@@ -24,6 +25,16 @@ type Result struct {
 	Approx   Approximation
 }
 
+// CheckMemory refuses a case whose estimated memory (guard.Estimate of
+// everything Run computes) is over limit, before anything is allocated.
+func CheckMemory(c Case, limit int64) error {
+	v, err := variants.Lookup(c.Variant)
+	if err != nil {
+		return err
+	}
+	return guard.Check(v, c.Shape, c.Opt, guard.Extras{Definition: true, Exact: !v.Exact()}, limit)
+}
+
 // Run checks one case: Forward against the variant's Reference (§3.1) and
 // against exact softmax attention (§3.2).
 func Run(c Case) (Result, error) {
@@ -38,6 +49,9 @@ func Run(c Case) (Result, error) {
 	q, k, vv, err := inputs.Generate(c.Input, c.Shape, c.Seed)
 	if err != nil {
 		return r, err
+	}
+	if err := variants.CheckRange(v, q, k, vv, c.Opt); err != nil {
+		return r, fmt.Errorf("%s on %v: %w", c.Variant, c.Shape, err)
 	}
 	fp, out, ref, err := checkFastPath(v, q, k, vv, c.Opt)
 	if err != nil {

@@ -2,12 +2,10 @@ package sweep
 
 import (
 	"fmt"
-	"math"
 	"runtime"
-	"strconv"
-	"strings"
 
 	"github.com/attnbench/attnbench/asm"
+	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/machine"
 	"github.com/attnbench/attnbench/harness/results"
 )
@@ -40,36 +38,6 @@ func Schema(peak *machine.Peak, command string) results.Schema {
 	}
 }
 
-// ParseMaxMem parses a memory limit: bytes with an optional unit (k, M, G,
-// T, decimal; Ki, Mi, Gi, Ti, binary; a trailing B is allowed), or a
-// percentage of memory.
-func ParseMaxMem(s string, memory int64) (int64, error) {
-	bad := fmt.Errorf("-max-mem %s: want a size such as 8GiB, 512MB, 2e9, or a share of memory such as 50%%", s)
-	t := strings.TrimSpace(s)
-	if pct, ok := strings.CutSuffix(t, "%"); ok {
-		p, err := strconv.ParseFloat(pct, 64)
-		if err != nil || !(p > 0 && p <= 100) {
-			return 0, bad
-		}
-		return int64(p / 100 * float64(memory)), nil
-	}
-	t = strings.TrimSuffix(t, "B")
-	mult := 1.0
-	for _, u := range []struct {
-		suffix string
-		mult   float64
-	}{
-		{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40},
-		{"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
-	} {
-		if num, ok := strings.CutSuffix(t, u.suffix); ok {
-			t, mult = num, u.mult
-			break
-		}
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || !(v > 0) || math.IsInf(v*mult, 0) || v*mult > math.MaxInt64/2 {
-		return 0, bad
-	}
-	return int64(v * mult), nil
-}
+// ParseMaxMem parses a -max-mem value against memory bytes
+// (guard.ParseMaxMem, shared by every command).
+func ParseMaxMem(s string, memory int64) (int64, error) { return guard.ParseMaxMem(s, memory) }

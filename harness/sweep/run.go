@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 
+	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/machine"
 	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/harness/results"
 	"github.com/attnbench/attnbench/harness/timing"
+	"github.com/attnbench/attnbench/internal/checked"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -80,8 +83,17 @@ func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, erro
 			prog.caseDone(i)
 			continue
 		}
-		if need := EstimateBytes(c, cfg.ErrMaxN); cfg.MaxMem > 0 && need > cfg.MaxMem {
+		need, err := guard.Estimate(c.Variant, c.Shape, c.Opt, extras(c, cfg.ErrMaxN))
+		if err == nil {
+			// The exact outputs kept for this shape's other cases stay
+			// alive beside this one's.
+			need, err = checked.Add(need, st.exact.heldBytes(c))
+		}
+		if err != nil || (cfg.MaxMem > 0 && need > cfg.MaxMem) {
 			msg := fmt.Sprintf("skipped: %s: needs %s > -max-mem %s", c.Name, FormatBytes(need), FormatBytes(cfg.MaxMem))
+			if err != nil {
+				msg = fmt.Sprintf("skipped: %s: %v", c.Name, err)
+			}
 			out.Comment(msg)
 			prog.note(msg)
 			sum.Skipped++
@@ -135,12 +147,22 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 	if err != nil {
 		return 0, &caseError{c.Name, err}
 	}
-	o := variants.NewTensor(c.Shape.B, c.Shape.H, c.Shape.N, c.Shape.D)
+	if err := variants.CheckRange(c.Variant, q, k, v, c.Opt); err != nil {
+		return 0, &caseError{c.Name, err}
+	}
+	o, err := variants.AllocTensor(c.Shape.B, c.Shape.H, c.Shape.N, c.Shape.D)
+	if err != nil {
+		return 0, &caseError{c.Name, err}
+	}
 	ws := variants.NewWorkspace()
 	tm := timing.New(func() error { return c.Variant.Forward(q, k, v, o, c.Opt, ws) }, cfg.BenchTime, cfg.Clock)
 	// The warm-up fills the workspace pool, so the timed calls allocate
 	// nothing a steady-state Forward would not.
 	if _, err := tm.WarmUp(); err != nil {
+		return 0, &caseError{c.Name, err}
+	}
+	// Every timed call computes this same output: checked once, untimed.
+	if err := guard.Finite(o.Data, c.Shape.D); err != nil {
 		return 0, &caseError{c.Name, err}
 	}
 	var approx *parity.Approximation
@@ -242,32 +264,24 @@ func computesError(c Case, errMaxN int) bool {
 	return max(c.Shape.N, c.Shape.M) <= errMaxN
 }
 
-// EstimateBytes estimates the memory a case needs: the variant's workspace
-// estimate, Q, K, V and the output, and, where the approximation error is
-// computed, the float64 exact output.
-func EstimateBytes(c Case, errMaxN int) int64 {
-	s := c.Shape
-	bh := int64(s.B) * int64(s.H) * int64(s.D)
-	total := c.Variant.WorkspaceBytes(s, c.Opt) + 4*bh*(2*int64(s.N)+2*int64(s.M))
-	if computesError(c, errMaxN) {
-		total += 8*bh*int64(s.N) + 8*int64(s.M)
-	}
-	return total
+// extras is what a sweep computes for c beyond Forward: the counted flops,
+// and the exact output where the approximation error is computed.
+func extras(c Case, errMaxN int) guard.Extras {
+	return guard.Extras{Exact: computesError(c, errMaxN), UsefulFlops: true}
 }
 
-// FormatBytes writes n in binary units: 512 B, 1.5 KiB, 3.0 GiB.
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+// EstimateBytes is the memory a case needs (guard.Estimate, the estimate
+// run and parity use too); math.MaxInt64 when its sizes overflow.
+func EstimateBytes(c Case, errMaxN int) int64 {
+	need, err := guard.Estimate(c.Variant, c.Shape, c.Opt, extras(c, errMaxN))
+	if err != nil {
+		return math.MaxInt64
 	}
-	div, exp := int64(unit), 0
-	for x := n / unit; x >= unit && exp < 5; x /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return need
 }
+
+// FormatBytes writes n in binary units (guard.FormatBytes).
+func FormatBytes(n int64) string { return guard.FormatBytes(n) }
 
 // inputCache keeps the inputs of the last shape: consecutive cases share a
 // shape (variants vary fastest), so inputs are made once per shape, and
@@ -297,6 +311,19 @@ type exactCache struct {
 	src   *source
 	shape variants.Shape
 	outs  map[string][]float64
+}
+
+// heldBytes is the memory of the exact outputs the cache keeps while c
+// runs: those of c's shape (another shape's are dropped first).
+func (ec *exactCache) heldBytes(c Case) int64 {
+	if ec.src != c.src || ec.shape != c.Shape {
+		return 0
+	}
+	var n int64
+	for _, out := range ec.outs {
+		n += 8 * int64(len(out))
+	}
+	return n
 }
 
 func (ec *exactCache) get(c Case, q, k, v variants.Tensor) ([]float64, error) {

@@ -549,9 +549,9 @@ func TestProgressLines(t *testing.T) {
 
 func TestParseMaxMem(t *testing.T) {
 	for in, want := range map[string]int64{
-		"8GiB": 8 << 30, "512MiB": 512 << 20, "2G": 2e9, "1.5GB": 1.5e9, "100k": 1e5, "4096": 4096, "50%": 500, "100%": 1000, "12.5%": 125,
+		"8GiB": 8 << 30, "512MiB": 512 << 20, "2G": 2e9, "1.5GB": 1.5e9, "100k": 1e5, "4096": 4096, "50%": 500 << 20, "100%": 1000 << 20, "12.5%": 125 << 20,
 	} {
-		if got, err := ParseMaxMem(in, 1000); err != nil || got != want {
+		if got, err := ParseMaxMem(in, 1000<<20); err != nil || got != want {
 			t.Errorf("ParseMaxMem(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}

@@ -36,7 +36,7 @@ func Add(xs ...int64) (int64, error) {
 			return 0, fmt.Errorf("negative size %d", x)
 		}
 		if s > math.MaxInt64-x {
-			return 0, fmt.Errorf("sum of sizes %v overflows", xs)
+			return 0, fmt.Errorf("sum of sizes %s overflows", list(xs))
 		}
 		s += x
 	}
@@ -58,6 +58,20 @@ func Ints(xs ...int) (int, error) {
 		return 0, fmt.Errorf("size %s overflows", product(ys))
 	}
 	return int(p), nil
+}
+
+// list writes xs as %v does ([1 2 3]); building the string here, not in
+// fmt, keeps xs on the caller's stack, so that Add allocates nothing when
+// it succeeds.
+func list(xs []int64) string {
+	s := "["
+	for i, x := range xs {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprint(x)
+	}
+	return s + "]"
 }
 
 func product(xs []int64) string {
