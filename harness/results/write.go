@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchunit"
@@ -113,6 +114,13 @@ type csvEncoder struct {
 }
 
 func (e *csvEncoder) write(w io.Writer, record []string) error {
+	for _, f := range record {
+		// One record per line, so that a cut file ends at a line
+		// boundary and a reader can tell a cut line from the rest.
+		if strings.ContainsAny(f, "\r\n") {
+			return fmt.Errorf("results: CSV field %q holds a line break", f)
+		}
+	}
 	e.buf.Reset()
 	cw := csv.NewWriter(&e.buf)
 	if err := cw.Write(record); err != nil {
@@ -134,6 +142,9 @@ func (e *csvEncoder) header(w io.Writer, appending bool) error {
 }
 
 func (e *csvEncoder) row(w io.Writer, r Row) error {
+	if err := checkName(r.Name); err != nil {
+		return err
+	}
 	rec := []string{r.Name, strconv.Itoa(r.Iters)}
 	for _, k := range e.schema.KeyColumns {
 		rec = append(rec, r.Keys[k])
@@ -168,6 +179,9 @@ type jsonEncoder struct {
 func (e *jsonEncoder) header(io.Writer, bool) error { return nil }
 
 func (e *jsonEncoder) row(w io.Writer, r Row) error {
+	if err := checkName(r.Name); err != nil {
+		return err
+	}
 	e.buf.Reset()
 	e.buf.WriteByte('{')
 	first := true
@@ -226,16 +240,27 @@ func (e *jsonEncoder) row(w io.Writer, r Row) error {
 
 func (e *jsonEncoder) comment(io.Writer, string) error { return nil }
 
-// typed returns s as an integer, a float or a boolean when it is one.
+// typed returns s as an integer, a float or a boolean when it is one,
+// written as JSON writes that value ("16", not "+16" or "16.0"), so that a
+// reader gets s back.
 func typed(s string) any {
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil && strconv.FormatInt(i, 10) == s {
 		return i
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && jsonFloat(f) == s {
 		return f
 	}
 	if b, err := strconv.ParseBool(s); err == nil && (s == "true" || s == "false") {
 		return b
 	}
 	return s
+}
+
+// jsonFloat is how encoding/json writes f.
+func jsonFloat(f float64) string {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
