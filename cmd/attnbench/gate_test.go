@@ -125,4 +125,3 @@ func TestGateCLIDoubleDash(t *testing.T) {
 		t.Errorf("exit %d, want 0\n%s%s", code, out, errOut)
 	}
 }
-
