@@ -245,3 +245,32 @@ func TestLeftoversReported(t *testing.T) {
 		t.Errorf("leftovers %v, want [%s]", o.Leftovers, left)
 	}
 }
+
+// A link given as -o is written through: the file it points to is
+// replaced, the link stays.
+func TestOutputThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "run-42.txt")
+	os.WriteFile(real, []byte("goos: linux\nBenchmarkOld-2 1 5 ns/op\n"), 0o644)
+	link := filepath.Join(dir, "latest.txt")
+	if err := os.Symlink("run-42.txt", link); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Prepare(link, Text, testSchema, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Write(testRow("Attention/variant=full-2", 1, 100, false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v", err)
+	}
+	ex, err := ReadExisting(real, Text, testSchema)
+	if err != nil || ex.Done["Old-2"] != 1 || ex.Done["Attention/variant=full-2"] != 1 {
+		t.Errorf("the linked file holds %v, %v; want the old row and the new one", ex.Done, err)
+	}
+}

@@ -27,6 +27,7 @@ import (
 // Prepare of the next run reports (Leftovers).
 type Output struct {
 	path   string // "" for a writer given by the caller
+	target string // path with symbolic links resolved: the file replaced
 	format Format
 	schema Schema
 	resume bool
@@ -49,7 +50,7 @@ type Output struct {
 // reads the rows it already holds. It does not change the file. A missing
 // parent directory is created.
 func Prepare(path string, format Format, schema Schema, resume bool) (*Output, error) {
-	o := &Output{path: path, format: format, schema: schema, resume: resume, prev: Existing{Done: map[string]int{}}}
+	o := &Output{path: path, target: path, format: format, schema: schema, resume: resume, prev: Existing{Done: map[string]int{}}}
 	if path == "" {
 		return nil, fmt.Errorf("-o: no output file given")
 	}
@@ -59,6 +60,12 @@ func Prepare(path string, format Format, schema Schema, resume bool) (*Output, e
 	case err == nil && !info.Mode().IsRegular():
 		return nil, fmt.Errorf("-o %s: not a regular file", path)
 	case err == nil:
+		// A link is written through, as os.Create would: the file it
+		// points to is replaced, not the link.
+		if o.target, err = filepath.EvalSymlinks(path); err != nil {
+			return nil, fmt.Errorf("-o %s: %v", path, unwrapPath(err))
+		}
+		dir = filepath.Dir(o.target)
 		// Opened for writing without truncation, then closed: the file
 		// is replaced by a rename, but a file its owner made read-only
 		// is not to be replaced.
@@ -87,7 +94,7 @@ func Prepare(path string, format Format, schema Schema, resume bool) (*Output, e
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	o.Leftovers, _ = filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(path))+".tmp-*"))
+	o.Leftovers, _ = filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(o.target))+".tmp-*"))
 	return o, nil
 }
 
@@ -219,14 +226,14 @@ func (o *Output) open() error {
 	}
 	appending := false
 	if o.w == nil {
-		f, err := atomicfile.Create(o.path)
+		f, err := atomicfile.Create(o.target)
 		if err != nil {
 			return o.wrap(err)
 		}
 		o.tmp = f
 		o.w = &countingWriter{w: f, n: &o.written}
 		if o.resume && o.prev.Keep > 0 {
-			if err := copyPrefix(o.w, o.path, o.prev.Keep); err != nil {
+			if err := copyPrefix(o.w, o.target, o.prev.Keep); err != nil {
 				o.tmp.Abort()
 				o.tmp = nil
 				return o.wrap(err)
