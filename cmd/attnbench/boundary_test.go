@@ -246,8 +246,8 @@ func TestSweepSignalsKeepRows(t *testing.T) {
 }
 
 // TestSweepKilledLeavesFileAsItWas: a sweep killed outright cannot rename
-// its rows into place: the old file stays whole, and the next sweep says
-// where the killed one's rows are.
+// its rows into place: the old file stays whole, the next sweep says where
+// the killed one's rows are, and -resume continues from them.
 func TestSweepKilledLeavesFileAsItWas(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.txt")
 	writeOld(t, path)
@@ -262,9 +262,28 @@ func TestSweepKilledLeavesFileAsItWas(t *testing.T) {
 		t.Errorf("the killed sweep's rows are not in %s", tmp)
 	}
 	isolatePeakCache(t)
-	code, _, errOut := runCLI(append(tinySweep, "-o", path)...)
+	other := filepath.Join(filepath.Dir(path), "other")
+	os.Mkdir(other, 0o755)
+	// A fresh sweep to the same file names the leftover; -resume takes it.
+	code, _, errOut := runCLI(append(tinySweep, "-o", path, "-report", other, "-n", "16")...)
 	if code != 0 || !strings.Contains(errOut, tmp+" was left by a sweep that was killed") {
-		t.Errorf("next sweep: exit %d, stderr %q; want a note naming %s", code, errOut, tmp)
+		t.Errorf("next sweep: stderr %q; want a note naming %s", errOut, tmp)
+	}
+	os.WriteFile(path, []byte(oldResults), 0o644)
+	past := time.Now().Add(-time.Hour)
+	os.Chtimes(path, past, past)
+	killed := string(mustReadFile(t, tmp))
+	killed = killed[:strings.LastIndexByte(killed, '\n')+1] // its whole lines
+	code, _, errOut = runCLI(append(slowSweep[:len(slowSweep)-4], "-count", "1", "-benchtime", "1x", "-o", path, "-resume")...)
+	if code != 0 || !strings.Contains(errOut, "continuing from "+tmp) {
+		t.Fatalf("-resume: exit %d, stderr %q; want it to continue from %s", code, errOut, tmp)
+	}
+	res, _ := readResults(t, path)
+	if got := string(mustReadFile(t, path)); !strings.HasPrefix(got, killed) || len(countNames(res)) != 2 {
+		t.Errorf("after -resume: %q; want the killed sweep's rows, then the missing case", got)
+	}
+	if _, err := os.Stat(tmp); err == nil {
+		t.Errorf("%s is still there after its rows were taken", tmp)
 	}
 }
 

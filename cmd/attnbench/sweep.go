@@ -209,8 +209,11 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	defer out.Close()
+	if a := out.Adopted; a != "" {
+		fmt.Fprintf(stderr, "attnbench sweep: -resume: continuing from %s, the rows of a sweep that was killed before it could save them in %s\n", a, *outPath)
+	}
 	for _, l := range out.Leftovers {
-		fmt.Fprintf(stderr, "attnbench sweep: note: %s was left by a sweep that was killed before it could save its rows there; %s does not hold them\n", l, *outPath)
+		fmt.Fprintf(stderr, "attnbench sweep: note: %s was left by a sweep that was killed before it could save its rows in %s (-resume continues from the newest such file when it is newer than %s)\n", l, *outPath, *outPath)
 	}
 	if d := out.Dropped(); d != "" {
 		fmt.Fprintf(stderr, "attnbench sweep: -resume: leaving out the unfinished last line of %s: %s\n", *outPath, shortQuote(d))

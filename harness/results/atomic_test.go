@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tempFiles lists the temporary files beside path.
@@ -272,5 +273,74 @@ func TestOutputThroughALink(t *testing.T) {
 	ex, err := ReadExisting(real, Text, testSchema)
 	if err != nil || ex.Done["Old-2"] != 1 || ex.Done["Attention/variant=full-2"] != 1 {
 		t.Errorf("the linked file holds %v, %v; want the old row and the new one", ex.Done, err)
+	}
+}
+
+// TestResumeAdoptsWhatAKilledRunLeft: -resume continues from the newest
+// leftover newer than the target (a run killed outright), so its rows are
+// kept; a stale leftover is not adopted.
+func TestResumeAdoptsWhatAKilledRunLeft(t *testing.T) {
+	const a = "Attention/variant=full/n=16-2"
+	oldRows := "goos: linux\nBenchmark" + a + " 1 5 ns/op\n"
+	killed := "goos: linux\nBenchmark" + a + " 1 6 ns/op\nBenchmark" + a + " 1 7 ns/op\nBenchmark" + a + " 1 8 ns/op\nBenchmark" + a + " 1 9 n"
+	for _, newRow := range []bool{false, true} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "r.txt")
+		left := filepath.Join(dir, ".r.txt.tmp-777")
+		os.WriteFile(path, []byte(oldRows), 0o644)
+		os.WriteFile(left, []byte(killed), 0o644)
+		past := time.Now().Add(-time.Hour)
+		os.Chtimes(path, past, past)
+		o, err := Prepare(path, Text, testSchema, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Adopted != left || len(o.Leftovers) != 0 || o.Done()[a] != 3 {
+			t.Fatalf("adopted %q, leftovers %v, done %v; want %s adopted with 3 rows", o.Adopted, o.Leftovers, o.Done(), left)
+		}
+		want := 3
+		if newRow {
+			if err := o.Write(testRow(a, 1, 10, false)); err != nil {
+				t.Fatal(err)
+			}
+			want = 4
+		}
+		if err := o.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		got := string(mustRead(t, path))
+		if !strings.HasPrefix(got, killed[:strings.LastIndexByte(killed, '\n')+1]) || strings.Contains(got, " 1 9 n") {
+			t.Errorf("target %q: want the killed run's whole rows", got)
+		}
+		if ex, err := ReadExisting(path, Text, testSchema); err != nil || ex.Done[a] != want {
+			t.Errorf("target holds %v, %v; want %d rows", ex.Done, err, want)
+		}
+		if _, err := os.Stat(left); err == nil {
+			t.Error("the adopted leftover is still there")
+		}
+	}
+	// A leftover older than the target is stale: reported, not adopted.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.txt")
+	left := filepath.Join(dir, ".r.txt.tmp-1")
+	os.WriteFile(left, []byte(killed), 0o644)
+	past := time.Now().Add(-time.Hour)
+	os.Chtimes(left, past, past)
+	os.WriteFile(path, []byte(oldRows), 0o644)
+	o, err := Prepare(path, Text, testSchema, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Adopted != "" || len(o.Leftovers) != 1 || o.Done()[a] != 1 {
+		t.Errorf("stale leftover: adopted %q, leftovers %v, done %v", o.Adopted, o.Leftovers, o.Done())
+	}
+	o.Finish()
+	checkBytes(t, path, oldRows)
+}
+
+func checkBytes(t *testing.T, path, want string) {
+	t.Helper()
+	if got := string(mustRead(t, path)); got != want {
+		t.Errorf("%s holds %q, want %q", path, got, want)
 	}
 }

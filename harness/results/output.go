@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/attnbench/attnbench/internal/atomicfile"
 )
@@ -24,7 +26,8 @@ import (
 // case skipped, refused, or stopped before the first sample) leaves it
 // exactly as it was. A process killed outright (SIGKILL, the OOM killer)
 // leaves the target as it was and its rows in the temporary file, which
-// Prepare of the next run reports (Leftovers).
+// Prepare of the next run reports (Leftovers) and a resumed run continues
+// from (Adopted).
 type Output struct {
 	path   string // "" for a writer given by the caller
 	target string // path with symbolic links resolved: the file replaced
@@ -44,6 +47,11 @@ type Output struct {
 	// Leftovers are temporary files of this target that an earlier run
 	// left behind (it was killed before it could rename them).
 	Leftovers []string
+	// Adopted is the leftover a resumed run continues from, in place of
+	// the target ("" when none): the newest leftover newer than the
+	// target, which holds what the killed run would have saved.
+	Adopted string
+	source  string // the file whose complete rows are copied in (resume)
 }
 
 // Prepare checks that path can be written in format and, with resume,
@@ -95,7 +103,38 @@ func Prepare(path string, format Format, schema Schema, resume bool) (*Output, e
 	probe.Close()
 	os.Remove(probe.Name())
 	o.Leftovers, _ = filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(o.target))+".tmp-*"))
+	o.source = o.target
+	if resume {
+		o.adopt(format, schema, info)
+	}
 	return o, nil
+}
+
+// adopt makes a resumed run continue from the newest leftover that is
+// newer than the target (target is nil when there is none) and reads as a
+// results file: a run killed outright (SIGKILL, the OOM killer) then loses
+// only the row it was measuring, as one stopped by SIGTERM does.
+func (o *Output) adopt(format Format, schema Schema, target os.FileInfo) {
+	var best string
+	var bestTime time.Time
+	for _, l := range o.Leftovers {
+		st, err := os.Stat(l)
+		if err != nil || !st.Mode().IsRegular() || target != nil && !st.ModTime().After(target.ModTime()) {
+			continue
+		}
+		if best == "" || st.ModTime().After(bestTime) {
+			best, bestTime = l, st.ModTime()
+		}
+	}
+	if best == "" {
+		return
+	}
+	ex, err := ReadExisting(best, format, schema)
+	if err != nil {
+		return // not the rows of a run of this format: left alone, reported
+	}
+	o.prev, o.source, o.Adopted = ex, best, best
+	o.Leftovers = slices.DeleteFunc(o.Leftovers, func(l string) bool { return l == best })
 }
 
 // globEscape quotes the characters filepath.Match treats specially.
@@ -189,11 +228,20 @@ func (o *Output) Close() error {
 	}
 	o.closed = true
 	o.pending = nil
+	if o.tmp == nil && o.Adopted != "" {
+		// No new row, but the adopted rows belong in the target.
+		if err := o.start(); err != nil {
+			return err
+		}
+	}
 	if o.tmp == nil {
 		return nil
 	}
 	if err := o.tmp.Commit(); err != nil {
 		return fmt.Errorf("%v (the rows were not saved; %s is as it was)", err, o.path)
+	}
+	if o.Adopted != "" {
+		os.Remove(o.Adopted) // its rows are in the target now
 	}
 	return nil
 }
@@ -226,24 +274,33 @@ func (o *Output) open() error {
 	}
 	appending := false
 	if o.w == nil {
-		f, err := atomicfile.Create(o.target)
-		if err != nil {
-			return o.wrap(err)
+		if err := o.start(); err != nil {
+			return err
 		}
-		o.tmp = f
-		o.w = &countingWriter{w: f, n: &o.written}
-		if o.resume && o.prev.Keep > 0 {
-			if err := copyPrefix(o.w, o.target, o.prev.Keep); err != nil {
-				o.tmp.Abort()
-				o.tmp = nil
-				return o.wrap(err)
-			}
-			appending = true
-		}
+		appending = o.resume && o.prev.Keep > 0
 	}
 	o.enc = newEncoder(o.format, o.schema, o.prev.Config)
 	if err := o.enc.header(o.w, appending); err != nil {
 		return o.fail(err)
+	}
+	return nil
+}
+
+// start creates the temporary file and, with resume, copies in the
+// complete rows of the file resumed.
+func (o *Output) start() error {
+	f, err := atomicfile.Create(o.target)
+	if err != nil {
+		return o.wrap(err)
+	}
+	o.tmp = f
+	o.w = &countingWriter{w: f, n: &o.written}
+	if o.resume && o.prev.Keep > 0 {
+		if err := copyPrefix(o.w, o.source, o.prev.Keep); err != nil {
+			o.tmp.Abort()
+			o.tmp, o.w = nil, nil
+			return o.wrap(err)
+		}
 	}
 	return nil
 }
