@@ -246,7 +246,7 @@ func compare(base, new *resultSet, opt Options) (*Report, error) {
 	rep := &Report{Options: opt, BasePath: base.path, NewPath: new.path}
 
 	if diffs := machineDiffs(base, new); len(diffs) > 0 {
-		msg := fmt.Sprintf("BASE and NEW were measured on different machines (%s)", strings.Join(diffs, "; "))
+		msg := fmt.Sprintf("BASE %s and NEW %s were measured on different machines (%s)", base.path, new.path, strings.Join(diffs, "; "))
 		if !opt.AllowMismatch {
 			return nil, fmt.Errorf("%s: refusing to compare (-allow-mismatch to compare anyway)", msg)
 		}

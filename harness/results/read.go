@@ -448,23 +448,30 @@ func jsonRow(text []byte, schema Schema) (Row, error) {
 	return row, checkRow(row)
 }
 
-// jsonKey returns a name key written as a string, number or boolean, as
-// the text the writer was given.
+// jsonKey returns a name key written as a string, number or boolean as
+// text, in the form the writer gives it (typed): "+5" and 5 both read "5".
 func jsonKey(raw json.RawMessage) (string, error) {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
+	if json.Unmarshal(raw, &s) != nil {
+		var num json.Number
+		var b bool
+		switch {
+		case json.Unmarshal(raw, &num) == nil:
+			s = num.String()
+		case json.Unmarshal(raw, &b) == nil:
+			s = strconv.FormatBool(b)
+		case string(raw) == "null":
+			return "", nil
+		default:
+			return "", errors.New("not a string, number or boolean")
+		}
 	}
-	var num json.Number
-	if json.Unmarshal(raw, &num) == nil {
-		return num.String(), nil
+	out, err := json.Marshal(typed(s))
+	if err != nil {
+		return "", err
 	}
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return strconv.FormatBool(b), nil
+	if err := json.Unmarshal(out, &s); err == nil {
+		return s, nil // a string stays as it is
 	}
-	if string(raw) == "null" {
-		return "", nil
-	}
-	return "", errors.New("not a string, number or boolean")
+	return string(out), nil
 }

@@ -240,14 +240,12 @@ func (e *jsonEncoder) row(w io.Writer, r Row) error {
 
 func (e *jsonEncoder) comment(io.Writer, string) error { return nil }
 
-// typed returns s as an integer, a float or a boolean when it is one,
-// written as JSON writes that value ("16", not "+16" or "16.0"), so that a
-// reader gets s back.
+// typed returns s as an integer, a float or a boolean when it is one.
 func typed(s string) any {
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil && strconv.FormatInt(i, 10) == s {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && jsonFloat(f) == s {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 		return f
 	}
 	if b, err := strconv.ParseBool(s); err == nil && (s == "true" || s == "false") {
@@ -256,11 +254,3 @@ func typed(s string) any {
 	return s
 }
 
-// jsonFloat is how encoding/json writes f.
-func jsonFloat(f float64) string {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
