@@ -42,9 +42,6 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err := reports.CheckInputs(*out, files); err != nil {
 		return badInput("%v", err)
 	}
-	if err := reports.PrepareDir(*out); err != nil {
-		return badInput("-o: %v", err)
-	}
 	res, err := reports.Generate(*out, files, reports.Options{ParetoN: *paretoN, Merge: *merge})
 	if err != nil {
 		return badInput("%v", err)
