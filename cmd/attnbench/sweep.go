@@ -259,7 +259,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		if cerr := out.Close(); cerr != nil {
 			return fmt.Errorf("%v: %v", err, cerr)
 		}
-		if sum.Rows == 0 {
+		if sum.Rows == 0 && !out.Saved() {
 			return fmt.Errorf("%v before a row was measured: %s is as it was", err, where)
 		}
 		return fmt.Errorf("%v: the %d rows measured are in %s; run the same command with -resume to finish", err, sum.Rows, where)
@@ -272,7 +272,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if ferr := out.Finish(); ferr != nil {
 		return ferr
 	}
-	if sum.Rows == 0 && *outPath != "-" {
+	if sum.Rows == 0 && *outPath != "-" && !out.Saved() {
 		where += " (nothing measured: the file is as it was)"
 	}
 	fmt.Fprintf(stderr, "attnbench sweep: %d cases (%d already done, %d skipped for memory, %d failed), %d rows written to %s in %s\n",

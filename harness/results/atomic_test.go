@@ -344,3 +344,29 @@ func checkBytes(t *testing.T, path, want string) {
 		t.Errorf("%s holds %q, want %q", path, got, want)
 	}
 }
+
+// A resume that measures nothing still drops the unfinished last line it
+// left out, and says it saved the file.
+func TestResumeWithoutRowsDropsTheCutLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.txt")
+	whole := "goos: linux\nBenchmarkAttention/variant=full-2 1 5 ns/op\n"
+	os.WriteFile(path, []byte(whole+"BenchmarkAttention/variant=full-2 1 6 ns/op 0 allo"), 0o644)
+	o, err := Prepare(path, Text, testSchema, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	checkBytes(t, path, whole)
+	if !o.Saved() {
+		t.Error("Saved() = false after the file was rewritten")
+	}
+	// Nothing to drop, nothing measured: not saved, not touched.
+	o, _ = Prepare(path, Text, testSchema, true)
+	o.Finish()
+	if o.Saved() {
+		t.Error("Saved() = true for a file left as it was")
+	}
+	checkBytes(t, path, whole)
+}

@@ -44,6 +44,7 @@ type Output struct {
 	pending []string // comments waiting for the next row
 	rows    int
 	closed  bool
+	saved   bool // Close replaced the target
 	// Leftovers are temporary files of this target that an earlier run
 	// left behind (it was killed before it could rename them).
 	Leftovers []string
@@ -228,8 +229,9 @@ func (o *Output) Close() error {
 	}
 	o.closed = true
 	o.pending = nil
-	if o.tmp == nil && o.Adopted != "" {
-		// No new row, but the adopted rows belong in the target.
+	if o.tmp == nil && o.w == nil && (o.Adopted != "" || o.resume && o.prev.Dropped != "") {
+		// No new row, but the adopted rows belong in the target, and a
+		// dropped line goes.
 		if err := o.start(); err != nil {
 			return err
 		}
@@ -240,10 +242,19 @@ func (o *Output) Close() error {
 	if err := o.tmp.Commit(); err != nil {
 		return fmt.Errorf("%v (the rows were not saved; %s is as it was)", err, o.path)
 	}
+	o.saved = true
 	if o.Adopted != "" {
 		os.Remove(o.Adopted) // its rows are in the target now
 	}
 	return nil
+}
+
+// Saved reports whether Close replaced the target (false when it was left
+// as it was, or for a writer given to NewOutput).
+func (o *Output) Saved() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.saved
 }
 
 func (o *Output) flushComments() error {
