@@ -253,4 +253,3 @@ func typed(s string) any {
 	}
 	return s
 }
-
