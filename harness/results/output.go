@@ -204,8 +204,7 @@ func (o *Output) Write(r Row) error {
 }
 
 // Finish writes the remaining comments (when some row was written) and
-// closes the output. When no row at all was written, an existing file is
-// left untouched.
+// closes the output (see Close).
 func (o *Output) Finish() error {
 	o.mu.Lock()
 	if o.enc != nil && !o.closed {
@@ -219,8 +218,11 @@ func (o *Output) Finish() error {
 }
 
 // Close ends the output, dropping comments not yet written: the rows
-// written (after the resumed file's) replace the target; without a row
-// the target is left as it was. Close may be called more than once.
+// written (after the resumed file's complete rows) replace the target.
+// Without a new row the target is left as it was, unless a resume has
+// something to put right: an unfinished last line to drop, or the rows of
+// an adopted leftover. Close may be called more than once, and from
+// another goroutine than Write.
 func (o *Output) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
