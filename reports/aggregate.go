@@ -121,6 +121,9 @@ type Options struct {
 	// ParetoN is the n of the error-vs-time plot; 0 picks, per group, the
 	// largest n at which the most variants have both time and relerr.
 	ParetoN int
+	// Merge pools the samples of different files under one label or from
+	// one machine (see LoadMerge); Generate refuses them otherwise.
+	Merge bool
 }
 
 type seriesAcc struct {

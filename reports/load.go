@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
@@ -60,12 +61,27 @@ func parseInputs(paths []string) []input {
 // A file that cannot be read, a syntax error (reported as file:line), or a
 // file without a single benchmark line is an error; benchmark lines that
 // are not attention results (no /variant= key) are left out with a note.
-func Load(paths []string) (*Data, error) {
+//
+// Samples are pooled only where that is asked for: the same file given
+// twice is refused (it would count each sample twice and narrow every
+// interval falsely), and so are two files under one label, or two
+// unlabelled files that hold the same benchmark from the same machine.
+// LoadMerge pools the last two.
+func Load(paths []string) (*Data, error) { return load(paths, false) }
+
+// LoadMerge is Load that pools the samples of different files under one
+// label, or from one machine (shards, or repeated runs of one sweep). The
+// same file given twice is still refused.
+func LoadMerge(paths []string) (*Data, error) { return load(paths, true) }
+
+func load(paths []string, merge bool) (*Data, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no result files given")
 	}
 	ins := parseInputs(paths)
 	byFile := map[string]*input{}
+	stats := make([]os.FileInfo, len(ins))
+	byLabel := map[string]int{}
 	for i, in := range ins {
 		// Check every file before reading any, so a typo in the last of
 		// several large files is reported at once.
@@ -76,11 +92,27 @@ func Load(paths []string) (*Data, error) {
 		if st.IsDir() {
 			return nil, fmt.Errorf("%s: is a directory, not a results file", in.path)
 		}
+		for j := range i {
+			if samePath(ins[j].path, in.path) || os.SameFile(stats[j], st) {
+				return nil, fmt.Errorf("%s: given twice (as %s and %s): its samples would be read twice", in.path, paths[j], paths[i])
+			}
+		}
+		stats[i] = st
+		if in.labeled {
+			if j, dup := byLabel[in.label]; dup && !merge {
+				return nil, fmt.Errorf("label %q: given to %s and %s; give each its own label, or -merge to pool their samples", in.label, ins[j].path, in.path)
+			}
+			byLabel[in.label] = i
+		}
 		byFile[in.label] = &ins[i]
 	}
 	benchLines := map[string]int{} // by .file
 	otherLines := map[string]int{}
 	var syntaxErrs []*benchfmt.SyntaxError
+
+	// The file each benchmark of each machine came from: two files of
+	// one machine are pooled by Build, which only -merge may ask for.
+	firstFile := map[string]string{}
 
 	d := &Data{}
 	files := benchfmt.Files{Paths: paths, AllowLabels: true}
@@ -96,8 +128,19 @@ func Load(paths []string) (*Data, error) {
 				continue
 			}
 			res := rec.Clone()
-			if in := byFile[file]; in != nil && in.labeled {
+			in := byFile[file]
+			if in != nil && in.labeled {
 				res.SetConfig(labelKey, in.label)
+			}
+			if in != nil && !in.labeled && !merge {
+				key := strings.Join([]string{res.GetConfig("goos"), res.GetConfig("goarch"), res.GetConfig("cpu"),
+					res.GetConfig("kernels"), res.GetConfig("attnbench"), string(res.Name)}, "\x00")
+				if first, ok := firstFile[key]; !ok {
+					firstFile[key] = in.path
+				} else if first != in.path {
+					return nil, fmt.Errorf("%s and %s both hold Benchmark%s from one machine: label them (old=%s new=%s) to compare, or -merge to pool their samples",
+						first, in.path, res.Name, first, in.path)
+				}
 			}
 			d.results = append(d.results, res)
 		}
@@ -125,6 +168,13 @@ func Load(paths []string) (*Data, error) {
 		return nil, errors.New("no attention results (benchmark names with /variant=…) in " + strings.Join(paths, ", "))
 	}
 	return d, nil
+}
+
+// samePath reports whether two paths clean to the same absolute path.
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 // hasNameKey reports whether a benchmark name has a /key=value part.

@@ -12,7 +12,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("# attnbench summary\n")
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "\n> Note: %s\n", n)
+		fmt.Fprintf(&b, "\n> Note: %s\n", mdEscape(n))
 	}
 	for _, g := range r.Groups {
 		m := g.Machine
@@ -20,7 +20,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "cpu: %s · kernels: %s · goarch: %s · FMA peak: %s\n",
 			mdEscape(or(m.CPU, "unknown")), mdEscape(or(m.Kernels, "unknown")), mdEscape(or(m.GOARCH, "unknown")), peakText(m))
 		for _, c := range m.Commands {
-			fmt.Fprintf(&b, "\ncommand: `%s`\n", strings.ReplaceAll(c, "`", "'"))
+			fmt.Fprintf(&b, "\ncommand: %s\n", codeSpan(c))
 		}
 		if len(g.Common) > 0 {
 			fmt.Fprintf(&b, "\nevery row: %s\n", mdEscape(fmtParams(g.Common)))
@@ -50,4 +50,59 @@ func or(s, alt string) string {
 	return s
 }
 
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// mdEscape makes s plain text in Markdown (CommonMark and GitHub's)
+// wherever it does not start a line (a summary never puts a copied string
+// first on a line): every character that could start emphasis, code, a
+// link, a table cell, strikethrough, an HTML tag or an entity is escaped,
+// and line breaks, which could end a table row or start a block, become
+// spaces. Every string a summary copies from result files
+// or the command line (labels, cpu, name keys, notes) goes through it, so
+// a hostile file cannot inject links, HTML or table cells into a pull
+// request comment.
+func mdEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '&':
+			b.WriteString("&amp;")
+		case r < ' ' || r == 0x7f || r == '\u0085' || r == '\u2028' || r == '\u2029':
+			b.WriteByte(' ')
+		case strings.ContainsRune("\\`*_[]|~#", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// codeSpan writes s as a Markdown code span, which shows it verbatim (no
+// markup, no HTML): the fence is one backtick longer than the longest run
+// of backticks in s, and line breaks become spaces.
+func codeSpan(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r == '\u0085' || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	run, longest := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || strings.TrimSpace(s) == "" {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}

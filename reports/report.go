@@ -2,9 +2,14 @@ package reports
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/attnbench/attnbench/internal/atomicfile"
 )
 
 // Output says what Generate wrote.
@@ -20,8 +25,15 @@ type Output struct {
 
 // Generate reads the result files (paths may be "label=path"), and writes
 // the plots, index.html and summary.md into dir, creating it if needed.
+//
+// Every file is written to a temporary file beside it and renamed over it
+// (internal/atomicfile): a failed report leaves no half-written file, and
+// an input is never overwritten (see CheckInputs).
 func Generate(dir string, paths []string, opt Options) (*Output, error) {
-	d, err := Load(paths)
+	if err := CheckInputs(dir, paths); err != nil {
+		return nil, err
+	}
+	d, err := load(paths, opt.Merge)
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +85,10 @@ func (r *Report) Write(dir string) (*Output, error) {
 	if err := r.writeMarkdown(&md); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(out.Files[0], html.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(out.Files[0], html.Bytes()); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(out.Files[1], md.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(out.Files[1], md.Bytes()); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -93,8 +105,60 @@ func (p *panel) write(dir, prefix string) error {
 		return err
 	}
 	p.png, p.svg, p.pngData = prefix+p.kind+".png", prefix+p.kind+".svg", png
-	if err := os.WriteFile(filepath.Join(dir, p.png), png, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, p.png), png); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, p.svg), svg, 0o644)
+	return atomicfile.WriteFile(filepath.Join(dir, p.svg), svg)
+}
+
+// PrepareDir checks, before anything is measured or drawn, that a report
+// can be written into dir: it creates dir if needed and creates and
+// removes a file in it. The error is one line naming dir.
+func PrepareDir(dir string) error {
+	if dir == "" {
+		return errors.New("no report directory given")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report directory %s: %v", dir, unwrapPath(err))
+	}
+	probe, err := os.CreateTemp(dir, ".attnbench-probe-*")
+	if err != nil {
+		return fmt.Errorf("report directory %s: cannot create files in it: %v", dir, unwrapPath(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
+}
+
+// Writes reports whether a report drawn into dir may write path: its
+// index.html, summary.md, or a plot (.png, .svg) in dir.
+func Writes(dir, path string) bool {
+	d, err1 := filepath.Abs(dir)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil || filepath.Dir(p) != d {
+		return false
+	}
+	base := filepath.Base(p)
+	ext := strings.ToLower(filepath.Ext(base))
+	return base == "index.html" || base == "summary.md" || ext == ".png" || ext == ".svg"
+}
+
+// CheckInputs refuses result files that a report drawn into dir would
+// overwrite.
+func CheckInputs(dir string, paths []string) error {
+	for _, in := range parseInputs(paths) {
+		if Writes(dir, in.path) {
+			return fmt.Errorf("%s: the report in %s writes this file; move it or draw the report elsewhere", in.path, dir)
+		}
+	}
+	return nil
+}
+
+// unwrapPath drops the path an *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

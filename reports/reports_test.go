@@ -182,12 +182,13 @@ func checkImages(t *testing.T, dir string) {
 	}
 }
 
-// TestLabelsKeepFilesApart: the same file under two labels is two groups.
+// TestLabelsKeepFilesApart: two files under two labels are two groups.
 func TestLabelsKeepFilesApart(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "r.txt")
+	path, other := filepath.Join(dir, "r.txt"), filepath.Join(dir, "r2.txt")
 	fixtureFile{cpu: "CPU", ns: fixtureNs[:3], count: 1, series: standardSeries()[:2], peak: 10}.write(t, path)
-	d, err := Load([]string{"old=" + path, "new=" + path})
+	os.WriteFile(other, []byte(readFile(t, path)), 0o644)
+	d, err := Load([]string{"old=" + path, "new=" + other})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,13 +199,17 @@ func TestLabelsKeepFilesApart(t *testing.T) {
 	if len(r.Groups) != 2 || r.Groups[0].Machine.Label != "old" || r.Groups[1].Machine.Label != "new" {
 		t.Fatalf("groups: %+v", r.Groups)
 	}
-	// Unlabelled, two files from one machine merge.
-	d, err = Load([]string{path, path})
+	// Unlabelled, two files from one machine with the same benchmarks
+	// are pooled only when asked.
+	if _, err := Load([]string{path, other}); err == nil || !strings.Contains(err.Error(), "-merge") {
+		t.Fatalf("two unlabelled files with the same benchmarks: %v, want a refusal naming -merge", err)
+	}
+	d, err = LoadMerge([]string{path, other})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := Build(d, Options{}); len(r.Groups) != 1 {
-		t.Fatalf("unlabelled files from one machine: %d groups, want 1", len(r.Groups))
+		t.Fatalf("merged files from one machine: %d groups, want 1", len(r.Groups))
 	}
 }
 

@@ -43,6 +43,9 @@ func runGate(args []string, stdout, stderr io.Writer) error {
 	units := fs.String("units", strings.Join(gate.DefaultUnits, ","), "comma-separated units to compare (ns/op = sec/op; e.g. sec/op,peak-B/op,GFLOP/s)")
 	fs.BoolVar(&opt.AllowMismatch, "allow-mismatch", false, "compare files whose cpu, goarch or kernels differ (with a warning) instead of refusing")
 	fs.Usage = func() {
+		if !helpAsked {
+			return // a bad flag gets one line, printed by run
+		}
 		fmt.Fprintln(stderr, "usage: attnbench gate BASE NEW [-threshold 5%] [-alpha 0.05] [-units sec/op,peak-B/op] [-allow-mismatch]")
 		fmt.Fprintln(stderr, "Exit 1 when NEW is significantly (p < alpha) worse than BASE by more than the threshold in some unit, 0 otherwise, 2 on bad input.")
 		fs.PrintDefaults()

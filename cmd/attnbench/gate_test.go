@@ -48,6 +48,7 @@ func TestGateCLIExitCodes(t *testing.T) {
 	fewSlower := gateFile(t, "few-slower.txt", gateCPU, 1.2, 1<<20, 3)
 	garbage := filepath.Join(t.TempDir(), "garbage.txt")
 	os.WriteFile(garbage, []byte("BenchmarkX-2 ten 5 ns/op\n"), 0o644)
+	zeros := gateFile(t, "zeros.txt", gateCPU, 0, 1<<20, 10) // 0.0 ns/op
 	empty := filepath.Join(t.TempDir(), "empty.txt")
 	os.WriteFile(empty, nil, 0o644)
 
@@ -77,7 +78,11 @@ func TestGateCLIExitCodes(t *testing.T) {
 		{"one file", []string{base}, 2, "", "want two results files"},
 		{"three files", []string{base, same, slower}, 2, "", "got 3"},
 		{"bad threshold", []string{base, same, "-threshold", "5"}, 2, "", "write 5% for a percentage"},
-		{"bad alpha", []string{base, same, "-alpha", "2"}, 2, "", "alpha 2"},
+		{"bad alpha", []string{base, same, "-alpha", "2"}, 2, "", "-alpha 2"},
+		{"garbage alpha", []string{base, same, "-alpha", "x"}, 2, "", "-alpha"},
+		{"garbage threshold", []string{base, same, "-threshold", "x"}, 2, "", "-threshold"},
+		{"NEW timings all zero", []string{base, zeros}, 2, "", "zeros.txt:7: "},
+		{"zeros on both sides", []string{zeros, zeros}, 2, "", "0 sec/op"},
 		{"unknown flag", []string{base, same, "-thresold", "5%"}, 2, "", "flag provided but not defined"},
 		{"empty units", []string{base, same, "-units", ","}, 2, "", "no unit given"},
 		{"help", []string{"-h"}, 0, "", "usage: attnbench gate BASE NEW"},
@@ -92,6 +97,9 @@ func TestGateCLIExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(errOut, tc.wantStderr) {
 				t.Errorf("stderr lacks %q:\n%s", tc.wantStderr, errOut)
+			}
+			if lines := strings.Split(strings.TrimSpace(errOut), "\n"); tc.code == 2 && tc.name != "help" && len(lines) != 1 {
+				t.Errorf("stderr is not one line: %q", errOut)
 			}
 			if strings.Contains(errOut, "goroutine ") || strings.Contains(errOut, "panic") {
 				t.Errorf("stderr shows a panic:\n%s", errOut)

@@ -20,8 +20,12 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "reports/latest", "output `directory`")
 	paretoN := fs.Int("pareto-n", 0, "`n` of the error-vs-time plot (default: the largest n where the most variants have time and relerr)")
 	quiet := fs.Bool("q", false, "do not list the notes (what was left out and why)")
+	merge := fs.Bool("merge", false, "pool the samples of different files under one label, or of one machine's same benchmarks (shards, repeated runs); refused otherwise")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: attnbench report [-o DIR] [-pareto-n N] FILE... (FILE may be label=FILE)")
+		if !helpAsked {
+			return // a bad flag gets one line, printed by run
+		}
+		fmt.Fprintln(stderr, "usage: attnbench report [-o DIR] [-pareto-n N] [-merge] FILE... (FILE may be label=FILE)")
 		fmt.Fprintln(stderr, "\nFiles from different cpu, goarch, kernels or labels are drawn side by side, never mixed.")
 		fs.PrintDefaults()
 	}
@@ -30,13 +34,15 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(files) == 0 {
-		fs.Usage()
-		return badInput("no result files given")
+		return badInput("no result files given (usage: attnbench report [-o DIR] FILE...)")
 	}
 	if *paretoN < 0 {
-		return badInput("-pareto-n must not be negative")
+		return badInput("-pareto-n %d: must be ≥ 0", *paretoN)
 	}
-	res, err := reports.Generate(*out, files, reports.Options{ParetoN: *paretoN})
+	if err := reports.CheckInputs(*out, files); err != nil {
+		return badInput("%v", err)
+	}
+	res, err := reports.Generate(*out, files, reports.Options{ParetoN: *paretoN, Merge: *merge})
 	if err != nil {
 		return badInput("%v", err)
 	}

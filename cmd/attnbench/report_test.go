@@ -43,7 +43,10 @@ func runReportCLI(args ...string) (code int, stdout, stderr string) {
 func TestReportCLIExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	good := reportFixture(t, dir, "good.txt", "CPU one")
+	again := reportFixture(t, dir, "again.txt", "CPU one") // a second run of the same sweep
 	other := reportFixture(t, dir, "other.txt", "CPU two")
+	os.Mkdir(filepath.Join(dir, "victim"), 0o755)
+	victim := reportFixture(t, filepath.Join(dir, "victim"), "summary.md", "CPU one")
 	empty := filepath.Join(dir, "empty.txt")
 	if err := os.WriteFile(empty, []byte("goos: linux\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -61,7 +64,15 @@ func TestReportCLIExitCodes(t *testing.T) {
 	}{
 		{"ok", []string{"-o", out, good}, 0, ""},
 		{"flags after files", []string{good, "-o", out, other}, 0, ""},
-		{"labels", []string{"-o", filepath.Join(dir, "labels"), "old=" + good, "new=" + good}, 0, ""},
+		{"labels", []string{"-o", filepath.Join(dir, "labels"), "old=" + good, "new=" + again}, 0, ""},
+		{"same file twice", []string{"-o", out, good, good}, 2, "good.txt: given twice"},
+		{"same file under two labels", []string{"-o", out, "a=" + good, "b=" + good}, 2, "given twice"},
+		{"one label, two files", []string{"-o", out, "x=" + good, "x=" + again}, 2, "-merge"},
+		{"one machine, two files", []string{"-o", out, good, again}, 2, "-merge"},
+		{"merged", []string{"-o", out, "-merge", "x=" + good, "x=" + again}, 0, ""},
+		{"input the report would overwrite", []string{"-o", filepath.Dir(victim), victim}, 2, "summary.md: the report in"},
+		{"output is a file", []string{"-o", good, other}, 2, "good.txt"},
+		{"pareto-n garbage", []string{"-o", out, "-pareto-n", "x", good}, 2, "-pareto-n"},
 		{"double dash", []string{"-o", out, "--", good}, 0, ""},
 		{"no files", []string{"-o", out}, 2, "no result files given"},
 		{"missing file", []string{"-o", out, filepath.Join(dir, "nope.txt")}, 2, "nope.txt"},
@@ -82,6 +93,9 @@ func TestReportCLIExitCodes(t *testing.T) {
 			}
 			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
 				t.Errorf("stderr has a panic trace: %s", stderr)
+			}
+			if lines := strings.Split(strings.TrimSpace(stderr), "\n"); c.code == 2 && len(lines) != 1 {
+				t.Errorf("stderr is not one line: %q", stderr)
 			}
 			if c.code == 0 && c.name != "help" && !strings.Contains(stdout, "index.html") {
 				t.Errorf("stdout %q does not say where the report is", stdout)

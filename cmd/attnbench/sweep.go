@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,15 +42,43 @@ func init() {
 var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "max-mem", "count", "err-max-n", "report"}
 
 // sweepContext returns the context a sweep runs under: cancelled by the
-// first Ctrl-C or SIGTERM, after which the signals get their default
-// effect again, so a second Ctrl-C ends the process at once.
-func sweepContext() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// first Ctrl-C or SIGTERM, after which the sweep stops after the sample in
+// progress and keeps every finished row. A second signal does not wait for
+// that sample: salvage saves the finished rows and says where they are,
+// and the process exits at once (128 + the signal's number). stop ends the
+// signal handling.
+func sweepContext(stderr io.Writer, salvage func() string) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		stop()
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-sigs:
+			signal.Stop(sigs)
+			fmt.Fprintf(stderr, "attnbench sweep: %v again: stopped at once; %s\n", sig, salvage())
+			code := 130
+			if sig == syscall.SIGTERM {
+				code = 143
+			}
+			os.Exit(code)
+		case <-done:
+		}
 	}()
-	return ctx, stop
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel()
+		})
+	}
 }
 
 func runSweep(args []string, stdout, stderr io.Writer) error {
@@ -85,10 +114,6 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return unexpectedArgs(fs, args, " (every setting is a flag)")
 	}
-	if asm.EnvError != nil {
-		return badInput("%v", asm.EnvError)
-	}
-
 	// Everything is parsed and checked before anything is measured or
 	// written.
 	spec := sweep.Spec{Inputs: *inputKind, InputSeed: *inputSeed, LoadNPY: npy.Load}
@@ -167,6 +192,9 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	schema := sweep.Schema(peak, sweepCommandLine(fs, knobs))
+	if err := checkSweepFiles(*outPath, *inputKind, *reportDir); err != nil {
+		return badInput("%v", err)
+	}
 	var out *results.Output
 	if *outPath == "-" {
 		if *resume {
@@ -177,6 +205,15 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	defer out.Close()
+	if a := out.Adopted; a != "" {
+		fmt.Fprintf(stderr, "attnbench sweep: -resume: continuing from %s, the rows of a sweep that was killed before it could save them in %s\n", a, *outPath)
+	}
+	for _, l := range out.Leftovers {
+		fmt.Fprintf(stderr, "attnbench sweep: note: %s was left by a sweep that was killed before it could save its rows in %s (-resume continues from the newest such file when it is newer than %s)\n", l, *outPath, *outPath)
+	}
+	if d := out.Dropped(); d != "" {
+		fmt.Fprintf(stderr, "attnbench sweep: -resume: leaving out the unfinished last line of %s: %s\n", *outPath, shortQuote(d))
+	}
 
 	mode := sweep.Quiet
 	switch {
@@ -192,7 +229,16 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "attnbench sweep: unsupported, not run: %s: %s\n", s.Name, s.Reason)
 	}
 
-	ctx, stop := sweepContext()
+	where := *outPath
+	if where == "-" {
+		where = "the standard output"
+	}
+	ctx, stop := sweepContext(stderr, func() string {
+		if err := out.Close(); err != nil {
+			return err.Error()
+		}
+		return fmt.Sprintf("the %d rows measured are in %s; run the same command with -resume to finish", out.Rows(), where)
+	})
 	defer stop()
 	began := time.Now()
 	sum, err := sweep.Run(ctx, cases, out, sweep.Config{
@@ -203,24 +249,35 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		Peak:      peak,
 		Progress:  prog,
 	})
-	where := *outPath
-	if where == "-" {
-		where = "the standard output"
-	}
+	stop()
 	switch {
 	case errors.Is(err, sweep.ErrInterrupted):
-		out.Close()
+		if cerr := out.Close(); cerr != nil {
+			return fmt.Errorf("%v: %v", err, cerr)
+		}
+		if sum.Rows == 0 && !out.Saved() {
+			return fmt.Errorf("%v before a row was measured: %s is as it was", err, where)
+		}
 		return fmt.Errorf("%v: the %d rows measured are in %s; run the same command with -resume to finish", err, sum.Rows, where)
 	case err != nil && !errors.Is(err, sweep.ErrFailed):
-		return err
+		if cerr := out.Close(); cerr != nil {
+			return fmt.Errorf("%v; %v", err, cerr)
+		}
+		return fmt.Errorf("%v (the %d rows measured before are in %s)", err, sum.Rows, where)
 	}
 	if ferr := out.Finish(); ferr != nil {
 		return ferr
 	}
+	if sum.Rows == 0 && *outPath != "-" && !out.Saved() {
+		where += " (nothing measured: the file is as it was)"
+	}
 	fmt.Fprintf(stderr, "attnbench sweep: %d cases (%d already done, %d skipped for memory, %d failed), %d rows written to %s in %s\n",
 		len(cases), sum.Resumed, sum.Skipped, sum.Failed, sum.Rows, where, time.Since(began).Round(time.Second))
 	if *reportDir != "" {
-		if rerr := reportAfterSweep(*reportDir, *outPath, stderr); rerr != nil {
+		if _, serr := os.Stat(*outPath); serr != nil || sum.Rows == 0 && !*resume {
+			// The file, if any, holds an earlier sweep's rows.
+			fmt.Fprintf(stderr, "attnbench sweep: no rows measured: no report drawn in %s\n", *reportDir)
+		} else if rerr := reportAfterSweep(*reportDir, *outPath, stderr); rerr != nil {
 			return rerr
 		}
 	}
@@ -228,6 +285,51 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return checkFailed("%v (their errors are above)", err)
 	}
 	return nil
+}
+
+// checkSweepFiles refuses, before anything is measured, an -o that is an
+// input of the sweep or a file its -report writes, and a -report directory
+// that cannot be written.
+func checkSweepFiles(outPath, inputKind, reportDir string) error {
+	if dir, ok := strings.CutPrefix(inputKind, "npy:"); ok && outPath != "-" {
+		for _, name := range []string{"q.npy", "k.npy", "v.npy"} {
+			if in := filepath.Join(dir, name); sameFile(outPath, in) {
+				return fmt.Errorf("-o %s: it is the input %s of this sweep (-inputs %s); write the results elsewhere", outPath, in, inputKind)
+			}
+		}
+	}
+	if reportDir == "" {
+		return nil
+	}
+	if reports.Writes(reportDir, outPath) {
+		return fmt.Errorf("-o %s: the report in -report %s writes this file; write the results elsewhere", outPath, reportDir)
+	}
+	if err := reports.PrepareDir(reportDir); err != nil {
+		return fmt.Errorf("-report: %v", err)
+	}
+	return nil
+}
+
+// sameFile reports whether two paths name one file: the same absolute
+// path once cleaned, or one file reached through a link.
+func sameFile(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// shortQuote quotes s, cut to a length that fits a message line.
+func shortQuote(s string) string {
+	const most = 80
+	if r := []rune(s); len(r) > most {
+		return strconv.Quote(string(r[:most])) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // reportable reports whether a results file can be drawn: reports read the

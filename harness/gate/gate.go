@@ -44,6 +44,7 @@
 package gate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -209,10 +210,10 @@ func CompareFiles(basePath, newPath string, opt Options) (*Report, error) {
 
 func (opt *Options) validate() error {
 	if math.IsNaN(opt.Threshold) || opt.Threshold < 0 || math.IsInf(opt.Threshold, 0) {
-		return fmt.Errorf("threshold %v: want a fraction ≥ 0, such as 5%% or 0.05", opt.Threshold)
+		return fmt.Errorf("-threshold %v: want a fraction ≥ 0, such as 5%% or 0.05", opt.Threshold)
 	}
 	if !(opt.Alpha > 0 && opt.Alpha < 1) {
-		return fmt.Errorf("alpha %v: want a level between 0 and 1, such as 0.05", opt.Alpha)
+		return fmt.Errorf("-alpha %v: want a level between 0 and 1, such as 0.05", opt.Alpha)
 	}
 	if !(opt.Confidence > 0 && opt.Confidence < 1) {
 		return fmt.Errorf("confidence %v: want a level between 0 and 1, such as 0.95", opt.Confidence)
@@ -222,7 +223,7 @@ func (opt *Options) validate() error {
 	}
 	for _, u := range opt.Units {
 		if u == "" || strings.ContainsAny(u, " \t") {
-			return fmt.Errorf("unit %q: not a unit", u)
+			return fmt.Errorf("-units: %q is not a unit", u)
 		}
 	}
 	return nil
@@ -245,7 +246,7 @@ func compare(base, new *resultSet, opt Options) (*Report, error) {
 	rep := &Report{Options: opt, BasePath: base.path, NewPath: new.path}
 
 	if diffs := machineDiffs(base, new); len(diffs) > 0 {
-		msg := fmt.Sprintf("BASE and NEW were measured on different machines (%s)", strings.Join(diffs, "; "))
+		msg := fmt.Sprintf("BASE %s and NEW %s were measured on different machines (%s)", base.path, new.path, strings.Join(diffs, "; "))
 		if !opt.AllowMismatch {
 			return nil, fmt.Errorf("%s: refusing to compare (-allow-mismatch to compare anyway)", msg)
 		}
@@ -281,8 +282,7 @@ func compare(base, new *resultSet, opt Options) (*Report, error) {
 	var tooFewKeys [][2]int
 	for _, unit := range tidyUnits(opt.Units) {
 		if !base.unitsSeen[unit] && !new.unitsSeen[unit] {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("unit %s is in neither file, not compared", unit))
-			continue
+			return nil, fmt.Errorf("unit %s is in neither %s nor %s: nothing to gate on; leave it out of -units", unit, base.path, new.path)
 		}
 		better, err := direction(unit, base, new)
 		if err != nil {
@@ -292,15 +292,26 @@ func compare(base, new *resultSet, opt Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		var oneSided []string
 		for _, name := range common {
 			bv, nv := base.samples[name][unit], new.samples[name][unit]
 			if len(bv) == 0 && len(nv) == 0 {
-				continue
+				continue // measured on neither side (relerr at large n)
 			}
-			if len(bv) == 0 || len(nv) == 0 {
-				oneSided = append(oneSided, name)
-				continue
+			// A value that vanished is not a pass: fail closed.
+			for _, side := range []struct {
+				set  *resultSet
+				vals []float64
+			}{{base, bv}, {new, nv}} {
+				if len(side.vals) == 0 {
+					other := base.path
+					if side.set == base {
+						other = new.path
+					}
+					return nil, fmt.Errorf("%s: %s has no %s, though %s has: a measurement that vanished cannot pass the gate", side.set.path, name, unit, other)
+				}
+				if why := side.set.invalid[[2]string{name, unit}]; why != "" {
+					return nil, errors.New(why)
+				}
 			}
 			row, warn := compareRow(name, unit, better, assumeExact, bv, nv, opt)
 			if warn != "" {
@@ -315,10 +326,6 @@ func compare(base, new *resultSet, opt Options) (*Report, error) {
 			}
 			rep.Rows = append(rep.Rows, row)
 		}
-		if len(oneSided) > 0 {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("unit %s is measured on one side only for %d benchmark(s), not compared: %s",
-				unit, len(oneSided), listSome(oneSided)))
-		}
 	}
 	for _, key := range tooFewKeys {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf(
@@ -326,7 +333,7 @@ func compare(base, new *resultSet, opt Options) (*Report, error) {
 			tooFew[key], key[0], key[1], MinPValue(key[0], key[1]), opt.Alpha, SamplesNeeded(opt.Alpha)))
 	}
 	if len(rep.Rows) == 0 {
-		return nil, fmt.Errorf("nothing to compare: no benchmark in both files has any of the units %s", strings.Join(opt.Units, ","))
+		return nil, fmt.Errorf("nothing to compare: no benchmark in both %s and %s has any of the units %s", base.path, new.path, strings.Join(opt.Units, ","))
 	}
 	return rep, nil
 }

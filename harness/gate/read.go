@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchunit"
 )
 
 // machineKeys are the config lines that must agree between BASE and NEW:
@@ -28,6 +29,10 @@ type resultSet struct {
 	unitsSeen map[string]bool
 	// units is the file's `Unit X key=value` metadata.
 	units benchfmt.UnitMetadataMap
+	// invalid maps a benchmark's full name and unit to the first value
+	// that cannot be a measurement of it (a timing of 0, a negative
+	// count), as file:line and what is wrong.
+	invalid map[[2]string]string
 	// machine maps each of machineKeys to the distinct values it had on
 	// this file's benchmark lines ("" when the line is absent), in order of
 	// appearance. Config can change mid-file when files are concatenated.
@@ -60,6 +65,7 @@ func readResults(r io.Reader, path string) (*resultSet, error) {
 		path:      path,
 		samples:   map[string]map[string][]float64{},
 		unitsSeen: map[string]bool{},
+		invalid:   map[[2]string]string{},
 		machine:   map[string][]string{},
 	}
 	reader := benchfmt.NewReader(r, path)
@@ -96,8 +102,22 @@ func (s *resultSet) add(res *benchfmt.Result) error {
 			file, line := res.Pos()
 			return fmt.Errorf("%s:%d: %s: value %v %s is not a finite number", file, line, name, v.Value, v.Unit)
 		}
-		byUnit[v.Unit] = append(byUnit[v.Unit], v.Value)
-		s.unitsSeen[v.Unit] = true
+		// benchfmt tidies ns/op into sec/op only when the value changes,
+		// so "0 ns/op" keeps its unit: tidy the unit whatever the value.
+		val, unit := v.Value, v.Unit
+		if v.OrigUnit != "" {
+			val, unit = v.OrigValue, v.OrigUnit
+		}
+		val, unit = benchunit.Tidy(val, unit)
+		if why := invalidValue(unit, val); why != "" {
+			key := [2]string{name, unit}
+			if _, seen := s.invalid[key]; !seen {
+				file, line := res.Pos()
+				s.invalid[key] = fmt.Sprintf("%s:%d: %s: %v %s: %s", file, line, name, val, unit, why)
+			}
+		}
+		byUnit[unit] = append(byUnit[unit], val)
+		s.unitsSeen[unit] = true
 	}
 	for _, key := range machineKeys {
 		val := res.GetConfig(key)
@@ -106,4 +126,23 @@ func (s *resultSet) add(res *benchfmt.Result) error {
 		}
 	}
 	return nil
+}
+
+// positiveUnits are the units whose value is zero only when nothing was
+// measured: a time per op, a rate.
+var positiveUnits = map[string]bool{"sec/op": true, "GFLOP/s": true, "B/s": true, "%peak": true}
+
+// invalidValue says why val cannot be a measurement in unit ("" when it
+// can): a time or a rate must be positive; a count or an error of
+// attnbench or Go's testing package (B/op, allocs/op, peak-B/op, relerr,
+// maxerr) must not be negative, though 0 is a fine count. Other units are
+// the file's own and are taken as they are.
+func invalidValue(unit string, val float64) string {
+	switch {
+	case positiveUnits[unit] && val <= 0:
+		return "a time or rate must be positive: the measurement is missing"
+	case knownBetter[unit] != 0 && val < 0:
+		return "a count or an error cannot be negative"
+	}
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchunit"
@@ -113,6 +114,13 @@ type csvEncoder struct {
 }
 
 func (e *csvEncoder) write(w io.Writer, record []string) error {
+	for _, f := range record {
+		// One record per line, so that a cut file ends at a line
+		// boundary and a reader can tell a cut line from the rest.
+		if strings.ContainsAny(f, "\r\n") {
+			return fmt.Errorf("results: CSV field %q holds a line break", f)
+		}
+	}
 	e.buf.Reset()
 	cw := csv.NewWriter(&e.buf)
 	if err := cw.Write(record); err != nil {
@@ -134,6 +142,9 @@ func (e *csvEncoder) header(w io.Writer, appending bool) error {
 }
 
 func (e *csvEncoder) row(w io.Writer, r Row) error {
+	if err := checkName(r.Name); err != nil {
+		return err
+	}
 	rec := []string{r.Name, strconv.Itoa(r.Iters)}
 	for _, k := range e.schema.KeyColumns {
 		rec = append(rec, r.Keys[k])
@@ -168,6 +179,9 @@ type jsonEncoder struct {
 func (e *jsonEncoder) header(io.Writer, bool) error { return nil }
 
 func (e *jsonEncoder) row(w io.Writer, r Row) error {
+	if err := checkName(r.Name); err != nil {
+		return err
+	}
 	e.buf.Reset()
 	e.buf.WriteByte('{')
 	first := true

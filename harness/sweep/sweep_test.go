@@ -434,8 +434,8 @@ func TestResumeAfterInterrupt(t *testing.T) {
 			t.Errorf("%s: %d rows, want 3", c.Name, ex.Done[c.Name])
 		}
 	}
-	if len(ex.Done) != len(cases) || ex.Malformed != 0 {
-		t.Errorf("%d names, %d malformed lines", len(ex.Done), ex.Malformed)
+	if len(ex.Done) != len(cases) || ex.Dropped != "" {
+		t.Errorf("%d names, unfinished line %q", len(ex.Done), ex.Dropped)
 	}
 }
 
