@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/attnbench/attnbench/internal/atomicfile"
 )
 
 // labelKey is the configuration key Load gives results read from a
@@ -80,7 +81,6 @@ func load(paths []string, merge bool) (*Data, error) {
 	}
 	ins := parseInputs(paths)
 	byFile := map[string]*input{}
-	stats := make([]os.FileInfo, len(ins))
 	byLabel := map[string]int{}
 	for i, in := range ins {
 		// Check every file before reading any, so a typo in the last of
@@ -93,11 +93,10 @@ func load(paths []string, merge bool) (*Data, error) {
 			return nil, fmt.Errorf("%s: is a directory, not a results file", in.path)
 		}
 		for j := range i {
-			if samePath(ins[j].path, in.path) || os.SameFile(stats[j], st) {
+			if atomicfile.SameFile(ins[j].path, in.path) {
 				return nil, fmt.Errorf("%s: given twice (as %s and %s): its samples would be read twice", in.path, paths[j], paths[i])
 			}
 		}
-		stats[i] = st
 		if in.labeled {
 			if j, dup := byLabel[in.label]; dup && !merge {
 				return nil, fmt.Errorf("label %q: given to %s and %s; give each its own label, or -merge to pool their samples", in.label, ins[j].path, in.path)
@@ -168,13 +167,6 @@ func load(paths []string, merge bool) (*Data, error) {
 		return nil, errors.New("no attention results (benchmark names with /variant=…) in " + strings.Join(paths, ", "))
 	}
 	return d, nil
-}
-
-// samePath reports whether two paths clean to the same absolute path.
-func samePath(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == bb
 }
 
 // hasNameKey reports whether a benchmark name has a /key=value part.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/attnbench/attnbench/harness/guard"
+	"github.com/attnbench/attnbench/internal/atomicfile"
 	"github.com/attnbench/attnbench/harness/npy"
 	"github.com/attnbench/attnbench/variants"
 )
@@ -103,7 +104,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 // writes it atomically.
 func refuseOutputOverInput(out string, inputs [][2]string) error {
 	for _, in := range inputs {
-		if sameFilePath(out, in[1]) {
+		if atomicfile.SameFile(out, in[1]) {
 			return badInput("-o %s is also the -%s input: refusing to overwrite an input", out, in[0])
 		}
 	}
@@ -115,18 +116,4 @@ func refuseOutputOverInput(out string, inputs [][2]string) error {
 		return badInput("-o %s: directory %s does not exist", out, dir)
 	}
 	return nil
-}
-
-// sameFilePath reports whether a and b name the same file: the same
-// cleaned absolute path, or, for files that exist, the same file through a
-// link.
-func sameFilePath(a, b string) bool {
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	if errA == nil && errB == nil && absA == absB {
-		return true
-	}
-	stA, errA := os.Stat(a)
-	stB, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(stA, stB)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/attnbench/attnbench/harness/results"
 	"github.com/attnbench/attnbench/harness/sweep"
 	"github.com/attnbench/attnbench/harness/timing"
+	"github.com/attnbench/attnbench/internal/atomicfile"
 	"github.com/attnbench/attnbench/reports"
 	"github.com/attnbench/attnbench/variants"
 )
@@ -293,7 +294,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 func checkSweepFiles(outPath, inputKind, reportDir string) error {
 	if dir, ok := strings.CutPrefix(inputKind, "npy:"); ok && outPath != "-" {
 		for _, name := range []string{"q.npy", "k.npy", "v.npy"} {
-			if in := filepath.Join(dir, name); sameFile(outPath, in) {
+			if in := filepath.Join(dir, name); atomicfile.SameFile(outPath, in) {
 				return fmt.Errorf("-o %s: it is the input %s of this sweep (-inputs %s); write the results elsewhere", outPath, in, inputKind)
 			}
 		}
@@ -308,19 +309,6 @@ func checkSweepFiles(outPath, inputKind, reportDir string) error {
 		return fmt.Errorf("-report: %v", err)
 	}
 	return nil
-}
-
-// sameFile reports whether two paths name one file: the same absolute
-// path once cleaned, or one file reached through a link.
-func sameFile(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && aa == bb {
-		return true
-	}
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // shortQuote quotes s, cut to a length that fits a message line.

@@ -88,3 +88,18 @@ func WriteFile(path string, data []byte) error {
 	}
 	return f.Commit()
 }
+
+// SameFile reports whether paths a and b name one file: the same absolute
+// path once cleaned (whether or not it exists), or one existing file
+// reached through a link. Commands use it to refuse writing over one of
+// their own inputs, and to refuse reading one input twice.
+func SameFile(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	stA, errA := os.Stat(a)
+	stB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(stA, stB)
+}

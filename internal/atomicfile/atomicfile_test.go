@@ -57,3 +57,26 @@ func assertNoTemp(t *testing.T, dir string) {
 		t.Errorf("directory holds %v, want only the target", names)
 	}
 }
+
+func TestSameFile(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.npy")
+	os.WriteFile(a, []byte("x"), 0o644)
+	os.Symlink(a, filepath.Join(dir, "link.npy"))
+	os.Link(a, filepath.Join(dir, "hard.npy"))
+	os.WriteFile(filepath.Join(dir, "b.npy"), []byte("x"), 0o644)
+	for _, c := range []struct {
+		b    string
+		same bool
+	}{
+		{a, true}, {filepath.Join(dir, "sub", "..", "a.npy"), true}, {filepath.Join(dir, "link.npy"), true},
+		{filepath.Join(dir, "hard.npy"), true}, {filepath.Join(dir, "b.npy"), false}, {filepath.Join(dir, "missing.npy"), false},
+	} {
+		if got := SameFile(a, c.b); got != c.same {
+			t.Errorf("SameFile(%s, %s) = %v, want %v", a, c.b, got, c.same)
+		}
+	}
+	if !SameFile(filepath.Join(dir, "new.txt"), filepath.Join(dir, ".", "new.txt")) {
+		t.Error("two spellings of one missing path are not the same file")
+	}
+}
