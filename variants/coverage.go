@@ -101,6 +101,102 @@ func (r *rowScorer) reset(set []int) {
 	}
 }
 
+// exactModelOf returns the exact target of v as a candidate function
+// factory and the keys it scores with (nil: K); false when v defines an
+// exact target this file does not know (a new ExactTargeter).
+func exactModelOf(v Variant, q, k Tensor, s Shape, opt Options) (newTarget func() candidates, keys []float64, ok bool) {
+	if m, ok := candidateModelOf(v, q, k, s, opt); ok {
+		return m.newTarget, m.keys, true
+	}
+	if _, own := v.(ExactTargeter); own {
+		return nil, nil, false
+	}
+	return func() candidates { return allKeys(s, opt.Causal) }, nil, true
+}
+
+// forEachHead runs fn for every (batch, head) item on opt.Threads
+// goroutines; fn gets its worker's index for per-worker state.
+func forEachHead(s Shape, threads int, fn func(worker, b, h int)) int {
+	heads := s.B * s.H
+	threads = threadCount(threads, heads)
+	do := func(w, item int) { fn(w, item/s.H, item%s.H) }
+	if threads == 1 {
+		for it := range heads {
+			do(0, it)
+		}
+	} else {
+		forEach(threads, heads, do)
+	}
+	return threads
+}
+
+// ExactWithLSE returns what ExactAttention returns — the exact attention v
+// approximates, in float64 — and, for every query row ((b·H+h)·N + i), the
+// log-sum-exp of its exact logits (−Inf for a row with no key), computed
+// in the same pass over opt.Threads goroutines (the result does not depend
+// on their number). The log-sum-exps let CoverageGiven measure coverage
+// without a second O(N·M·D) pass. lse is nil when v's exact target is one
+// this file does not know; out is then ExactAttention's.
+func ExactWithLSE(v Variant, q, k, vv Tensor, opt Options) (out, lse []float64, err error) {
+	s, err := ShapeOf(q, k, vv)
+	if err != nil {
+		return nil, nil, err
+	}
+	newTarget, keys, ok := exactModelOf(v, q, k, s, opt)
+	if !ok {
+		out, err := ExactAttention(v, q, k, vv, opt)
+		return out, nil, err
+	}
+	if err := v.Validate(s, opt); err != nil {
+		return nil, nil, err
+	}
+	out, lse = exactPass(s, q, k, vv, keys, newTarget, opt, true)
+	return out, lse, nil
+}
+
+// exactPass computes the row log-sum-exps of the target and, when withOut,
+// its output.
+func exactPass(s Shape, q, k, vv Tensor, keys []float64, newTarget func() candidates, opt Options, withOut bool) (out, lse []float64) {
+	lse = make([]float64, s.B*s.H*s.N)
+	if withOut {
+		out = make([]float64, q.Len())
+	}
+	type worker struct {
+		target candidates
+		scorer *rowScorer
+		t      []int
+	}
+	workers := make([]*worker, threadCount(opt.Threads, s.B*s.H))
+	forEachHead(s, opt.Threads, func(w, b, h int) {
+		if workers[w] == nil {
+			workers[w] = &worker{target: newTarget(), scorer: newRowScorer(q, k, keys, float64(opt.ScaleFor(s.D)))}
+		}
+		wk := workers[w]
+		g := h * vv.H / q.H
+		vh := vv.Head(b, g)
+		for i := range s.N {
+			row := (b*s.H+h)*s.N + i
+			wk.t = wk.target(b, h, i, wk.t[:0])
+			if len(wk.t) == 0 {
+				lse[row] = math.Inf(-1)
+				continue
+			}
+			lse[row] = wk.scorer.score(b, h, i, wk.t)
+			if withOut {
+				oi := out[row*s.D : (row+1)*s.D]
+				for _, j := range wk.t {
+					p := math.Exp(wk.scorer.logit[j] - lse[row])
+					for d, x := range vh[j*s.D : (j+1)*s.D] {
+						oi[d] += p * float64(x)
+					}
+				}
+			}
+			wk.scorer.reset(wk.t)
+		}
+	})
+	return out, lse
+}
+
 // Coverage returns the mean over queries of Σ_{j∈C(i)} p*_ij: the share of
 // exact softmax attention mass (float64; for LSH in shared-QK mode, the
 // mass of its own exact target, ExactTarget, which leaves each query's own
@@ -110,6 +206,20 @@ func (r *rowScorer) reset(set []int) {
 // O(B·H·N·M·D), spread over opt.Threads goroutines; the result does not
 // depend on their number.
 func Coverage(v Variant, q, k, vv Tensor, opt Options) (coverage float64, ok bool, err error) {
+	return coverageOf(v, q, k, vv, opt, nil)
+}
+
+// CoverageGiven is Coverage with the exact target's row log-sum-exps
+// already known (from ExactWithLSE on the same inputs and options): the
+// work drops to O(B·H·(N·M + Σ_i |C(i)|·D)).
+func CoverageGiven(v Variant, q, k, vv Tensor, opt Options, lse []float64) (float64, bool, error) {
+	if lse == nil {
+		return 0, false, fmt.Errorf("CoverageGiven: no log-sum-exps")
+	}
+	return coverageOf(v, q, k, vv, opt, lse)
+}
+
+func coverageOf(v Variant, q, k, vv Tensor, opt Options, lse []float64) (float64, bool, error) {
 	s, err := ShapeOf(q, k, vv)
 	if err != nil {
 		return 0, false, err
@@ -121,46 +231,60 @@ func Coverage(v Variant, q, k, vv Tensor, opt Options) (coverage float64, ok boo
 	if !ok {
 		return 0, false, nil
 	}
+	if lse == nil {
+		_, lse = exactPass(s, q, k, vv, model.keys, model.newTarget, opt, false)
+	} else if len(lse) != s.B*s.H*s.N {
+		return 0, false, fmt.Errorf("CoverageGiven: %d log-sum-exps for %d query rows", len(lse), s.B*s.H*s.N)
+	}
 	heads := s.B * s.H
 	sums := make([]float64, heads)
 	rows := make([]int, heads)
-	threads := threadCount(opt.Threads, heads)
 	type worker struct {
 		sets, target candidates
 		scorer       *rowScorer
-		c, t         []int
+		inTarget     []bool
+		c, t, kept   []int
 	}
-	workers := make([]*worker, threads)
-	do := func(w, item int) {
+	workers := make([]*worker, threadCount(opt.Threads, heads))
+	forEachHead(s, opt.Threads, func(w, b, h int) {
 		if workers[w] == nil {
 			workers[w] = &worker{sets: model.newSets(), target: model.newTarget(),
-				scorer: newRowScorer(q, k, model.keys, float64(opt.ScaleFor(s.D)))}
+				scorer: newRowScorer(q, k, model.keys, float64(opt.ScaleFor(s.D))), inTarget: make([]bool, s.M)}
 		}
 		wk := workers[w]
-		b, h := item/s.H, item%s.H
+		item := b*s.H + h
 		for i := range s.N {
+			l := lse[item*s.N+i]
+			if math.IsInf(l, -1) {
+				continue // an empty target: nothing to keep or miss
+			}
 			wk.t = wk.target(b, h, i, wk.t[:0])
-			if len(wk.t) == 0 {
-				continue
+			for _, j := range wk.t {
+				wk.inTarget[j] = true
 			}
-			lse := wk.scorer.score(b, h, i, wk.t)
 			wk.c = wk.sets(b, h, i, wk.c[:0])
-			var kept float64
+			wk.kept = wk.kept[:0]
 			for _, j := range wk.c {
-				kept += math.Exp(wk.scorer.logit[j] - lse) // 0 outside the target
+				if wk.inTarget[j] {
+					wk.kept = append(wk.kept, j)
+				}
 			}
-			wk.scorer.reset(wk.t)
-			sums[item] += kept
+			kept := wk.kept
+			for _, j := range wk.t {
+				wk.inTarget[j] = false
+			}
+			if len(kept) > 0 {
+				wk.scorer.score(b, h, i, kept)
+				var mass float64
+				for _, j := range kept {
+					mass += math.Exp(wk.scorer.logit[j] - l)
+				}
+				wk.scorer.reset(kept)
+				sums[item] += mass
+			}
 			rows[item]++
 		}
-	}
-	if threads == 1 {
-		for it := range heads {
-			do(0, it)
-		}
-	} else {
-		forEach(threads, heads, do)
-	}
+	})
 	var total float64
 	var n int
 	for it := range heads {

@@ -162,6 +162,19 @@ func TestCoverageMatchesReference(t *testing.T) {
 				if math.Abs(got-want) > 1e-12 {
 					t.Errorf("%s %s causal=%v: coverage %.15f, from Reference %.15f", name, c.name, causal, got, want)
 				}
+				out, lse, err := variants.ExactWithLSE(v, q, k, id, opt)
+				if err != nil || lse == nil {
+					t.Fatalf("%s %s: ExactWithLSE lse=%v err=%v", name, c.name, lse != nil, err)
+				}
+				for x := range out {
+					if math.Abs(out[x]-target[x]) > 1e-12 {
+						t.Fatalf("%s %s causal=%v: ExactWithLSE[%d] %g, ExactAttention %g", name, c.name, causal, x, out[x], target[x])
+					}
+				}
+				given, _, err := variants.CoverageGiven(v, q, k, id, opt, lse)
+				if err != nil || math.Abs(given-got) > 1e-12 {
+					t.Errorf("%s %s causal=%v: CoverageGiven %.15f (err %v), Coverage %.15f", name, c.name, causal, given, err, got)
+				}
 				for h := range 2 {
 					m, ok, err := variants.EffectiveMap(v, q, k, id, opt, 0, h)
 					if err != nil || !ok {
