@@ -64,10 +64,10 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	threadList := fs.String("threads", "0", "goroutines per Forward (0 = all cores)")
 	count := fs.Int("count", 3, "samples per case; each is one result line")
 	benchTime := fs.String("benchtime", "200ms", "minimum time per sample, or a fixed iteration count such as 100x")
-	inputKind := fs.String("inputs", "gaussian", "inputs: gaussian, local, peaked, or npy:DIR (q.npy, k.npy, v.npy; they fix the shape)")
+	inputKind := fs.String("inputs", "gaussian", "inputs: gaussian, local, peaked, llm, or npy:DIR (q.npy, k.npy, v.npy; they fix the shape); when not given, cases are timed on gaussian inputs and their error figures computed on llm inputs (name key err-inputs=llm)")
 	inputSeed := fs.Uint64("input-seed", 1, "seed of the generated inputs")
 	maxMem := fs.String("max-mem", "50%", "skip cases estimated to need more memory: a size (8GiB) or a share of memory (50%)")
-	errMaxN := fs.Int("err-max-n", 2048, "compute relerr and maxerr for cases with n and m up to this (the float64 reference costs O(n·m·d) per head)")
+	errMaxN := fs.Int("err-max-n", 2048, "compute relerr, maxerr, cosine and coverage for cases with n and m up to this (the float64 reference costs O(n·m·d) per head)")
 	outPath := fs.String("o", "results/latest.txt", "results file (- for standard output)")
 	format := fs.String("format", "", "txt (Go benchmark format), csv or json (JSON lines); default from the -o extension, else txt")
 	resume := fs.Bool("resume", false, "keep the rows already in -o and run only the missing samples")
@@ -98,6 +98,11 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["inputs"] {
+		// Error on gaussian inputs means nothing (docs/accuracy.md): by
+		// default the error figures come from llm inputs.
+		spec.ErrInputs = defaultErrInputs
+	}
 	if strings.HasPrefix(*inputKind, "npy:") {
 		for _, f := range []string{"n", "m", "d", "heads", "batch"} {
 			if set[f] {
@@ -229,6 +234,10 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// defaultErrInputs is the input kind of the error figures when -inputs is
+// not given.
+const defaultErrInputs = "llm"
 
 // reportable reports whether a results file can be drawn: reports read the
 // Go benchmark format only.
