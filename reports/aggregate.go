@@ -316,7 +316,7 @@ func (g *groupAcc) finish() *Group {
 		out.Notes = append(out.Notes, "results merged in this group differ in "+strings.Join(varying, ", "))
 	}
 	if gaussianErrors(out.Series) {
-		out.Notes = append(out.Notes, "relerr was measured on gaussian inputs (no inputs= key): there exact attention averages almost uniformly over all n keys, so its output is tiny (~1/√n) and every local or sparse approximation shows relerr near or above 1. DESIGN §3: error on gaussian inputs alone is not meaningful; sweep with -inputs local (or npy:DIR of real activations) to judge approximation quality")
+		out.Notes = append(out.Notes, "relerr was measured on gaussian inputs (no inputs= or err-inputs= key): there exact attention averages almost uniformly over all n keys, so its output is tiny (~1/√n) and every local or sparse approximation shows relerr near or above 1. DESIGN §3: error on gaussian inputs alone is not meaningful; sweep without -inputs (error then comes from llm inputs, docs/accuracy.md), or with -inputs llm, local or npy:DIR of real activations, to judge approximation quality")
 	}
 	for _, s := range out.Series {
 		for _, p := range s.Points {
@@ -330,13 +330,18 @@ func (g *groupAcc) finish() *Group {
 }
 
 // gaussianErrors reports whether some approximate series (not full or
-// flash) has relerr values measured on gaussian inputs, the default.
+// flash) has relerr values measured on gaussian inputs (-inputs gaussian;
+// a sweep without -inputs measures error on llm inputs, err-inputs=llm).
 func gaussianErrors(series []*Series) bool {
 	for _, s := range series {
 		if s.Variant == "full" || s.Variant == "flash" || !s.hasUnit(unitRelErr) {
 			continue
 		}
-		if in, ok := s.Param("inputs"); !ok || in == "gaussian" {
+		in, ok := s.Param("err-inputs") // error measured on other inputs than the timing
+		if !ok {
+			in, ok = s.Param("inputs")
+		}
+		if !ok || in == "gaussian" {
 			return true
 		}
 	}
