@@ -38,7 +38,7 @@ func init() {
 // what it measures. They are left out of the results' command line, so
 // that a resumed run, the shards of one sweep and runs with different
 // -count share one command line, and benchstat one table.
-var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "max-mem", "count", "err-max-n", "report"}
+var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "max-mem", "count", "err-max-n", "report", "pattern-n"}
 
 // sweepContext returns the context a sweep runs under: cancelled by the
 // first Ctrl-C or SIGTERM, after which the signals get their default
@@ -74,6 +74,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	shard := fs.String("shard", "", "run only one slice of the cases, given as `k/n`: the k-th of n (1 ≤ k ≤ n)")
 	measurePeak := fs.Bool("peak", false, "measure the FMA peak now when none is cached, for %peak")
 	verbose := fs.Bool("v", false, "print a progress line per case even when stderr is not a terminal")
+	patternN := fs.Int("pattern-n", 256, "n of the attention maps written beside the results for the report's patterns plot (0: none)")
 	reportDir := fs.String("report", "", "after the sweep, draw the report of the -o file into this `directory` (as attnbench report does)")
 	knobs := addKnobFlags(fs, true)
 	if err := parseSweepFlags(fs, args, stderr); err != nil {
@@ -138,6 +139,9 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if *errMaxN < 0 {
 		return badInput("-err-max-n %d: must be ≥ 0", *errMaxN)
 	}
+	if *patternN < 0 || *patternN > maxPatternN {
+		return badInput("-pattern-n %d: must be between 0 and %d (the maps cost O(n²) memory per variant)", *patternN, maxPatternN)
+	}
 	bt, err := timing.ParseBenchTime(*benchTime)
 	if err != nil {
 		return badInput("%v", err)
@@ -172,6 +176,15 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	schema := sweep.Schema(peak, sweepCommandLine(fs, knobs))
+	if *patternN > 0 && *outPath != "-" {
+		name, err := writePatterns(cases, *patternN, *outPath)
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			schema.Config = append(schema.Config, results.KV{Key: sweep.PatternsConfigKey, Value: name})
+		}
+	}
 	var out *results.Output
 	if *outPath == "-" {
 		if *resume {
@@ -233,6 +246,28 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return checkFailed("%v (their errors are above)", err)
 	}
 	return nil
+}
+
+// maxPatternN bounds -pattern-n: each map holds n² weights.
+const maxPatternN = 1024
+
+// writePatterns computes the attention maps of the sweep's variants at n
+// and writes them beside the results file; it returns the sidecar's name
+// relative to the results file's directory, "" when there is none (.npy
+// inputs).
+func writePatterns(cases []sweep.Case, n int, resultsPath string) (string, error) {
+	p, err := sweep.MakePatterns(cases, n)
+	if err != nil {
+		return "", badInput("-pattern-n %d: %v", n, err)
+	}
+	if p == nil {
+		return "", nil
+	}
+	path := sweep.PatternsPath(resultsPath)
+	if err := sweep.WritePatterns(path, p); err != nil {
+		return "", fmt.Errorf("writing the attention maps: %v", err)
+	}
+	return filepath.Base(path), nil
 }
 
 // defaultErrInputs is the input kind of the error figures when -inputs is
