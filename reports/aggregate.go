@@ -20,6 +20,9 @@ const (
 	unitPctPeak = "%peak"
 	unitPeakMem = "peak-B/op"
 	unitRelErr  = "relerr"
+	// unitCoverage is the share of exact attention mass a candidate-set
+	// variant keeps (docs/accuracy.md).
+	unitCoverage = "coverage"
 )
 
 // confidence is the level of every interval in the report.
@@ -107,6 +110,8 @@ type Group struct {
 	Common []Param
 	Series []*Series
 	Notes  []string
+
+	patterns []string // attention-map files the results name (patternsPathKey)
 }
 
 // Report is the aggregated results, ready to draw.
@@ -135,6 +140,7 @@ type groupAcc struct {
 	order    []benchproc.Key
 	residues []benchproc.Key
 	peaks    map[string]bool // distinct peak lines seen, to note a change
+	patterns []string        // distinct attention-map files named, in order
 	dropped  int             // non-finite values
 }
 
@@ -275,6 +281,9 @@ func gomaxprocs(name benchfmt.Name) string {
 
 // observe records the configuration lines that may change within a group.
 func (g *groupAcc) observe(res *benchfmt.Result) {
+	if p := res.GetConfig(patternsPathKey); p != "" && !slices.Contains(g.patterns, p) {
+		g.patterns = append(g.patterns, p)
+	}
 	if c := res.GetConfig("command"); c != "" && !slices.Contains(g.machine.Commands, c) {
 		g.machine.Commands = append(g.machine.Commands, c)
 	}
@@ -291,7 +300,7 @@ func (g *groupAcc) observe(res *benchfmt.Result) {
 }
 
 func (g *groupAcc) finish() *Group {
-	out := &Group{Machine: g.machine}
+	out := &Group{Machine: g.machine, patterns: g.patterns}
 	out.Title = groupTitle(g.machine)
 	for _, sk := range g.order {
 		out.Series = append(out.Series, newSeries(g.series[sk]))
@@ -308,7 +317,7 @@ func (g *groupAcc) finish() *Group {
 	}
 	var varying []string
 	for _, f := range benchproc.NonSingularFields(g.residues) {
-		if f.Name != ".file" && f.Name != "command" {
+		if f.Name != ".file" && f.Name != "command" && f.Name != patternsKey && f.Name != patternsPathKey {
 			varying = append(varying, f.Name)
 		}
 	}

@@ -96,8 +96,12 @@ func Load(paths []string) (*Data, error) {
 				continue
 			}
 			res := rec.Clone()
-			if in := byFile[file]; in != nil && in.labeled {
+			in := byFile[file]
+			if in != nil && in.labeled {
 				res.SetConfig(labelKey, in.label)
+			}
+			if name := res.GetConfig(patternsKey); name != "" && in != nil {
+				res.SetConfig(patternsPathKey, patternsPath(in.path, name))
 			}
 			d.results = append(d.results, res)
 		}
