@@ -176,13 +176,15 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	schema := sweep.Schema(peak, sweepCommandLine(fs, knobs))
+	// The attention maps are computed now (a bad -pattern-n costs
+	// nothing) and written once the results file is open.
+	var patterns *sweep.Patterns
 	if *patternN > 0 && *outPath != "-" {
-		name, err := writePatterns(cases, *patternN, *outPath)
-		if err != nil {
-			return err
+		if patterns, err = sweep.MakePatterns(cases, *patternN); err != nil {
+			return badInput("-pattern-n %d: %v", *patternN, err)
 		}
-		if name != "" {
-			schema.Config = append(schema.Config, results.KV{Key: sweep.PatternsConfigKey, Value: name})
+		if patterns != nil {
+			schema.Config = append(schema.Config, results.KV{Key: sweep.PatternsConfigKey, Value: filepath.Base(sweep.PatternsPath(*outPath))})
 		}
 	}
 	var out *results.Output
@@ -195,6 +197,12 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	defer out.Close()
+	if patterns != nil {
+		if err := sweep.WritePatterns(sweep.PatternsPath(*outPath), patterns); err != nil {
+			// The sweep is worth more than its maps: go on, say so.
+			fmt.Fprintf(stderr, "attnbench sweep: the attention maps are not written: %v\n", err)
+		}
+	}
 
 	mode := sweep.Quiet
 	switch {
@@ -250,25 +258,6 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 
 // maxPatternN bounds -pattern-n: each map holds n² weights.
 const maxPatternN = 1024
-
-// writePatterns computes the attention maps of the sweep's variants at n
-// and writes them beside the results file; it returns the sidecar's name
-// relative to the results file's directory, "" when there is none (.npy
-// inputs).
-func writePatterns(cases []sweep.Case, n int, resultsPath string) (string, error) {
-	p, err := sweep.MakePatterns(cases, n)
-	if err != nil {
-		return "", badInput("-pattern-n %d: %v", n, err)
-	}
-	if p == nil {
-		return "", nil
-	}
-	path := sweep.PatternsPath(resultsPath)
-	if err := sweep.WritePatterns(path, p); err != nil {
-		return "", fmt.Errorf("writing the attention maps: %v", err)
-	}
-	return filepath.Base(path), nil
-}
 
 // defaultErrInputs is the input kind of the error figures when -inputs is
 // not given.
