@@ -113,6 +113,10 @@ func MakePatterns(cases []Case, n int) (*Patterns, error) {
 			continue
 		}
 		pm := PatternMap{Name: name, Options: optionsText(c), Log10: encodeMap(m)}
+		if name == "lsh" && opt.SharedQK {
+			// Its weights are on its own keys, the normalised queries.
+			pm.Options = strings.TrimSpace(pm.Options + " shared-QK")
+		}
 		if cov, ok := headCoverage(c.Variant, q, k, v, opt, p.Head); ok {
 			pm.Coverage = &cov
 		}
