@@ -117,7 +117,8 @@ func TestLLMStatisticsInDocumentedRanges(t *testing.T) {
 				name string
 				got  float64
 				in   [2]float64
-			}{{"sink share", st.Sink, want.sink}, {"mass within ±64", st.Local, want.local}, {"normalised entropy", st.Entropy, want.entropy}} {
+			}{{"sink share", st.Sink, want.sink}, {"mass within ±64", st.Local, want.local}, {"normalised entropy", st.Entropy, want.entropy},
+				{"mass on the top 1/32 of keys", st.Top, [2]float64{0.7, 0.97}}} {
 				if x.got < x.in[0] || x.got > x.in[1] {
 					t.Errorf("n=%d m=%d d=%d causal=%v %s head: %s %.3f outside [%g, %g]", c.n, c.m, c.d, c.causal, typ.Name, x.name, x.got, x.in[0], x.in[1])
 				}
