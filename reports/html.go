@@ -28,7 +28,7 @@ func kindText(kind string) (heading, caption string) {
 		knob := strings.TrimPrefix(kind, "coverage-")
 		return "Coverage vs " + knob, "Coverage against the " + knob + " knob, at the n where it has the most values; one line per setting of the other keys."
 	case kind == "patterns":
-		return "Attention maps", "One head at small n: exact softmax attention beside each approximate variant's effective weights (candidate-set variants: softmax renormalised over their keys; linear: its implicit weights φ(q)ᵀφ(k)/den), query i down, key j across, one log colour scale. Grey cells are keys outside the query's candidate set: the mass there is what the variant drops."
+		return "Attention maps", "One head at small n: exact softmax attention beside each approximate variant's effective weights (candidate-set variants: softmax renormalised over their keys; linear: its implicit weights φ(q)ᵀφ(k)/den), query i down, key j across, one log colour scale. White cells are keys outside the query's candidate set: the mass there is what the variant drops."
 	case kind == "pareto":
 		return "Error vs time (Pareto front)", "Each series at one n: time against relative error, both log. Ringed points joined by the dashed staircase are the Pareto front: no other series is both faster and more accurate."
 	case kind == "speedup":
