@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
@@ -23,8 +24,11 @@ import (
 // needs nothing but files.
 
 const (
-	// patternsKey is the configuration line naming the maps file, relative
-	// to the results file's directory.
+	// patternsKey is the configuration line naming the maps file: a value
+	// starting with "." replaces the results file's extension (the sweep
+	// writes ".patterns.json.gz", the same in every file, so the line does
+	// not split benchstat tables); any other is a path relative to the
+	// results file's directory.
 	patternsKey = "patterns"
 	// patternsPathKey is where Load puts that file's path, resolved; its
 	// leading dot keeps it apart from keys a file can set.
@@ -40,7 +44,10 @@ const (
 
 // patternsPath resolves a patterns: line against its results file.
 func patternsPath(resultsPath, name string) string {
-	if filepath.IsAbs(name) {
+	switch {
+	case strings.HasPrefix(name, "."):
+		return strings.TrimSuffix(resultsPath, filepath.Ext(resultsPath)) + name
+	case filepath.IsAbs(name):
 		return name
 	}
 	return filepath.Join(filepath.Dir(resultsPath), name)

@@ -47,14 +47,22 @@ func gzipped(t *testing.T, s string) []byte {
 // resolved beside the results file, and shows coverage in the summary and
 // in its own plots.
 func TestPatternsFromFixtureFile(t *testing.T) {
+	// As a sweep names it (a suffix replacing the results file's
+	// extension), and as a path relative to the results file.
+	for _, form := range []struct{ line, file string }{{".patterns.json.gz", "r.patterns.json.gz"}, {"maps.json.gz", "maps.json.gz"}} {
+		t.Run(form.line, func(t *testing.T) { testPatternsFromFixture(t, form.line, form.file) })
+	}
+}
+
+func testPatternsFromFixture(t *testing.T, line, file string) {
 	dir := filepath.Join(t.TempDir(), "elsewhere")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "maps.json.gz"), gzipped(t, fixtureMaps), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, file), gzipped(t, fixtureMaps), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	results := writeFile(t, dir, "r.txt", fixtureResults)
+	results := writeFile(t, dir, "r.txt", strings.Replace(fixtureResults, "patterns: maps.json.gz", "patterns: "+line, 1))
 	out := t.TempDir()
 	res, err := Generate(out, []string{results}, Options{})
 	if err != nil {

@@ -184,7 +184,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 			return badInput("-pattern-n %d: %v", *patternN, err)
 		}
 		if patterns != nil {
-			schema.Config = append(schema.Config, results.KV{Key: sweep.PatternsConfigKey, Value: filepath.Base(sweep.PatternsPath(*outPath))})
+			schema.Config = append(schema.Config, results.KV{Key: sweep.PatternsConfigKey, Value: sweep.PatternsSuffix})
 		}
 	}
 	var out *results.Output

@@ -360,7 +360,7 @@ func TestSweepErrorInputsAndPatterns(t *testing.T) {
 		if !strings.Contains(string(r.Name), "/err-inputs=llm") {
 			t.Errorf("%s: no err-inputs=llm key", r.Name)
 		}
-		if got := r.GetConfig("patterns"); got != "r.patterns.json.gz" {
+		if got := r.GetConfig("patterns"); got != ".patterns.json.gz" {
 			t.Errorf("%s: patterns config %q", r.Name, got)
 		}
 		if strings.Contains(string(r.Name), "variant=window") {

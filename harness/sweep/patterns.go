@@ -18,9 +18,16 @@ import (
 // weights, written to a sidecar file that the results name in a
 // "patterns:" configuration line, so a report draws them from files alone.
 
-// PatternsConfigKey is the configuration line naming the sidecar file,
-// relative to the results file's directory.
+// PatternsConfigKey is the configuration line that says the results have
+// a sidecar file of attention maps. Its value, PatternsSuffix, is the same
+// for every results file, so that the line never sets two files apart
+// (benchstat's tables are split by configuration): the sidecar of FILE.txt
+// is FILE.patterns.json.gz.
 const PatternsConfigKey = "patterns"
+
+// PatternsSuffix replaces the results file's extension in its sidecar's
+// name, and is the value of the PatternsConfigKey line.
+const PatternsSuffix = ".patterns.json.gz"
 
 // PatternOutside marks, in PatternMap.Log10, a key outside the query's
 // candidate set: the variant gives it no weight by construction.
@@ -61,9 +68,9 @@ type PatternMap struct {
 }
 
 // PatternsPath is the sidecar file of a results file: beside it, its
-// extension replaced by .patterns.json.gz.
+// extension replaced by PatternsSuffix.
 func PatternsPath(resultsPath string) string {
-	return strings.TrimSuffix(resultsPath, filepath.Ext(resultsPath)) + ".patterns.json.gz"
+	return strings.TrimSuffix(resultsPath, filepath.Ext(resultsPath)) + PatternsSuffix
 }
 
 // MakePatterns computes the attention maps for the variants of cases at n
