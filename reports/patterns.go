@@ -176,7 +176,7 @@ func (g *Group) patternsPanel() panel {
 	}
 	pn.title = fmt.Sprintf("attention maps: head %d of %d, n=%d, d=%d, %s, %s inputs (seed %d)", p.Head, p.H, p.N, p.D, causal, p.Inputs, p.Seed)
 	title := pn.title
-	pn.fig = &figure{custom: func(dc draw.Canvas) { drawPatterns(dc, p, title) }}
+	pn.fig = &figure{custom: func(dc draw.Canvas) { drawPatterns(dc, p, title) }, colors: patternColors().Colors()}
 	cols := min(3, len(p.Maps))
 	rows := (len(p.Maps) + cols - 1) / cols
 	pn.fig.width = vg.Length(cols)*patternTile + patternBar

@@ -35,6 +35,7 @@ type figure struct {
 	// (the patterns plot: a grid of heat maps).
 	custom        func(dc draw.Canvas)
 	width, height vg.Length
+	colors        []color.Color // the custom figure's colour scale, for its PNG
 }
 
 // pt is one point with its 95% interval (lo, hi may be ±Inf: no bar).
