@@ -20,6 +20,9 @@ const (
 	unitPctPeak = "%peak"
 	unitPeakMem = "peak-B/op"
 	unitRelErr  = "relerr"
+	// unitCoverage is the share of exact attention mass a candidate-set
+	// variant keeps (docs/accuracy.md).
+	unitCoverage = "coverage"
 )
 
 // confidence is the level of every interval in the report.
@@ -107,6 +110,8 @@ type Group struct {
 	Common []Param
 	Series []*Series
 	Notes  []string
+
+	patterns []string // attention-map files the results name (patternsPathKey)
 }
 
 // Report is the aggregated results, ready to draw.
@@ -138,6 +143,7 @@ type groupAcc struct {
 	order    []benchproc.Key
 	residues []benchproc.Key
 	peaks    map[string]bool // distinct peak lines seen, to note a change
+	patterns []string        // distinct attention-map files named, in order
 	dropped  int             // non-finite values
 }
 
@@ -278,6 +284,9 @@ func gomaxprocs(name benchfmt.Name) string {
 
 // observe records the configuration lines that may change within a group.
 func (g *groupAcc) observe(res *benchfmt.Result) {
+	if p := res.GetConfig(patternsPathKey); p != "" && !slices.Contains(g.patterns, p) {
+		g.patterns = append(g.patterns, p)
+	}
 	if c := res.GetConfig("command"); c != "" && !slices.Contains(g.machine.Commands, c) {
 		g.machine.Commands = append(g.machine.Commands, c)
 	}
@@ -294,7 +303,7 @@ func (g *groupAcc) observe(res *benchfmt.Result) {
 }
 
 func (g *groupAcc) finish() *Group {
-	out := &Group{Machine: g.machine}
+	out := &Group{Machine: g.machine, patterns: g.patterns}
 	out.Title = groupTitle(g.machine)
 	for _, sk := range g.order {
 		out.Series = append(out.Series, newSeries(g.series[sk]))
@@ -311,7 +320,7 @@ func (g *groupAcc) finish() *Group {
 	}
 	var varying []string
 	for _, f := range benchproc.NonSingularFields(g.residues) {
-		if f.Name != ".file" && f.Name != "command" {
+		if f.Name != ".file" && f.Name != "command" && f.Name != patternsKey && f.Name != patternsPathKey {
 			varying = append(varying, f.Name)
 		}
 	}
@@ -319,7 +328,7 @@ func (g *groupAcc) finish() *Group {
 		out.Notes = append(out.Notes, "results merged in this group differ in "+strings.Join(varying, ", "))
 	}
 	if gaussianErrors(out.Series) {
-		out.Notes = append(out.Notes, "relerr was measured on gaussian inputs (no inputs= key): there exact attention averages almost uniformly over all n keys, so its output is tiny (~1/√n) and every local or sparse approximation shows relerr near or above 1. DESIGN §3: error on gaussian inputs alone is not meaningful; sweep with -inputs local (or npy:DIR of real activations) to judge approximation quality")
+		out.Notes = append(out.Notes, "relerr was measured on gaussian inputs (no inputs= or err-inputs= key): there exact attention averages almost uniformly over all n keys, so its output is tiny (~1/√n) and every local or sparse approximation shows relerr near or above 1. DESIGN §3: error on gaussian inputs alone is not meaningful; sweep without -inputs (error then comes from llm inputs, docs/accuracy.md), or with -inputs llm, local or npy:DIR of real activations, to judge approximation quality")
 	}
 	for _, s := range out.Series {
 		for _, p := range s.Points {
@@ -333,13 +342,18 @@ func (g *groupAcc) finish() *Group {
 }
 
 // gaussianErrors reports whether some approximate series (not full or
-// flash) has relerr values measured on gaussian inputs, the default.
+// flash) has relerr values measured on gaussian inputs (-inputs gaussian;
+// a sweep without -inputs measures error on llm inputs, err-inputs=llm).
 func gaussianErrors(series []*Series) bool {
 	for _, s := range series {
 		if s.Variant == "full" || s.Variant == "flash" || !s.hasUnit(unitRelErr) {
 			continue
 		}
-		if in, ok := s.Param("inputs"); !ok || in == "gaussian" {
+		in, ok := s.Param("err-inputs") // error measured on other inputs than the timing
+		if !ok {
+			in, ok = s.Param("inputs")
+		}
+		if !ok || in == "gaussian" {
 			return true
 		}
 	}

@@ -133,6 +133,7 @@ type Row struct {
 	Crossover string // n where the series becomes faster (or slower) than the baseline
 	PctPeak   string
 	RelErr    string
+	Coverage  string // exact attention mass the candidate sets keep, where computed
 }
 
 const none = "—"
@@ -146,7 +147,7 @@ func (g *Group) Rows() []Row {
 		}
 		last := len(s.Points) - 1
 		r := Row{Series: s.Label, N: strconv.Itoa(s.Points[last].N),
-			Time: none, Memory: none, Slope: none, Crossover: none, PctPeak: none, RelErr: none}
+			Time: none, Memory: none, Slope: none, Crossover: none, PctPeak: none, RelErr: none, Coverage: none}
 		if st, ok := s.stat(last, unitTime); ok {
 			r.Time = fmtTime(st.Median) + " " + fmtInterval(st)
 		}
@@ -172,6 +173,9 @@ func (g *Group) Rows() []Row {
 				r.RelErr = fmtRelErr(st.Median)
 				if i != last {
 					r.RelErr += fmt.Sprintf(" (n=%d)", s.Points[i].N)
+				}
+				if cv, ok := s.stat(i, unitCoverage); ok {
+					r.Coverage = fmt.Sprintf("%.3f", cv.Median)
 				}
 				break
 			}

@@ -120,17 +120,21 @@ func TestSummaryEscapesHostileStrings(t *testing.T) {
 	}
 	md := readFile(t, filepath.Join(out, "summary.md"))
 
-	// Markup the summary writes itself: two headings, one table of 8
-	// columns, one code span. Anything more was injected.
-	headings, tableRows := 0, 0
+	// Markup the summary writes itself: two headings, one table (as many
+	// cells in every row as in its header), one code span. Anything more
+	// was injected.
+	headings, tableRows, columns := 0, 0, 0
 	for _, line := range strings.Split(md, "\n") {
 		if strings.HasPrefix(line, "#") {
 			headings++
 		}
 		if strings.HasPrefix(line, "|") {
 			tableRows++
-			if cells := unescapedCount(line, '|'); cells != 9 {
-				t.Errorf("table row with %d unescaped pipes, want 9: %s", cells, line)
+			if columns == 0 {
+				columns = unescapedCount(line, '|') // the header, written by the summary itself
+			}
+			if cells := unescapedCount(line, '|'); cells != columns {
+				t.Errorf("table row with %d unescaped pipes, want %d: %s", cells, columns, line)
 			}
 		}
 		if strings.HasPrefix(line, "command: ") {

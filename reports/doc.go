@@ -43,6 +43,16 @@
 //   - relerr-n, relerr-KNOB: relative Frobenius error against exact softmax
 //     attention, against n and against each numeric knob that takes two or
 //     more values (at the n where that knob has the most values).
+//   - coverage-n, coverage-KNOB: the share of exact attention mass the
+//     candidate sets of window, sparse and lsh keep (docs/accuracy.md),
+//     against n and against each knob, on a linear 0–1 axis; the summary
+//     table shows it beside relerr.
+//   - patterns: attention maps of one head at small n, exact beside each
+//     approximate variant's effective weights, on one log colour scale,
+//     keys outside a query's candidate set in white. The sweep writes them
+//     to a file beside the results and names it in a "patterns:"
+//     configuration line (resolved against the results file's directory);
+//     the plot is drawn when the results name one.
 //   - pareto: relerr against time at one n (by default the largest n at which
 //     the most variants have both), with the Pareto front (nothing both
 //     faster and more accurate) marked.

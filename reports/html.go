@@ -22,6 +22,13 @@ func kindText(kind string) (heading, caption string) {
 	case strings.HasPrefix(kind, "relerr-"):
 		knob := strings.TrimPrefix(kind, "relerr-")
 		return "Approximation error vs " + knob, "Relative error against the " + knob + " knob, at the n where it has the most values; one line per setting of the other keys."
+	case kind == "coverage-n":
+		return "Coverage vs n", "Share of exact softmax attention mass (float64) that each candidate-set variant's keys keep, mean over queries: 1 means the pattern misses nothing. It explains relerr: the mass outside the set is what the variant cannot see."
+	case strings.HasPrefix(kind, "coverage-"):
+		knob := strings.TrimPrefix(kind, "coverage-")
+		return "Coverage vs " + knob, "Coverage against the " + knob + " knob, at the n where it has the most values; one line per setting of the other keys."
+	case kind == "patterns":
+		return "Attention maps", "One head at small n: exact softmax attention beside each approximate variant's effective weights (candidate-set variants: softmax renormalised over their keys; linear: its implicit weights φ(q)ᵀφ(k)/den), query i down, key j across, one log colour scale. White cells are keys outside the query's candidate set: the mass there is what the variant drops."
 	case kind == "pareto":
 		return "Error vs time (Pareto front)", "Each series at one n: time against relative error, both log. Ringed points joined by the dashed staircase are the Pareto front: no other series is both faster and more accurate."
 	case kind == "speedup":
@@ -152,10 +159,10 @@ dl { margin: 0; } dt { font-weight: 600; float: left; clear: left; width: 6.5em;
 {{with .Common}}<dt>every row</dt><dd>{{.}}</dd>{{end}}
 </dl>
 <div class="scroll"><table>
-<tr><th>series</th><th>n</th><th>time/op</th><th>peak mem</th><th>slope</th><th>crossover n (vs flash)</th><th>%peak</th><th>relerr</th></tr>
-{{range .Rows}}<tr><td>{{.Series}}</td><td>{{.N}}</td><td>{{.Time}}</td><td>{{.Memory}}</td><td>{{.Slope}}</td><td>{{.Crossover}}</td><td>{{.PctPeak}}</td><td>{{.RelErr}}</td></tr>
+<tr><th>series</th><th>n</th><th>time/op</th><th>peak mem</th><th>slope</th><th>crossover n (vs flash)</th><th>%peak</th><th>relerr</th><th>coverage</th></tr>
+{{range .Rows}}<tr><td>{{.Series}}</td><td>{{.N}}</td><td>{{.Time}}</td><td>{{.Memory}}</td><td>{{.Slope}}</td><td>{{.Crossover}}</td><td>{{.PctPeak}}</td><td>{{.RelErr}}</td><td>{{.Coverage}}</td></tr>
 {{end}}</table></div>
-<p class="caption">At each series' largest n: median time with the 95% interval of the median{{if .Infinite}} (±∞: fewer than 6 samples){{end}}, median peak workspace bytes, %peak; relerr at the largest n that has one. Slope: fitted exponent of time in n. Crossover: n where the series' time crosses the baseline's.</p>
+<p class="caption">At each series' largest n: median time with the 95% interval of the median{{if .Infinite}} (±∞: fewer than 6 samples){{end}}, median peak workspace bytes, %peak; relerr and coverage (share of exact attention mass the candidate sets keep) at the largest n that has one. Slope: fitted exponent of time in n. Crossover: n where the series' time crosses the baseline's.</p>
 {{range .Notes}}<p class="note">Note: {{.}}</p>
 {{end}}</div>
 {{end}}</div>

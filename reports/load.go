@@ -141,6 +141,9 @@ func load(paths []string, merge bool) (*Data, error) {
 						first, in.path, res.Name, first, in.path)
 				}
 			}
+			if name := res.GetConfig(patternsKey); name != "" && in != nil {
+				res.SetConfig(patternsPathKey, patternsPath(in.path, name))
+			}
 			d.results = append(d.results, res)
 		}
 	}

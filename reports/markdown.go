@@ -25,16 +25,16 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		if len(g.Common) > 0 {
 			fmt.Fprintf(&b, "\nevery row: %s\n", mdEscape(fmtParams(g.Common)))
 		}
-		b.WriteString("\n| series | n | time/op | peak mem | slope | crossover n (vs flash) | %peak | relerr |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+		b.WriteString("\n| series | n | time/op | peak mem | slope | crossover n (vs flash) | %peak | relerr | coverage |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, row := range g.Rows() {
-			cells := []string{row.Series, row.N, row.Time, row.Memory, row.Slope, row.Crossover, row.PctPeak, row.RelErr}
+			cells := []string{row.Series, row.N, row.Time, row.Memory, row.Slope, row.Crossover, row.PctPeak, row.RelErr, row.Coverage}
 			for i := range cells {
 				cells[i] = mdEscape(cells[i])
 			}
 			fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
 		}
-		b.WriteString("\nAt each series' largest n: median time ± the 95% interval of the median (±∞: fewer than 6 samples), median peak workspace bytes, %peak, relerr (at the largest n that has one); slope: fitted exponent of time in n; crossover: n where the series' time crosses the baseline's (flash, or full where noted).\n")
+		b.WriteString("\nAt each series' largest n: median time ± the 95% interval of the median (±∞: fewer than 6 samples), median peak workspace bytes, %peak, relerr and coverage (at the largest n that has one; coverage: share of exact attention mass the candidate sets keep); slope: fitted exponent of time in n; crossover: n where the series' time crosses the baseline's (flash, or full where noted).\n")
 		for _, n := range g.Notes {
 			fmt.Fprintf(&b, "\n> Note: %s\n", mdEscape(n))
 		}

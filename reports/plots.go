@@ -30,6 +30,12 @@ type panel struct {
 type figure struct {
 	plot   *plot.Plot
 	legend plot.Legend
+
+	// custom, when set, draws the whole figure of width × height instead
+	// (the patterns plot: a grid of heat maps).
+	custom        func(dc draw.Canvas)
+	width, height vg.Length
+	colors        []color.Color // the custom figure's colour scale, for its PNG
 }
 
 // pt is one point with its 95% interval (lo, hi may be ±Inf: no bar).
@@ -212,9 +218,19 @@ func unitCurve(s *Series, unit string) curve {
 func (g *Group) panels(opt Options) []panel {
 	ps := []panel{g.timePanel(), g.memoryPanel(), g.gflopsPanel(), g.relerrNPanel()}
 	for _, k := range g.knobs() {
-		ps = append(ps, g.relerrKnobPanel(k))
+		ps = append(ps, g.knobPanel(k, unitRelErr))
 	}
-	return append(ps, g.paretoPanel(opt.ParetoN), g.speedupPanel())
+	if g.hasUnit(unitCoverage) {
+		ps = append(ps, g.coverageNPanel())
+		for _, k := range g.knobs() {
+			ps = append(ps, g.knobPanel(k, unitCoverage))
+		}
+	}
+	ps = append(ps, g.paretoPanel(opt.ParetoN), g.speedupPanel())
+	if len(g.patterns) > 0 {
+		ps = append(ps, g.patternsPanel())
+	}
+	return ps
 }
 
 func (g *Group) timePanel() panel {
@@ -301,9 +317,36 @@ func roofDashes(i int) []vg.Length {
 	return [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}}[i%3]
 }
 
-// relerrKnobPanel draws relerr against one knob at the n where that knob
-// has the most values, one line per setting of the other keys.
-func (g *Group) relerrKnobPanel(knob string) panel {
+// hasUnit reports whether some series of the group has values of unit.
+func (g *Group) hasUnit(unit string) bool {
+	return slices.ContainsFunc(g.Series, func(s *Series) bool { return s.hasUnit(unit) })
+}
+
+// coverageNPanel draws coverage against n: log n, linear coverage from 0
+// to 1.
+func (g *Group) coverageNPanel() panel {
+	pn := panel{kind: "coverage-n", title: "coverage vs n"}
+	var curves []curve
+	for _, s := range g.Series {
+		if c := unitCurve(s, unitCoverage); len(c.pts) > 0 {
+			curves = append(curves, c)
+		}
+	}
+	f := newFigure(pn.title, "n (sequence length)", "share of exact attention mass kept")
+	if _, _, err := f.addCurves(curves, true); err != nil {
+		pn.missing = err.Error()
+		return pn
+	}
+	nAxis(&f.plot.X, curveXs(curves), "n (sequence length)")
+	f.plot.Y.Min, f.plot.Y.Max = 0, 1.02
+	pn.fig = f
+	return pn
+}
+
+// knobPanel draws unit (relerr, log scale, or coverage, 0 to 1) against
+// one knob at the n where that knob has the most values, one line per
+// setting of the other keys.
+func (g *Group) knobPanel(knob, unit string) panel {
 	type member struct {
 		s *Series
 		x float64
@@ -313,7 +356,7 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 	count := map[int]int{}
 	for _, s := range g.Series {
 		v, ok := s.Param(knob)
-		if !ok || !s.hasUnit(unitRelErr) {
+		if !ok || !s.hasUnit(unit) {
 			continue
 		}
 		x, err := strconv.ParseFloat(v, 64)
@@ -326,7 +369,7 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 		}
 		families[fam] = append(families[fam], member{s, x})
 		for i, p := range s.Points {
-			if _, ok := s.stat(i, unitRelErr); ok {
+			if _, ok := s.stat(i, unit); ok {
 				count[p.N]++
 			}
 		}
@@ -337,7 +380,11 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 			n = m
 		}
 	}
-	pn := panel{kind: "relerr-" + slug(knob), title: fmt.Sprintf("approximation error vs %s at n=%d", knob, n)}
+	what, ylabel := "approximation error", "relative error"
+	if unit == unitCoverage {
+		what, ylabel = "coverage", "share of exact attention mass kept"
+	}
+	pn := panel{kind: unit + "-" + slug(knob), title: fmt.Sprintf("%s vs %s at n=%d", what, knob, n)}
 	varies := g.varyingKeys()
 	var curves []curve
 	logX := true
@@ -351,7 +398,7 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 			if i < 0 {
 				continue
 			}
-			if st, ok := m.s.stat(i, unitRelErr); ok {
+			if st, ok := m.s.stat(i, unit); ok {
 				c.pts = append(c.pts, pt{m.x, st.Median, st.Lo, st.Hi})
 				c.what = append(c.what, fmt.Sprintf("%s %s=%g (%g)", c.label, knob, m.x, st.Median))
 				logX = logX && m.x > 0
@@ -364,10 +411,10 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 	kept, _, notes := positiveCurves(curves, logX)
 	pn.notes = notes
 	if len(kept) == 0 {
-		pn.missing = "no positive relerr values for " + knob
+		pn.missing = "no positive " + unit + " values for " + knob
 		return pn
 	}
-	f := newFigure(pn.title, knob, "relative error")
+	f := newFigure(pn.title, knob, ylabel)
 	lo, hi, err := f.addCurves(kept, true)
 	if err != nil {
 		pn.missing = err.Error()
@@ -383,7 +430,11 @@ func (g *Group) relerrKnobPanel(knob string) panel {
 		}
 		f.plot.X.Tick.Marker = ticks
 	}
-	decadeAxis(&f.plot.Y, lo, hi, fmtTick)
+	if unit == unitCoverage {
+		f.plot.Y.Min, f.plot.Y.Max = 0, 1.02
+	} else {
+		decadeAxis(&f.plot.Y, lo, hi, fmtTick)
+	}
 	pn.fig = f
 	return pn
 }

@@ -337,7 +337,7 @@ func TestGaussianErrorNote(t *testing.T) {
 	for _, c := range []struct {
 		keys string
 		want bool
-	}{{"d=64/window=64", true}, {"d=64/inputs=local/window=64", false}} {
+	}{{"d=64/window=64", true}, {"d=64/inputs=local/window=64", false}, {"d=64/err-inputs=llm/window=64", false}, {"d=64/inputs=local/err-inputs=gaussian/window=64", true}} {
 		s := standardSeries()[2]
 		if s.relerr == nil || !strings.HasPrefix(s.label, "window") {
 			t.Fatalf("fixture series 2 is %q; the test needs a window series with relerr", s.label)

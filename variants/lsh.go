@@ -426,7 +426,14 @@ func (ls LSH) ExactTarget(q, k, v Tensor, opt Options) ([]float64, error) {
 	if err := ls.Validate(s, opt); err != nil {
 		return nil, err
 	}
-	cand := func(_, _, i int, buf []int) []int {
+	return candidateAttentionKeys(q, normalizedKeys[float64](q), v, float64(opt.ScaleFor(s.D)), lshTargetCandidates(s, opt)), nil
+}
+
+// lshTargetCandidates is the key set of ExactTarget in shared-QK mode (also
+// the target Coverage measures against): every other position, j < i when
+// causal, the query itself only when there is no other.
+func lshTargetCandidates(s Shape, opt Options) candidates {
+	return func(_, _, i int, buf []int) []int {
 		for j := range s.M {
 			if j != i && (!opt.Causal || j < i) {
 				buf = append(buf, j)
@@ -437,7 +444,6 @@ func (ls LSH) ExactTarget(q, k, v Tensor, opt Options) ([]float64, error) {
 		}
 		return buf
 	}
-	return candidateAttentionKeys(q, normalizedKeys[float64](q), v, float64(opt.ScaleFor(s.D)), cand), nil
 }
 
 // lshGeom is the per-Forward geometry.

@@ -36,11 +36,13 @@ func DefinitionBytes(v Variant, s Shape, opt Options) int64 {
 	return int64(n)
 }
 
-// ExactBytes estimates the memory of ExactAttention: exact softmax
-// attention (or the variant's ExactTarget, which has the same layout) in
-// float64.
+// ExactBytes estimates the memory of ExactAttention or ExactWithLSE: exact
+// softmax attention (or the variant's ExactTarget, which has the same
+// layout) in float64, its row log-sum-exps, and a row of logits and
+// candidates per worker.
 func ExactBytes(v Variant, s Shape, opt Options) int64 {
-	return int64(candidateEvalBytes(s, 8))
+	workers := threadCount(opt.Threads, max(1, s.B*s.H))
+	return int64(addSize(candidateEvalBytes(s, 8), mulSize(8, s.B, s.H, s.N), mulSize(workers, 40, s.M)))
 }
 
 // UsefulFlopsBytes estimates the memory UsefulFlops allocates: nothing

@@ -104,7 +104,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tknobs\tcausal\tinput\tshape\tmaxerr\ttolerance\tnaive f32\tcheck\trelerr vs exact\tcosine\t")
+	fmt.Fprintln(tw, "variant\tknobs\tcausal\tinput\tshape\tmaxerr\ttolerance\tnaive f32\tcheck\trelerr vs exact\tcosine\tcoverage\t")
 	failed := 0
 	worst := map[string]parity.Result{} // per variant, the case closest to its tolerance
 	for _, c := range cases {
@@ -123,10 +123,14 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 		}
 		v, _ := variants.Lookup(c.Variant)
 		if *verbose || !r.FastPath.Pass || !v.Exact() {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%dx%dx%dx%dx%d\t%.2g\t%.2g\t%.2g\t%s\t%.3g\t%.4f\t\n",
+			cov := "—"
+			if r.HasCoverage {
+				cov = fmt.Sprintf("%.4f", r.Coverage)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%dx%dx%dx%dx%d\t%.2g\t%.2g\t%.2g\t%s\t%.3g\t%.4f\t%s\t\n",
 				c.Variant, knobText(v, c.Opt), c.Opt.Causal, c.Input,
 				c.Shape.B, c.Shape.H, c.Shape.N, c.Shape.M, c.Shape.D,
-				r.FastPath.MaxErr, r.FastPath.Tol, r.FastPath.NaiveErr, verdict, r.Approx.RelErr, r.Approx.Cosine)
+				r.FastPath.MaxErr, r.FastPath.Tol, r.FastPath.NaiveErr, verdict, r.Approx.RelErr, r.Approx.Cosine, cov)
 		}
 	}
 	tw.Flush()

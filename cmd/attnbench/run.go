@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/attnbench/attnbench/harness/guard"
-	"github.com/attnbench/attnbench/internal/atomicfile"
 	"github.com/attnbench/attnbench/harness/npy"
+	"github.com/attnbench/attnbench/internal/atomicfile"
 	"github.com/attnbench/attnbench/variants"
 )
 

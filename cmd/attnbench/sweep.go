@@ -40,7 +40,7 @@ func init() {
 // what it measures. They are left out of the results' command line, so
 // that a resumed run, the shards of one sweep and runs with different
 // -count share one command line, and benchstat one table.
-var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "max-mem", "count", "err-max-n", "report"}
+var sweepLogistics = []string{"o", "format", "resume", "shard", "v", "peak", "max-mem", "count", "err-max-n", "report", "pattern-n"}
 
 // sweepContext returns the context a sweep runs under: cancelled by the
 // first Ctrl-C or SIGTERM, after which the sweep stops after the sample in
@@ -94,16 +94,17 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	threadList := fs.String("threads", "0", "goroutines per Forward (0 = all cores)")
 	count := fs.Int("count", 3, "samples per case; each is one result line")
 	benchTime := fs.String("benchtime", "200ms", "minimum time per sample, or a fixed iteration count such as 100x")
-	inputKind := fs.String("inputs", "gaussian", "inputs: gaussian, local, peaked, or npy:DIR (q.npy, k.npy, v.npy; they fix the shape)")
+	inputKind := fs.String("inputs", "gaussian", "inputs: gaussian, local, peaked, llm, or npy:DIR (q.npy, k.npy, v.npy; they fix the shape); when not given, cases are timed on gaussian inputs and their error figures computed on llm inputs (name key err-inputs=llm)")
 	inputSeed := fs.Uint64("input-seed", 1, "seed of the generated inputs")
 	maxMem := fs.String("max-mem", "50%", "skip cases estimated to need more memory: a size (8GiB) or a share of memory (50%)")
-	errMaxN := fs.Int("err-max-n", 2048, "compute relerr and maxerr for cases with n and m up to this (the float64 reference costs O(n·m·d) per head)")
+	errMaxN := fs.Int("err-max-n", 2048, "compute relerr, maxerr, cosine and coverage for cases with n and m up to this (the float64 reference costs O(n·m·d) per head)")
 	outPath := fs.String("o", "results/latest.txt", "results file (- for standard output)")
 	format := fs.String("format", "", "txt (Go benchmark format), csv or json (JSON lines); default from the -o extension, else txt")
 	resume := fs.Bool("resume", false, "keep the rows already in -o and run only the missing samples")
 	shard := fs.String("shard", "", "run only one slice of the cases, given as `k/n`: the k-th of n (1 ≤ k ≤ n)")
 	measurePeak := fs.Bool("peak", false, "measure the FMA peak now when none is cached, for %peak")
 	verbose := fs.Bool("v", false, "print a progress line per case even when stderr is not a terminal")
+	patternN := fs.Int("pattern-n", 256, "n of the attention maps written beside the results for the report's patterns plot (0: none)")
 	reportDir := fs.String("report", "", "after the sweep, draw the report of the -o file into this `directory` (as attnbench report does)")
 	knobs := addKnobFlags(fs, true)
 	if err := parseSweepFlags(fs, args, stderr); err != nil {
@@ -124,6 +125,11 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["inputs"] {
+		// Error on gaussian inputs means nothing (docs/accuracy.md): by
+		// default the error figures come from llm inputs.
+		spec.ErrInputs = defaultErrInputs
+	}
 	if strings.HasPrefix(*inputKind, "npy:") {
 		for _, f := range []string{"n", "m", "d", "heads", "batch"} {
 			if set[f] {
@@ -158,6 +164,9 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	if *errMaxN < 0 {
 		return badInput("-err-max-n %d: must be ≥ 0", *errMaxN)
+	}
+	if *patternN < 0 || *patternN > maxPatternN {
+		return badInput("-pattern-n %d: must be between 0 and %d (the maps cost O(n²) memory per variant)", *patternN, maxPatternN)
 	}
 	bt, err := timing.ParseBenchTime(*benchTime)
 	if err != nil {
@@ -196,6 +205,17 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if err := checkSweepFiles(*outPath, *inputKind, *reportDir); err != nil {
 		return badInput("%v", err)
 	}
+	// The attention maps are computed now (a bad -pattern-n costs
+	// nothing) and written once the results file is open.
+	var patterns *sweep.Patterns
+	if *patternN > 0 && *outPath != "-" {
+		if patterns, err = sweep.MakePatterns(cases, *patternN); err != nil {
+			return badInput("-pattern-n %d: %v", *patternN, err)
+		}
+		if patterns != nil {
+			schema.Config = append(schema.Config, results.KV{Key: sweep.PatternsConfigKey, Value: sweep.PatternsSuffix})
+		}
+	}
 	var out *results.Output
 	if *outPath == "-" {
 		if *resume {
@@ -214,6 +234,12 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	if d := out.Dropped(); d != "" {
 		fmt.Fprintf(stderr, "attnbench sweep: -resume: leaving out the unfinished last line of %s: %s\n", *outPath, shortQuote(d))
+	}
+	if patterns != nil {
+		if err := sweep.WritePatterns(sweep.PatternsPath(*outPath), patterns); err != nil {
+			// The sweep is worth more than its maps: go on, say so.
+			fmt.Fprintf(stderr, "attnbench sweep: the attention maps are not written: %v\n", err)
+		}
 	}
 
 	mode := sweep.Quiet
@@ -319,6 +345,13 @@ func shortQuote(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// maxPatternN bounds -pattern-n: each map holds n² weights.
+const maxPatternN = 1024
+
+// defaultErrInputs is the input kind of the error figures when -inputs is
+// not given.
+const defaultErrInputs = "llm"
 
 // reportable reports whether a results file can be drawn: reports read the
 // Go benchmark format only.

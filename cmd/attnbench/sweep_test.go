@@ -84,6 +84,8 @@ func TestSweepBadInput(t *testing.T) {
 		"count 0":              {"-count", "0"},
 		"max-mem garbage":      {"-max-mem", "lots"},
 		"err-max-n":            {"-err-max-n", "-1"},
+		"pattern-n -1":         {"-pattern-n", "-1"},
+		"pattern-n huge":       {"-pattern-n", "5000"},
 		"inputs":               {"-inputs", "uniform"},
 		"npy missing":          {"-inputs", "npy:" + filepath.Join(dir, "none")},
 		"npy with -n":          {"-inputs", "npy:" + dir, "-n", "16"},
@@ -341,6 +343,51 @@ func TestSweepNPYInputs(t *testing.T) {
 	for _, r := range res {
 		if !strings.Contains(string(r.Name), want) {
 			t.Errorf("%s does not carry the files' shape and name %s", r.Name, want)
+		}
+	}
+}
+
+// Without -inputs, cases are timed on gaussian inputs and their error
+// figures come from llm inputs: every name says err-inputs=llm, and the
+// attention maps are written beside the results and named in a config
+// line. With -inputs gaussian there is neither key nor change of inputs.
+func TestSweepErrorInputsAndPatterns(t *testing.T) {
+	isolatePeakCache(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.txt")
+	args := []string{"sweep", "-variants", "full,window", "-n", "32", "-d", "8", "-heads", "2", "-count", "1", "-benchtime", "1x", "-pattern-n", "24", "-o", path}
+	if code, _, errOut := runCLI(args...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	res, units := readResults(t, path)
+	for _, r := range res {
+		if !strings.Contains(string(r.Name), "/err-inputs=llm") {
+			t.Errorf("%s: no err-inputs=llm key", r.Name)
+		}
+		if got := r.GetConfig("patterns"); got != ".patterns.json.gz" {
+			t.Errorf("%s: patterns config %q", r.Name, got)
+		}
+		if strings.Contains(string(r.Name), "variant=window") {
+			if _, ok := r.Value("coverage"); !ok {
+				t.Errorf("%s: no coverage", r.Name)
+			}
+		}
+	}
+	if md := units.Get("coverage", "better"); md == nil || md.Value != "higher" {
+		t.Errorf("coverage's direction %v, want higher", md)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r.patterns.json.gz")); err != nil {
+		t.Errorf("no attention-map file: %v", err)
+	}
+
+	gauss := filepath.Join(dir, "g.txt")
+	if code, _, errOut := runCLI(append(args[:len(args)-1], gauss, "-inputs", "gaussian")...); code != 0 {
+		t.Fatalf("-inputs gaussian: exit %d: %s", code, errOut)
+	}
+	res, _ = readResults(t, gauss)
+	for _, r := range res {
+		if strings.Contains(string(r.Name), "err-inputs") || strings.Contains(string(r.Name), "inputs=") {
+			t.Errorf("-inputs gaussian: %s has an inputs key", r.Name)
 		}
 	}
 }

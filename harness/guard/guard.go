@@ -91,6 +91,10 @@ type Extras struct {
 	// Exact: exact attention in float64 (parity for approximate
 	// variants; sweep's relerr and maxerr).
 	Exact bool
+	// ErrorInputs: a second set of inputs and output, on which the error
+	// is measured (the sweep's err-inputs, when they are not the timing
+	// inputs).
+	ErrorInputs bool
 	// UsefulFlops: the flops counted on the data (sweep's GFLOP/s).
 	UsefulFlops bool
 }
@@ -119,6 +123,9 @@ func Estimate(v variants.Variant, s variants.Shape, opt variants.Options, x Extr
 	}
 	if x.Exact {
 		terms = append(terms, variants.ExactBytes(v, s, opt))
+	}
+	if x.ErrorInputs {
+		terms = append(terms, q, kv, q)
 	}
 	if x.UsefulFlops {
 		terms = append(terms, variants.UsefulFlopsBytes(v, s, opt))

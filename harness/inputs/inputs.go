@@ -12,7 +12,7 @@ import (
 )
 
 // Kinds lists the synthetic input kinds.
-var Kinds = []string{"gaussian", "local", "peaked"}
+var Kinds = []string{"gaussian", "local", "peaked", "llm"}
 
 // Generate returns seeded Q [B,H,N,D], K and V [B,H,M,D] of the given kind:
 //
@@ -21,7 +21,10 @@ var Kinds = []string{"gaussian", "local", "peaked"}
 //     for j near i and true attention is peaked and local, as in trained
 //     language models; V is N(0,1);
 //   - peaked: Q and K are N(0,1)·30, giving logits in the thousands, to
-//     stress the softmax's numerical stability.
+//     stress the softmax's numerical stability;
+//   - llm: rotary position codes, attention sinks, heavy hitters and head
+//     kinds, so exact attention looks like a trained decoder's (llm.go,
+//     docs/accuracy.md).
 func Generate(kind string, s variants.Shape, seed uint64) (q, k, v variants.Tensor, err error) {
 	if err := s.Check(); err != nil {
 		return q, k, v, err
@@ -48,8 +51,11 @@ func Generate(kind string, s variants.Shape, seed uint64) (q, k, v variants.Tens
 	case "local":
 		addPositionCode(rng, q)
 		addPositionCode(rng, k)
+	case "llm":
+		fillLLM(rng, q, k, v)
+		return q, k, v, nil
 	default:
-		return q, k, v, fmt.Errorf("unknown input kind %q (want gaussian, local, peaked or npy:DIR)", kind)
+		return q, k, v, fmt.Errorf("unknown input kind %q (want gaussian, local, peaked, llm or npy:DIR)", kind)
 	}
 	fillNormal(rng, v.Data, 1)
 	return q, k, v, nil

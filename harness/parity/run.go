@@ -23,6 +23,11 @@ type Result struct {
 	Case
 	FastPath FastPath
 	Approx   Approximation
+	// Coverage is the exact attention mass the variant's candidate sets
+	// keep (variants.Coverage); HasCoverage is false for variants without
+	// candidate sets.
+	Coverage    float64
+	HasCoverage bool
 }
 
 // CheckMemory refuses a case whose estimated memory (guard.Estimate of
@@ -67,5 +72,8 @@ func Run(c Case) (Result, error) {
 		}
 	}
 	r.Approx = Approximate(out, exact, c.Shape.D)
+	if r.Coverage, r.HasCoverage, err = variants.Coverage(v, q, k, vv, c.Opt); err != nil {
+		return r, err
+	}
 	return r, nil
 }

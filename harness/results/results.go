@@ -51,6 +51,8 @@ var Units = []Unit{
 	{"allocs/op", "lower"},
 	{"relerr", "lower"},
 	{"maxerr", "lower"},
+	{"cosine", "higher"},
+	{"coverage", "higher"},
 }
 
 // Value is one metric of a row.

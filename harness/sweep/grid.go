@@ -50,6 +50,11 @@ type Spec struct {
 	// N, M, D, Heads and Batch are then ignored.
 	Inputs    string
 	InputSeed uint64
+	// ErrInputs is the input kind relerr, maxerr, cosine and coverage are
+	// computed on, when it is not Inputs: the cases are then timed on
+	// Inputs and their error measured on ErrInputs (same shape and seed),
+	// and their names carry an err-inputs key. "" is Inputs.
+	ErrInputs string
 	// LoadNPY reads one .npy file (harness/npy.Load); needed only for
 	// npy:DIR inputs.
 	LoadNPY func(path string) (variants.Tensor, error)
@@ -67,7 +72,8 @@ type Case struct {
 	// CSV and JSON output.
 	Keys map[string]string
 
-	src *source
+	src    *source
+	errSrc *source // the inputs error figures come from
 }
 
 // Skipped is a case left out before running, and why.
@@ -99,6 +105,17 @@ func Expand(spec Spec) ([]Case, []Skipped, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	errSrc := src
+	if spec.ErrInputs != "" && spec.ErrInputs != spec.Inputs {
+		es := spec
+		es.Inputs = spec.ErrInputs
+		if errSrc, err = newSource(es); err != nil {
+			return nil, nil, fmt.Errorf("error inputs: %v", err)
+		}
+		if errSrc.label == src.label {
+			errSrc = src
+		}
+	}
 	knobs, err := checkKnobs(spec.Knobs, vs)
 	if err != nil {
 		return nil, nil, err
@@ -123,7 +140,7 @@ func Expand(spec Spec) ([]Case, []Skipped, error) {
 				for _, v := range vs {
 					for _, opt := range combinations(v, knobs) {
 						opt.Causal, opt.Threads = causal, threads
-						c := newCase(v, s, opt, src)
+						c := newCase(v, s, opt, src, errSrc)
 						if err := v.Validate(s, opt); errors.Is(err, variants.ErrUnsupported) {
 							skipped = append(skipped, Skipped{c.Name, err.Error()})
 							continue
@@ -289,10 +306,11 @@ func checkList[T comparable](flag string, vals []T) error {
 
 // newCase names a case. Keys, in order (DESIGN §5): variant, causal,
 // batch, heads, n, m (only when m ≠ n), d; then, only when not at their
-// defaults, threads, inputs (default gaussian), the variant's own
+// defaults, threads, inputs (default gaussian), err-inputs (only when the
+// error figures come from other inputs than the timing), the variant's own
 // parameters in variants.Params order and the universal ones (scale,
 // seed). The suffix is GOMAXPROCS, as go test writes it.
-func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src *source) Case {
+func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src, errSrc *source) Case {
 	type kv struct{ k, v string }
 	keys := []kv{
 		{"variant", v.Name()},
@@ -310,6 +328,9 @@ func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src *so
 	}
 	if src.label != "gaussian" {
 		keys = append(keys, kv{"inputs", src.label})
+	}
+	if errSrc.label != src.label {
+		keys = append(keys, kv{"err-inputs", errSrc.label})
 	}
 	own := opt.NonDefault(v.Params())
 	own = slices.DeleteFunc(own, func(p string) bool { return slices.Contains(Universal, p) })
@@ -334,14 +355,14 @@ func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src *so
 		"variant": v.Name(), "causal": strconv.FormatBool(opt.Causal),
 		"batch": strconv.Itoa(s.B), "heads": strconv.Itoa(s.H),
 		"n": strconv.Itoa(s.N), "m": strconv.Itoa(s.M), "d": strconv.Itoa(s.D),
-		"threads": strconv.Itoa(threads), "inputs": src.label,
+		"threads": strconv.Itoa(threads), "inputs": src.label, "err-inputs": errSrc.label,
 	}
 	for _, p := range variants.Params() {
 		if reads(v, p.Name) {
 			cols[p.Name] = opt.Get(p.Name)
 		}
 	}
-	return Case{Variant: v, Shape: s, Opt: opt, Name: b.String(), Keys: cols, src: src}
+	return Case{Variant: v, Shape: s, Opt: opt, Name: b.String(), Keys: cols, src: src, errSrc: errSrc}
 }
 
 // nameValue makes a value safe inside a benchmark name: no '/', which
@@ -359,7 +380,7 @@ func nameValue(s string) string {
 // keys, then every variant parameter. It depends only on the parameter
 // table, so files written by different sweeps share one header.
 func KeyColumns() []string {
-	cols := []string{"variant", "causal", "batch", "heads", "n", "m", "d", "threads", "inputs"}
+	cols := []string{"variant", "causal", "batch", "heads", "n", "m", "d", "threads", "inputs", "err-inputs"}
 	for _, p := range variants.Params() {
 		cols = append(cols, p.Name)
 	}

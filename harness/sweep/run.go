@@ -31,10 +31,10 @@ type Config struct {
 	BenchTime timing.BenchTime
 	// MaxMem skips a case whose estimated memory (EstimateBytes) exceeds it.
 	MaxMem int64
-	// ErrMaxN is the largest n (and m) for which relerr and maxerr are
-	// computed: the exact float64 reference costs O(B·H·N·M·D) scalar
-	// work per case, which at large n would take longer than the
-	// benchmark itself. 0 computes none.
+	// ErrMaxN is the largest n (and m) for which relerr, maxerr, cosine
+	// and coverage are computed: the exact float64 reference costs
+	// O(B·H·N·M·D) scalar work per shape, which at large n would take
+	// longer than the benchmark itself. 0 computes none.
 	ErrMaxN int
 	// Peak gives %peak; nil leaves the column out.
 	Peak *machine.Peak
@@ -133,6 +133,7 @@ func (e *caseError) Error() string { return fmt.Sprintf("error: %s: %v", e.name,
 // runState is what a run keeps from case to case.
 type runState struct {
 	inputs     inputCache
+	errInputs  inputCache // the error inputs, when they are not the timing inputs
 	exact      exactCache
 	peakWarned bool
 }
@@ -143,7 +144,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	q, k, v, err := st.inputs.get(c)
+	q, k, v, err := st.inputs.get(c.src, c.Shape)
 	if err != nil {
 		return 0, &caseError{c.Name, err}
 	}
@@ -166,13 +167,11 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 		return 0, &caseError{c.Name, err}
 	}
 	var approx *parity.Approximation
+	var coverage *float64
 	if computesError(c, cfg.ErrMaxN) {
-		want, err := st.exact.get(c, q, k, v)
-		if err != nil {
+		if approx, coverage, err = errorFigures(c, q, k, v, o, ws, st); err != nil {
 			return 0, &caseError{c.Name, err}
 		}
-		a := parity.Approximate(o.Data, want, c.Shape.D)
-		approx = &a
 	}
 	// Useful flops as DESIGN §4 counts them on these inputs (LSH's
 	// candidate pairs depend on the data), counted once, outside the
@@ -195,7 +194,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 			}
 			return rows, &caseError{c.Name, err}
 		}
-		r := row(c, s, ws.Peak(), flops, cfg.Peak, approx)
+		r := row(c, s, ws.Peak(), flops, cfg.Peak, approx, coverage)
 		if err := out.Write(r); err != nil {
 			return rows, err
 		}
@@ -216,7 +215,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 // mean something (timing noise is far above 1e-5), so the file stays
 // readable: 5 significant digits for ns/op, 4 for rates and errors; B/op
 // and allocs/op are whole numbers as go test writes them.
-func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.Peak, approx *parity.Approximation) results.Row {
+func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.Peak, approx *parity.Approximation, coverage *float64) results.Row {
 	ns := s.NsPerOp()
 	gflops := flops / ns // flop/ns = GFLOP/s
 	vals := []results.Value{
@@ -237,7 +236,11 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 		vals = append(vals,
 			results.Value{Unit: "relerr", Value: sig(approx.RelErr, 4)},
 			results.Value{Unit: "maxerr", Value: sig(approx.MaxErr, 4)},
+			results.Value{Unit: "cosine", Value: sig(approx.Cosine, 6)},
 		)
+	}
+	if coverage != nil {
+		vals = append(vals, results.Value{Unit: "coverage", Value: sig(*coverage, 4)})
 	}
 	return results.Row{Name: c.Name, Iters: s.Iters, Values: vals, Keys: c.Keys}
 }
@@ -259,15 +262,18 @@ func sig(x float64, digits int) float64 {
 	return r
 }
 
-// computesError reports whether relerr and maxerr are computed for c.
+// computesError reports whether the error figures are computed for c.
 func computesError(c Case, errMaxN int) bool {
 	return max(c.Shape.N, c.Shape.M) <= errMaxN
 }
 
 // extras is what a sweep computes for c beyond Forward: the counted flops,
-// and the exact output where the approximation error is computed.
+// and, where the approximation error is computed, the exact output with its
+// row log-sum-exps, on inputs of their own when the error inputs differ
+// from the timing inputs.
 func extras(c Case, errMaxN int) guard.Extras {
-	return guard.Extras{Exact: computesError(c, errMaxN), UsefulFlops: true}
+	e := computesError(c, errMaxN)
+	return guard.Extras{Exact: e, ErrorInputs: e && c.errSrc != c.src, UsefulFlops: true}
 }
 
 // EstimateBytes is the memory a case needs (guard.Estimate, the estimate
@@ -293,42 +299,44 @@ type inputCache struct {
 	ok      bool
 }
 
-func (ic *inputCache) get(c Case) (q, k, v variants.Tensor, err error) {
-	if !ic.ok || ic.src != c.src || ic.shape != c.Shape {
+func (ic *inputCache) get(src *source, shape variants.Shape) (q, k, v variants.Tensor, err error) {
+	if !ic.ok || ic.src != src || ic.shape != shape {
 		*ic = inputCache{} // let the old inputs go before making new ones
-		if q, k, v, err = c.src.make(c.Shape); err != nil {
+		if q, k, v, err = src.make(shape); err != nil {
 			return q, k, v, err
 		}
-		*ic = inputCache{src: c.src, shape: c.Shape, q: q, k: k, v: v, ok: true}
+		*ic = inputCache{src: src, shape: shape, q: q, k: k, v: v, ok: true}
 	}
 	return ic.q, ic.k, ic.v, nil
 }
 
-// exactCache keeps the exact attention outputs of the current shape: every
-// variant compared with plain softmax attention on the same inputs,
-// causality and scale shares one.
+// exactCache keeps the exact attention outputs of the current shape, with
+// their row log-sum-exps (for coverage): every variant compared with plain
+// softmax attention on the same inputs, causality and scale shares one.
 type exactCache struct {
 	src   *source
 	shape variants.Shape
-	outs  map[string][]float64
+	outs  map[string]exactResult
 }
 
 // heldBytes is the memory of the exact outputs the cache keeps while c
 // runs: those of c's shape (another shape's are dropped first).
 func (ec *exactCache) heldBytes(c Case) int64 {
-	if ec.src != c.src || ec.shape != c.Shape {
+	if ec.src != c.errSrc || ec.shape != c.Shape {
 		return 0
 	}
 	var n int64
-	for _, out := range ec.outs {
-		n += 8 * int64(len(out))
+	for _, r := range ec.outs {
+		n += 8 * int64(len(r.out)+len(r.lse))
 	}
 	return n
 }
 
-func (ec *exactCache) get(c Case, q, k, v variants.Tensor) ([]float64, error) {
-	if ec.src != c.src || ec.shape != c.Shape {
-		*ec = exactCache{src: c.src, shape: c.Shape, outs: map[string][]float64{}}
+type exactResult struct{ out, lse []float64 }
+
+func (ec *exactCache) get(c Case, q, k, v variants.Tensor) (out, lse []float64, err error) {
+	if ec.src != c.errSrc || ec.shape != c.Shape {
+		*ec = exactCache{src: c.errSrc, shape: c.Shape, outs: map[string]exactResult{}}
 	}
 	key := fmt.Sprintf("softmax causal=%v scale=%v", c.Opt.Causal, c.Opt.ScaleFor(c.Shape.D))
 	if _, own := c.Variant.(variants.ExactTargeter); own {
@@ -336,13 +344,46 @@ func (ec *exactCache) get(c Case, q, k, v variants.Tensor) ([]float64, error) {
 		// any of its options.
 		key = fmt.Sprintf("%s %+v", c.Variant.Name(), c.Opt)
 	}
-	if out, ok := ec.outs[key]; ok {
-		return out, nil
+	if r, ok := ec.outs[key]; ok {
+		return r.out, r.lse, nil
 	}
-	out, err := variants.ExactAttention(c.Variant, q, k, v, c.Opt)
+	out, lse, err = variants.ExactWithLSE(c.Variant, q, k, v, c.Opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ec.outs[key] = out
-	return out, nil
+	ec.outs[key] = exactResult{out, lse}
+	return out, lse, nil
+}
+
+// errorFigures computes the approximation error of c (relerr, maxerr,
+// cosine; coverage for candidate-set variants) on its error inputs: the
+// timing inputs q, k, v with their output o, or, when the error comes from
+// other inputs, those, with one more Forward.
+func errorFigures(c Case, q, k, v, o variants.Tensor, ws *variants.Workspace, st *runState) (*parity.Approximation, *float64, error) {
+	if c.errSrc != c.src {
+		var err error
+		if q, k, v, err = st.errInputs.get(c.errSrc, c.Shape); err != nil {
+			return nil, nil, err
+		}
+		o = variants.NewTensor(c.Shape.B, c.Shape.H, c.Shape.N, c.Shape.D)
+		if err := c.Variant.Forward(q, k, v, o, c.Opt, ws); err != nil {
+			return nil, nil, err
+		}
+	}
+	want, lse, err := st.exact.get(c, q, k, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := parity.Approximate(o.Data, want, c.Shape.D)
+	var cov float64
+	var ok bool
+	if lse != nil {
+		cov, ok, err = variants.CoverageGiven(c.Variant, q, k, v, c.Opt, lse)
+	} else {
+		cov, ok, err = variants.Coverage(c.Variant, q, k, v, c.Opt)
+	}
+	if err != nil || !ok {
+		return &a, nil, err
+	}
+	return &a, &cov, nil
 }
