@@ -51,7 +51,13 @@ func newQueryTile(kern *asm.Kernels, d, width int, scratch []float32, fault flas
 // start packs rows queries of q (row-major, d wide) and resets the running
 // state.
 func (t *queryTile) start(q []float32, rows int, scale float32) {
-	t.kern.PackT(rows, t.width, t.d, q, t.d, nil, scale, nil, t.qt)
+	t.startRows(q, nil, rows, scale)
+}
+
+// startRows is start with the rows gathered: row i is q[perm[i]·d:] (perm
+// nil: i).
+func (t *queryTile) startRows(q []float32, perm []int32, rows int, scale float32) {
+	t.kern.PackT(rows, t.width, t.d, q, t.d, perm, scale, nil, t.qt)
 	clear(t.o)
 	for i := range t.m {
 		t.m[i] = float32(math.Inf(-1))
@@ -59,35 +65,48 @@ func (t *queryTile) start(q []float32, rows int, scale float32) {
 	clear(t.l)
 }
 
-// step adds keys [c0, c0+cols) of k and v (row-major, d wide) to the tile
-// whose first query is r0, with s (cols × width) as the score tile. When
-// causal, query r0+i sees key j only if j ≤ r0+i.
-func (t *queryTile) step(k, v []float32, c0, cols, r0 int, causal bool, s []float32) {
+// step adds keys [c0, c0+cols) of k and v (row-major, d wide) to the tile,
+// with s (cols × width) as the score tile. When causal, column c of the
+// tile is at position p0 + c/group (group > 1 packs the query heads that
+// share one K/V head position by position) and sees key j only if
+// j ≤ its position.
+func (t *queryTile) step(k, v []float32, c0, cols, p0, group int, causal bool, s []float32) {
 	kern, d, w := t.kern, t.d, t.width
 	copy(t.alpha, t.m)
 	kj := k[c0*d:]
-	// Keys up to r0 are visible to every query of the tile; later ones
+	// Keys up to p0 are visible to every query of the tile; later ones
 	// (the band across the diagonal) are masked per query.
 	free := cols
 	if causal {
-		free = max(0, min(cols, r0-c0+1))
+		free = max(0, min(cols, p0-c0+1))
 	}
 	if free > 0 {
 		kern.ScoresT(free, w, d, kj, d, t.qt, w, s, t.m)
 	}
-	if band := cols - free; band > 0 {
+	band := cols - free
+	if band > 0 {
 		kern.ScoresT(band, w, d, kj[free*d:], d, t.qt, w, s[free*w:], t.junk)
 		for j := free; j < cols; j++ {
 			row := s[j*w : (j+1)*w]
-			// Query r0+i sees key c0+j when i ≥ c0+j−r0.
-			first := c0 + j - r0
+			// Column c sees key c0+j when p0 + c/group ≥ c0+j.
+			first := (c0 + j - p0) * group
 			if t.fault == faultMaskOffByOne {
-				first--
+				first -= group
 			}
 			for i := range row[:min(first, w)] {
 				row[i] = float32(math.Inf(-1))
 			}
 			kern.MaxInto(t.m, row)
+		}
+		if free == 0 {
+			// A column that has seen no key yet and sees none here keeps
+			// m = −∞; a finite stand-in keeps e^(s−m) from being NaN
+			// (its probabilities and α are 0 either way).
+			for i, m := range t.m {
+				if math.IsInf(float64(m), -1) {
+					t.m[i] = 0
+				}
+			}
 		}
 	}
 	kern.SoftmaxT(cols, w, s, t.m, t.alpha, t.l)
@@ -96,6 +115,13 @@ func (t *queryTile) step(k, v []float32, c0, cols, r0 int, causal bool, s []floa
 		alpha = nil
 	}
 	kern.AccumulatePV(cols, w, w, d, s, v[c0*d:], d, t.o, d, alpha)
+	if band > 0 && free == 0 {
+		for i, l := range t.l {
+			if l == 0 {
+				t.m[i] = float32(math.Inf(-1))
+			}
+		}
+	}
 }
 
 // finish writes the first rows queries' outputs, O/l, to out (row-major);

@@ -28,8 +28,8 @@ func Generate(kind string, s variants.Shape, seed uint64) (q, k, v variants.Tens
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x617474656e74696f)) // "attentio"
 	q = variants.NewTensor(s.B, s.H, s.N, s.D)
-	k = variants.NewTensor(s.B, s.H, s.M, s.D)
-	v = variants.NewTensor(s.B, s.H, s.M, s.D)
+	k = variants.NewTensor(s.B, s.KVHeads(), s.M, s.D)
+	v = variants.NewTensor(s.B, s.KVHeads(), s.M, s.D)
 	switch kind {
 	case "gaussian":
 		fillNormal(rng, q.Data, 1)
@@ -38,8 +38,9 @@ func Generate(kind string, s variants.Shape, seed uint64) (q, k, v variants.Tens
 		fillNormal(rng, q.Data, 30)
 		fillNormal(rng, k.Data, 30)
 	case "local":
-		addPositionCode(rng, q)
-		addPositionCode(rng, k)
+		// Queries sit at positions i + M − N (the last N positions).
+		addPositionCode(rng, q, s.M-s.N)
+		addPositionCode(rng, k, 0)
 	default:
 		return q, k, v, fmt.Errorf("unknown input kind %q (want gaussian, local, peaked or npy:DIR)", kind)
 	}
@@ -53,12 +54,12 @@ func fillNormal(rng *rand.Rand, x []float32, sd float64) {
 	}
 }
 
-// addPositionCode sets t[b,h,i,:] = a·pe(i) + 0.3·noise, where pe(i) pairs
+// addPositionCode sets t[b,h,i,:] = a·pe(i+offset) + 0.3·noise, where pe(i) pairs
 // sin(i·ω_f) and cos(i·ω_f), so pe(i)·pe(j) = Σ_f cos((i−j)·ω_f) peaks at
 // i = j. Frequencies run from π/2 down to 2π/1024: neighbours within a few
 // dozen positions stay similar, distant ones decorrelate. The amplitude puts
 // the diagonal logit near 8 at scale 1/√D.
-func addPositionCode(rng *rand.Rand, t variants.Tensor) {
+func addPositionCode(rng *rand.Rand, t variants.Tensor, offset int) {
 	pairs := max(1, t.D/2)
 	amp := math.Sqrt(16 / math.Sqrt(float64(t.D)))
 	for b := range t.B {
@@ -68,9 +69,10 @@ func addPositionCode(rng *rand.Rand, t variants.Tensor) {
 				row := x[i*t.D : (i+1)*t.D]
 				for f := range pairs {
 					w := math.Pi / 2 * math.Pow(1.0/256, float64(f)/float64(pairs))
-					row[2*f%t.D] += float32(amp * math.Sin(float64(i)*w))
+					pos := float64(i + offset)
+					row[2*f%t.D] += float32(amp * math.Sin(pos*w))
 					if 2*f+1 < t.D {
-						row[2*f+1] += float32(amp * math.Cos(float64(i)*w))
+						row[2*f+1] += float32(amp * math.Cos(pos*w))
 					}
 				}
 				for d := range row {
