@@ -10,7 +10,10 @@ import (
 // attends to keys j = i + dilation·t for t ∈ [−w, w] (causal: t ∈ [−w, 0]),
 // 0 ≤ j < M, plus g global tokens: the first g positions attend to all keys
 // and are attended by all queries. Causal attention intersects every set
-// with j ≤ i. M ≠ N is supported: positions are aligned from 0.
+// with j ≤ i. Every i here is the query's position p_i = i + M − N (the
+// queries are the last N positions); N > M without causal would put
+// queries at negative positions, where a window means nothing, and is
+// refused. K and V may have fewer heads than Q (GQA).
 //
 // Forward splits the queries into dilation residue classes: in class ρ the
 // queries ρ + dilation·a and keys ρ + dilation·b form an ordinary window of
@@ -50,12 +53,26 @@ func (Window) Validate(s Shape, opt Options) error {
 	case opt.Global < 0:
 		return fmt.Errorf("-global %d: must be ≥ 0", opt.Global)
 	}
+	return positionsDefined(s, opt)
+}
+
+// positionsDefined refuses, for the position-based patterns, n > m without
+// causal: the first queries would sit at negative positions (causal makes
+// them empty rows instead).
+func positionsDefined(s Shape, opt Options) error {
+	if s.N > s.M && !opt.Causal {
+		return fmt.Errorf("n=%d > m=%d without -causal: queries sit at positions i + m − n, some negative, where the pattern is not defined: %w", s.N, s.M, ErrUnsupported)
+	}
 	return nil
 }
 
 // windowKeys returns the number of keys query i sees (DESIGN §2), in O(1).
 func windowKeys(s Shape, opt Options, i int) int {
 	g, w, dil := opt.Global, opt.Window, opt.Dilation
+	i = s.QueryPos(i)
+	if i < 0 { // causal: an empty row
+		return 0
+	}
 	if i < g {
 		if opt.Causal {
 			return min(s.M, i+1)
@@ -85,11 +102,12 @@ func (Window) Flops(s Shape, opt Options) float64 {
 func windowCandidates(s Shape, opt Options) candidates {
 	g, w, dil := opt.Global, opt.Window, opt.Dilation
 	return func(_, _, i int, buf []int) []int {
+		i = s.QueryPos(i)
 		for j := range s.M {
 			if opt.Causal && j > i {
 				continue
 			}
-			in := i < g || j < g
+			in := (i >= 0 && i < g) || j < g
 			if d := j - i; !in && d%dil == 0 {
 				t := d / dil
 				in = -w <= t && t <= w
@@ -148,6 +166,7 @@ func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 		return err
 	}
 	job := newWindowJob(s, opt, q, k, v, out, wn.fault)
+	clearEmptyRows(s, opt, out)
 	items := s.B * s.H * job.perHead
 	threads := threadCount(opt.Threads, items)
 	if threads == 1 {
@@ -171,15 +190,18 @@ func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 }
 
 // windowJob is the geometry of one window Forward. Work items per head are
-// the tiles of global query rows, then for each residue class its tiles of
-// non-global query rows.
+// the tiles of global query rows, then for each residue class of query
+// positions its tiles of non-global query rows. Queries are handled by
+// position: positions [pLo, M) hold rows pLo − off … N−1 (off = M − N).
 type windowJob struct {
 	s             Shape
 	w, dil, g     int
 	causal        bool
 	bq, bk        int
-	globalTiles   int // tiles of the min(g, N) global query rows
-	classes       int // residue classes that hold queries: min(dilation, N)
+	off, pLo      int // M − N; the first query position ≥ 0
+	globalEnd     int // query positions [pLo, globalEnd) are global
+	globalTiles   int // tiles of the global query rows
+	classes       int // residue classes that hold queries: min(dilation, queries)
 	tilesPerClass int // enough tiles for the largest class
 	perHead       int
 	q, k, v, out  Tensor
@@ -190,11 +212,25 @@ func newWindowJob(s Shape, opt Options, q, k, v, out Tensor, fault windowFault) 
 	j := windowJob{s: s, w: opt.Window, dil: opt.Dilation, g: opt.Global, causal: opt.Causal,
 		q: q, k: k, v: v, out: out, fault: fault}
 	j.bq, j.bk = windowTiles(s, j.w, j.causal)
-	j.globalTiles = ceilDiv(min(j.g, s.N), j.bq)
-	j.classes = min(j.dil, s.N)
-	j.tilesPerClass = ceilDiv(ceilDiv(s.N, j.dil), j.bq)
+	j.off, j.pLo = s.Offset(), max(0, s.Offset())
+	queries := s.M - j.pLo
+	j.globalEnd = max(j.pLo, min(j.g, s.M))
+	j.globalTiles = ceilDiv(j.globalEnd-j.pLo, j.bq)
+	j.classes = min(j.dil, queries)
+	j.tilesPerClass = ceilDiv(ceilDiv(queries, j.dil), j.bq)
 	j.perHead = j.globalTiles + j.classes*j.tilesPerClass
 	return j
+}
+
+// clearEmptyRows zeroes, when causal, the rows whose position is negative
+// (N > M): their candidate sets are empty.
+func clearEmptyRows(s Shape, opt Options, out Tensor) {
+	if !opt.Causal {
+		return
+	}
+	for bh := range s.B * s.H {
+		clear(out.Head(bh/s.H, bh%s.H)[:s.FirstVisible()*s.D])
+	}
 }
 
 // classLen returns how many of 0..n−1 are ≡ ρ (mod dil) and how many of
@@ -212,40 +248,44 @@ func (j *windowJob) item(it int, t *tileAttn) {
 	s, d := j.s, j.s.D
 	bh, r := it/j.perHead, it%j.perHead
 	b, h := bh/s.H, bh%s.H
-	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
+	kvh := s.KVHead(h)
+	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, kvh), j.v.Head(b, kvh), j.out.Head(b, h)
 
 	if r < j.globalTiles {
-		// Global query rows: every key (j ≤ i when causal).
-		r0 := r * j.bq
-		rows := min(j.bq, min(j.g, s.N)-r0)
+		// Global query rows: every key (j ≤ p when causal).
+		p0 := j.pLo + r*j.bq
+		rows := min(j.bq, j.globalEnd-p0)
 		for i := range rows {
 			hi := s.M
 			if j.causal {
-				hi = min(s.M, r0+i+1)
+				hi = min(s.M, p0+i+1)
 			}
 			t.setSpan(i, 0, hi, 0, 0)
 		}
 		kEnd := s.M
 		if j.causal {
-			kEnd = min(s.M, r0+rows)
+			kEnd = min(s.M, p0+rows)
 		}
-		t.begin(rows, qh[r0*d:], d, oh[r0*d:], d, nil, nil)
+		t.begin(rows, qh[(p0-j.off)*d:], d, oh[(p0-j.off)*d:], d, nil, nil)
 		t.attend(kh, vh, d, 0, kEnd)
 		t.finish()
 		return
 	}
 
 	r -= j.globalTiles
-	rho, tile := r/j.tilesPerClass, r%j.tilesPerClass
-	na, ga := classLen(s.N, j.g, rho, j.dil)
-	a0 := ga + tile*j.bq
+	c, tile := r/j.tilesPerClass, r%j.tilesPerClass
+	// Class c holds the query positions pLo + c + dil·t; in class
+	// coordinates a, position ρ + dil·a, like its keys ρ + dil·b.
+	rho := (j.pLo + c) % j.dil
+	na, ga := classLen(s.M, j.g, rho, j.dil)
+	a0 := max(ga, (j.pLo+c)/j.dil) + tile*j.bq
 	if a0 >= na {
 		return
 	}
 	rows := min(j.bq, na-a0)
 	ld := j.dil * d
-	q := qh[(rho+j.dil*a0)*d:]
-	t.begin(rows, q, ld, oh[(rho+j.dil*a0)*d:], ld, nil, nil)
+	row0 := rho + j.dil*a0 - j.off
+	t.begin(rows, qh[row0*d:], ld, oh[row0*d:], ld, nil, nil)
 
 	// The global keys j < g: every non-global query sees all of them, and
 	// they are below every such query, so causal masks none.
@@ -258,7 +298,7 @@ func (j *windowJob) item(it int, t *tileAttn) {
 
 	// The band of this class, in class coordinates b (key ρ + dil·b),
 	// leaving out the keys below g that the global pass counted.
-	mb, gb := classLen(s.M, j.g, rho, j.dil)
+	mb, gb := na, ga
 	left := j.w
 	if j.fault == windowFaultWide {
 		left++
