@@ -19,7 +19,9 @@ import (
 //     with Seed from the others; the first and last query blocks attend to
 //     everything. Self-attention only (M = N), and b ≤ N.
 //
-// Causal intersects every set with j ≤ i. For BigBird with causal set, the
+// Every i is the query's position p_i = i + M − N (the queries are the last
+// N positions; N > M needs causal, see positionsDefined). K and V may have
+// fewer heads than Q (GQA). Causal intersects every set with j ≤ i. For BigBird with causal set, the
 // random blocks are drawn from the blocks before β−1 (the only ones a
 // causal query can use) rather than from all others: a random block in the
 // future would be masked entirely and add nothing. The random blocks differ
@@ -67,6 +69,7 @@ func (Sparse) Validate(s Shape, opt Options) error {
 		if opt.Pattern == "fixed" && opt.Summary < 1 {
 			return fmt.Errorf("-summary %d: must be ≥ 1", opt.Summary)
 		}
+		return positionsDefined(s, opt)
 	case "bigbird":
 		switch {
 		case opt.Block < 1:
@@ -169,6 +172,9 @@ func bigbirdRandomBlocks(heads, nb, r int, causal bool, seed uint64, out []int32
 // for BigBird's non-random part; the random blocks add bigbirdAvailable·b.
 func sparseKeys(s Shape, opt Options, i int) int {
 	causal := opt.Causal
+	if i = s.QueryPos(i); i < 0 {
+		return 0 // causal: an empty row
+	}
 	switch opt.Pattern {
 	case "strided":
 		l := opt.Stride
@@ -237,13 +243,14 @@ func sparseCandidates(s Shape, opt Options) candidates {
 	case "strided":
 		l := opt.Stride
 		return func(_, _, i int, buf []int) []int {
+			i = s.QueryPos(i)
 			for j := range s.M {
 				d := i - j
 				var in bool
 				if causal {
 					in = j <= i && (d < l || d%l == 0)
 				} else {
-					in = (d < l && d > -l) || d%l == 0
+					in = (d < l && d > -l) || (d%l+l)%l == 0
 				}
 				if in {
 					buf = append(buf, j)
@@ -254,6 +261,7 @@ func sparseCandidates(s Shape, opt Options) candidates {
 	case "fixed":
 		l, c := opt.Stride, opt.Summary
 		return func(_, _, i int, buf []int) []int {
+			i = s.QueryPos(i)
 			for j := range s.M {
 				if (causal && j > i) || !(j/l == i/l || j%l >= l-c) {
 					continue
@@ -385,6 +393,7 @@ type stridedJob struct {
 	l             int
 	causal        bool
 	bq            int
+	off, pLo      int // M − N; the first query position ≥ 0
 	bandTiles     int
 	classes       int
 	tilesPerClass int
@@ -397,9 +406,12 @@ func (sp Sparse) strided(s Shape, opt Options, q, k, v, out Tensor, ws *Workspac
 	l := opt.Stride
 	bq := sparseRowTile(opt)
 	state := ws.Float32s(2 * s.B * s.H * s.N)
+	off, pLo := s.Offset(), max(0, s.Offset())
+	queries := s.M - pLo // query positions [pLo, M)
 	job := stridedJob{s: s, l: l, causal: opt.Causal, bq: bq, q: q, k: k, v: v, out: out,
-		mAll: state[:s.B*s.H*s.N], lAll: state[s.B*s.H*s.N:], fault: sp.fault,
-		bandTiles: ceilDiv(s.N, bq), classes: min(l, s.N), tilesPerClass: ceilDiv(ceilDiv(s.N, l), bq)}
+		mAll: state[:s.B*s.H*s.N], lAll: state[s.B*s.H*s.N:], fault: sp.fault, off: off, pLo: pLo,
+		bandTiles: ceilDiv(queries, bq), classes: min(l, queries), tilesPerClass: ceilDiv(ceilDiv(queries, l), bq)}
+	clearEmptyRows(s, opt, out)
 	if threadCount(opt.Threads, s.B*s.H*job.bandTiles) == 1 {
 		// Without a closure, so that this path allocates nothing.
 		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D))
@@ -422,13 +434,14 @@ func (j *stridedJob) band(it int, t *tileAttn) {
 	s, d, l := j.s, j.s.D, j.l
 	bh, tile := it/j.bandTiles, it%j.bandTiles
 	b, h := bh/s.H, bh%s.H
-	r0 := tile * j.bq
-	rows := min(j.bq, s.N-r0)
+	p0 := j.pLo + tile*j.bq
+	rows := min(j.bq, s.M-p0)
+	r0 := p0 - j.off
 	m, lsum := j.mAll[bh*s.N+r0:], j.lAll[bh*s.N+r0:]
 	t.begin(rows, j.q.Head(b, h)[r0*d:], d, j.out.Head(b, h)[r0*d:], d, nil, nil)
 	kLo, kHi := s.M, 0
 	for i := range rows {
-		pos := r0 + i
+		pos := p0 + i
 		lo, hi := max(0, pos-l+1), min(s.M, pos+l)
 		if j.causal {
 			hi = min(s.M, pos+1)
@@ -439,7 +452,7 @@ func (j *stridedJob) band(it int, t *tileAttn) {
 		}
 	}
 	if kLo < kHi {
-		t.attend(j.k.Head(b, h), j.v.Head(b, h), d, kLo, kHi)
+		t.attend(j.k.Head(b, s.KVHead(h)), j.v.Head(b, s.KVHead(h)), d, kLo, kHi)
 	}
 	t.store(m, lsum)
 }
@@ -449,23 +462,27 @@ func (j *stridedJob) column(it int, t *tileAttn) {
 	perHead := j.classes * j.tilesPerClass
 	bh, r := it/perHead, it%perHead
 	b, h := bh/s.H, bh%s.H
-	rho, tile := r/j.tilesPerClass, r%j.tilesPerClass
-	na, _ := classLen(s.N, 0, rho, l)
-	a0 := tile * j.bq
+	c, tile := r/j.tilesPerClass, r%j.tilesPerClass
+	// Class c: query positions pLo + c + l·t, position ρ + l·a in class
+	// coordinates a, like its keys ρ + l·b.
+	rho := (j.pLo + c) % l
+	na, _ := classLen(s.M, 0, rho, l)
+	a0 := (j.pLo+c)/l + tile*j.bq
 	if a0 >= na {
 		return
 	}
 	rows := min(j.bq, na-a0)
 	ld := l * d
+	row0 := rho + l*a0 - j.off
 	// The class's rows sit l apart in the output and in mAll, lAll: gather
 	// their running state into the tile's.
 	m, lsum := t.qt.alpha[:rows], t.qt.junk[:rows]
 	for i := range rows {
-		pos := bh*s.N + rho + l*(a0+i)
+		pos := bh*s.N + row0 + l*i
 		m[i], lsum[i] = j.mAll[pos], j.lAll[pos]
 	}
-	t.begin(rows, j.q.Head(b, h)[(rho+l*a0)*d:], ld, j.out.Head(b, h)[(rho+l*a0)*d:], ld, m, lsum)
-	mb, _ := classLen(s.M, 0, rho, l)
+	t.begin(rows, j.q.Head(b, h)[row0*d:], ld, j.out.Head(b, h)[row0*d:], ld, m, lsum)
+	mb := na
 	if mb > 0 {
 		kHi := 0
 		for i := range rows {
@@ -483,7 +500,7 @@ func (j *stridedJob) column(it int, t *tileAttn) {
 			kHi = max(kHi, hi)
 		}
 		if kHi > 0 {
-			t.attend(j.k.Head(b, h)[rho*d:], j.v.Head(b, h)[rho*d:], ld, 0, kHi)
+			t.attend(j.k.Head(b, s.KVHead(h))[rho*d:], j.v.Head(b, s.KVHead(h))[rho*d:], ld, 0, kHi)
 		}
 	}
 	t.finish()
@@ -497,6 +514,7 @@ type fixedJob struct {
 	l, c      int
 	causal    bool
 	bq        int
+	off, pLo  int // M − N; the first query position ≥ 0
 	subTiles  int // query tiles per block
 	q, out    []float32
 	k, v      []float32
@@ -510,13 +528,20 @@ func (sp Sparse) fixed(s Shape, opt Options, q, k, v, out Tensor, ws *Workspace)
 	bq := sparseRowTile(opt)
 	ns := summaryCount(s.M, l, c)
 	buf := ws.Float32s(2 * ns * s.D)
-	job := fixedJob{s: s, l: l, c: c, causal: opt.Causal, bq: bq, subTiles: ceilDiv(min(l, s.N), bq),
-		ks: buf[:ns*s.D], vs: buf[ns*s.D:], summaries: ns, fault: sp.fault}
-	items := ceilDiv(s.N, l) * job.subTiles
+	off, pLo := s.Offset(), max(0, s.Offset())
+	job := fixedJob{s: s, l: l, c: c, causal: opt.Causal, bq: bq, subTiles: ceilDiv(min(l, s.M-pLo), bq),
+		ks: buf[:ns*s.D], vs: buf[ns*s.D:], summaries: ns, fault: sp.fault, off: off, pLo: pLo}
+	clearEmptyRows(s, opt, out)
+	// Blocks of l positions holding the query positions [pLo, M).
+	items := ((s.M-1)/l - pLo/l + 1) * job.subTiles
 	for b := range s.B {
 		for h := range s.H {
-			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, h), v.Head(b, h), out.Head(b, h)
-			job.gather()
+			kvh := s.KVHead(h)
+			gathered := h > 0 && s.KVHead(h-1) == kvh
+			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, kvh), v.Head(b, kvh), out.Head(b, h)
+			if !gathered { // the query heads of a group share the summaries
+				job.gather()
+			}
 			if threadCount(opt.Threads, items) == 1 {
 				t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D))
 				for it := range items {
@@ -548,15 +573,15 @@ func (j *fixedJob) gather() {
 
 func (j *fixedJob) tile(it int, t *tileAttn) {
 	s, d, l := j.s, j.s.D, j.l
-	blk, sub := it/j.subTiles, it%j.subTiles
+	blk, sub := j.pLo/l+it/j.subTiles, it%j.subTiles
 	start := blk * l
-	r0 := start + sub*j.bq
-	end := min(s.N, start+l)
+	r0 := max(start, j.pLo) + sub*j.bq // a position
+	end := min(s.M, start+l)
 	if r0 >= end {
 		return
 	}
 	rows := min(j.bq, end-r0)
-	t.begin(rows, j.q[r0*d:], d, j.out[r0*d:], d, nil, nil)
+	t.begin(rows, j.q[(r0-j.off)*d:], d, j.out[(r0-j.off)*d:], d, nil, nil)
 
 	// The own block's keys that are not summary keys.
 	ownEnd := min(s.M, start+l-j.c)
@@ -633,7 +658,7 @@ func (j *bigbirdJob) tile(it int, t *tileAttn) {
 		return
 	}
 	rows := min(j.bq, end-r0)
-	kh, vh := j.k.Head(b, h), j.v.Head(b, h)
+	kh, vh := j.k.Head(b, s.KVHead(h)), j.v.Head(b, s.KVHead(h))
 	t.begin(rows, j.q.Head(b, h)[r0*d:], d, j.out.Head(b, h)[r0*d:], d, nil, nil)
 	// keys attends to the key positions [lo, hi), causal-masked per row.
 	keys := func(lo, hi int) {
