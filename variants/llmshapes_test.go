@@ -385,3 +385,52 @@ func llmWant(t *testing.T, c llmCase, s variants.Shape, q, k, v variants.Tensor,
 		return bruteSoftmax(s, q, k, v, scale, opt.Causal, c.set(s, opt.Causal))
 	}
 }
+
+// TestFlashSplitK: decode and small chunks with few tiles split the keys
+// (flash-decoding). The result is bit-identical for 1, 2, 3 and 7 threads,
+// matches the brute force, and a single-threaded Forward allocates nothing.
+func TestFlashSplitK(t *testing.T) {
+	v, _ := variants.Lookup("flash")
+	for _, s := range []variants.Shape{
+		{B: 1, H: 8, Hkv: 2, N: 1, M: 5000, D: 32},
+		{B: 1, H: 4, Hkv: 4, N: 1, M: 1100, D: 16},
+		{B: 2, H: 4, Hkv: 1, N: 5, M: 3001, D: 24},
+		{B: 1, H: 2, Hkv: 1, N: 70, M: 2100, D: 8},
+	} {
+		q, k, vv, _ := inputs.Generate("gaussian", s, 41)
+		for _, causal := range []bool{false, true} {
+			opt := variants.DefaultOptions()
+			opt.Causal = causal
+			label := fmt.Sprintf("%v causal=%v", s, causal)
+			want := bruteSoftmax(s, q, k, vv, float64(opt.ScaleFor(s.D)), causal, allSet(s, causal))
+			var first []float32
+			for _, threads := range []int{1, 2, 3, 7} {
+				opt.Threads = threads
+				out := variants.NewTensor(s.B, s.H, s.N, s.D)
+				ws := variants.NewWorkspace()
+				if err := v.Forward(q, k, vv, out, opt, ws); err != nil {
+					t.Fatal(err)
+				}
+				if e := parity.MaxAbsDiff(out.Data, want); e > 1e-5 {
+					t.Errorf("%s threads=%d: %.3g from the brute force", label, threads, e)
+				}
+				if first == nil {
+					first = out.Data
+					allocs := testing.AllocsPerRun(3, func() { v.Forward(q, k, vv, out, opt, ws) })
+					if allocs != 0 {
+						t.Errorf("%s: %.1f heap allocations per single-threaded Forward", label, allocs)
+					}
+					if ws.InUse() != 0 {
+						t.Errorf("%s: %d workspace bytes not returned", label, ws.InUse())
+					}
+					continue
+				}
+				for x := range first {
+					if math.Float32bits(first[x]) != math.Float32bits(out.Data[x]) {
+						t.Fatalf("%s: threads=%d differs from threads=1 at %d", label, threads, x)
+					}
+				}
+			}
+		}
+	}
+}
