@@ -20,10 +20,10 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	variant := fs.String("variant", "", "variant name (see attnbench list)")
 	qPath := fs.String("q", "", "queries .npy, shape [N,D], [H,N,D] or [B,H,N,D]")
-	kPath := fs.String("k", "", "keys .npy, [M,D], [H,M,D] or [B,H,M,D]")
+	kPath := fs.String("k", "", "keys .npy, [M,D], [Hkv,M,D] or [B,Hkv,M,D]; Hkv < H (grouped-query attention) when H is a multiple of it")
 	vPath := fs.String("v", "", "values .npy, same shape as the keys")
 	outPath := fs.String("o", "", "output .npy, written with the queries' shape")
-	causal := fs.Bool("causal", false, "causal attention (query i sees keys j ≤ i)")
+	causal := fs.Bool("causal", false, "causal attention (query i, at position i + m − n, sees keys j ≤ i + m − n)")
 	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
 	knobs := addKnobFlags(fs, false)
 	if err := fs.Parse(args); err != nil {

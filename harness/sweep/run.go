@@ -206,6 +206,9 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 			vals = append(vals, results.Value{Unit: "%peak", Value: sig(100*gflops/p, 4)})
 		}
 	}
+	if c.Shape.N <= KVBoundN {
+		vals = append(vals, results.Value{Unit: "GB/s", Value: sig(KVBytes(c.Shape)/ns, 4)})
+	}
 	vals = append(vals,
 		results.Value{Unit: "peak-B/op", Value: float64(peakBytes)},
 		results.Value{Unit: "B/op", Value: float64(s.AllocBytes / uint64(s.Iters))},
@@ -218,6 +221,18 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 		)
 	}
 	return results.Row{Name: c.Name, Iters: s.Iters, Values: vals, Keys: c.Keys}
+}
+
+// KVBoundN is the largest N whose result lines carry GB/s: with so few
+// queries per K/V row the time is bound by reading K and V (decode, small
+// prefill chunks), and bytes per second is the figure to hold against the
+// machine's memory bandwidth (DESIGN §4).
+const KVBoundN = 16
+
+// KVBytes is the K and V bytes one Forward reads at least once:
+// 2·B·Hkv·M·D·4.
+func KVBytes(s variants.Shape) float64 {
+	return 2 * 4 * float64(s.B) * float64(s.KVHeads()) * float64(s.M) * float64(s.D)
 }
 
 // threadsOf returns the goroutines a case's Forward may use.
@@ -248,7 +263,8 @@ func computesError(c Case, errMaxN int) bool {
 func EstimateBytes(c Case, errMaxN int) int64 {
 	s := c.Shape
 	bh := int64(s.B) * int64(s.H) * int64(s.D)
-	total := c.Variant.WorkspaceBytes(s, c.Opt) + 4*bh*(2*int64(s.N)+2*int64(s.M))
+	bkv := int64(s.B) * int64(s.KVHeads()) * int64(s.D)
+	total := c.Variant.WorkspaceBytes(s, c.Opt) + 4*bh*2*int64(s.N) + 4*bkv*2*int64(s.M)
 	if computesError(c, errMaxN) {
 		total += 8*bh*int64(s.N) + 8*int64(s.M)
 	}
