@@ -93,6 +93,8 @@ type Machine struct {
 	// PeakGFLOPS and PeakGFLOPSAll are the measured FMA peaks, 1 thread and
 	// all threads (0 when the files do not say).
 	PeakGFLOPS, PeakGFLOPSAll float64
+	// PeakBandwidth is the measured memory bandwidth, GB/s (0: not given).
+	PeakBandwidth float64
 	Commands                  []string // distinct command: lines, in order
 }
 
@@ -284,6 +286,9 @@ func (g *groupAcc) observe(res *benchfmt.Result) {
 	}
 	if g.machine.PeakGFLOPSAll == 0 {
 		g.machine.PeakGFLOPSAll = pa
+	}
+	if g.machine.PeakBandwidth == 0 {
+		g.machine.PeakBandwidth = configFloat(res, "peak-bandwidth")
 	}
 	if p1 != 0 || pa != 0 {
 		g.peaks[fmt.Sprint(p1, pa)] = true

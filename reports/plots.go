@@ -214,6 +214,7 @@ func (g *Group) panels(opt Options) []panel {
 	for _, k := range g.knobs() {
 		ps = append(ps, g.relerrKnobPanel(k))
 	}
+	ps = append(ps, g.mPanels()...)
 	return append(ps, g.paretoPanel(opt.ParetoN), g.speedupPanel())
 }
 
