@@ -95,7 +95,7 @@ type Machine struct {
 	PeakGFLOPS, PeakGFLOPSAll float64
 	// PeakBandwidth is the measured memory bandwidth, GB/s (0: not given).
 	PeakBandwidth float64
-	Commands                  []string // distinct command: lines, in order
+	Commands      []string // distinct command: lines, in order
 }
 
 // Group is results from one configuration: never mixed with another.
