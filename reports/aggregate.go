@@ -456,7 +456,7 @@ func compareValues(a, b string) int {
 }
 
 // nameKeyOrder is the order of name keys in DESIGN §5.
-var nameKeyOrder = []string{"variant", "causal", "batch", "heads", "n", "m", "d", "threads", "inputs",
+var nameKeyOrder = []string{"variant", "causal", "batch", "heads", "kv-heads", "n", "m", "d", "threads", "inputs",
 	"window", "dilation", "global", "pattern", "stride", "summary", "block", "random", "buckets", "rounds",
 	"chunk", "shared-qk", "kernel", "features", "block-q", "block-k", "scale", "seed"}
 
@@ -469,7 +469,7 @@ func keyRank(k string) int {
 
 // contextKeys are the name keys that describe the problem rather than the
 // variant's method: a speed-up compares series only when these match.
-var contextKeys = []string{"causal", "batch", "heads", "m", "d", "threads", "inputs"}
+var contextKeys = []string{"causal", "batch", "heads", "kv-heads", "m", "d", "threads", "inputs"}
 
 func isContextKey(k string) bool { return slices.Contains(contextKeys, k) }
 
