@@ -74,6 +74,7 @@ type flashGeom struct {
 	group    int // G
 	rq       int // query positions per tile
 	width    int // tile columns
+	narrow   bool // a narrow tile (queryTile.narrow)
 	i0       int // first query row computed (causal: rows before see no key)
 	qTiles   int // tiles per K/V head
 	items    int // B·Hkv·qTiles
@@ -99,6 +100,9 @@ func flashGeometry(s Shape, opt Options) flashGeom {
 	rows := s.N - g.i0
 	g.rq = max(1, min(rows, g.bq/g.group))
 	g.width = tileWidth(g.rq * g.group)
+	if g.rq*g.group <= narrowWidth {
+		g.width, g.narrow = narrowWidth, true
+	}
 	g.qTiles = ceilDiv(rows, g.rq)
 	g.items = s.B * s.KVHeads() * g.qTiles
 	g.slices, g.sliceLen = 1, s.M
@@ -219,6 +223,7 @@ func (f *flashJob) tile(u int, scratch []float32, perm []int32) {
 	d, w := s.D, g.width
 
 	t := newQueryTile(f.kern, d, w, scratch, f.fault)
+	t.narrow = g.narrow
 	sTile := scratch[queryTileFloats(d, w):][:g.bk*w]
 	// The group's query heads are consecutive, N·D apart.
 	h0 := kvh * g.group

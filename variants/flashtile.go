@@ -27,7 +27,20 @@ type queryTile struct {
 	l        []float32 // running sum per query
 	junk     []float32 // column maxima that must not count (masked rows)
 	fault    flashFault
+	rows     int // real queries (columns) of the current tile
+
+	// narrow tiles (at most narrowWidth queries: decode, a few heads of
+	// one K/V group) keep Q row-major and compute the scores with GemmNT,
+	// whose SIMD runs along d: the transposed score kernel would compute
+	// a whole 16-column vector per key for a handful of real columns,
+	// which makes a decode step compute-bound instead of bound by reading
+	// K and V.
+	narrow bool
 }
+
+// narrowWidth is the width of a narrow tile: a whole number of 4-column
+// blocks for GemmNT and one 8-column group for the softmax kernels.
+const narrowWidth = 8
 
 // tileWidth is the number of query columns of a tile of bq queries: a whole
 // number of 16-float vectors, so every SIMD set runs its full-width kernels.
@@ -57,7 +70,28 @@ func (t *queryTile) start(q []float32, rows int, scale float32) {
 // startRows is start with the rows gathered: row i is q[perm[i]·d:] (perm
 // nil: i).
 func (t *queryTile) startRows(q []float32, perm []int32, rows int, scale float32) {
-	t.kern.PackT(rows, t.width, t.d, q, t.d, perm, scale, nil, t.qt)
+	t.rows = rows
+	if t.narrow {
+		// Row-major, times the scale (the plain float32 multiply, as
+		// PackT), padding rows zero.
+		d := t.d
+		for i := range t.width {
+			dst := t.qt[i*d : (i+1)*d]
+			if i >= rows {
+				clear(dst)
+				continue
+			}
+			r := i
+			if perm != nil {
+				r = int(perm[i])
+			}
+			for p, x := range q[r*d : r*d+d] {
+				dst[p] = scale * x
+			}
+		}
+	} else {
+		t.kern.PackT(rows, t.width, t.d, q, t.d, perm, scale, nil, t.qt)
+	}
 	clear(t.o)
 	for i := range t.m {
 		t.m[i] = float32(math.Inf(-1))
@@ -81,11 +115,11 @@ func (t *queryTile) step(k, v []float32, c0, cols, p0, group int, causal bool, s
 		free = max(0, min(cols, p0-c0+1))
 	}
 	if free > 0 {
-		kern.ScoresT(free, w, d, kj, d, t.qt, w, s, t.m)
+		t.scores(free, kj, s, t.m)
 	}
 	band := cols - free
 	if band > 0 {
-		kern.ScoresT(band, w, d, kj[free*d:], d, t.qt, w, s[free*w:], t.junk)
+		t.scores(band, kj[free*d:], s[free*w:], t.junk)
 		for j := free; j < cols; j++ {
 			row := s[j*w : (j+1)*w]
 			// Column c sees key c0+j when p0 + c/group ≥ c0+j.
@@ -114,7 +148,8 @@ func (t *queryTile) step(k, v []float32, c0, cols, p0, group int, causal bool, s
 	if t.fault == faultNoRescale {
 		alpha = nil
 	}
-	kern.AccumulatePV(cols, w, w, d, s, v[c0*d:], d, t.o, d, alpha)
+	// Only the real rows: the padding columns' probabilities are never read.
+	kern.AccumulatePV(cols, w, t.rows, d, s, v[c0*d:], d, t.o, d, alpha)
 	if band > 0 && free == 0 {
 		for i, l := range t.l {
 			if l == 0 {
@@ -122,6 +157,17 @@ func (t *queryTile) step(k, v []float32, c0, cols, p0, group int, causal bool, s
 			}
 		}
 	}
+}
+
+// scores sets s (rows × width) to the scores of rows keys k (d apart)
+// against the tile's queries and folds their column maxima into colMax.
+func (t *queryTile) scores(rows int, k, s, colMax []float32) {
+	if !t.narrow {
+		t.kern.ScoresT(rows, t.width, t.d, k, t.d, t.qt, t.width, s, colMax)
+		return
+	}
+	t.kern.GemmNT(rows, t.width, t.d, k, t.d, t.qt, t.d, s, t.width)
+	t.kern.ColMax(rows, t.width, s, colMax)
 }
 
 // finish writes the first rows queries' outputs, O/l, to out (row-major);
