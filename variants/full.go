@@ -24,10 +24,18 @@ func (Full) Params() []string { return nil }
 
 func (Full) Validate(s Shape, opt Options) error { return s.Check() }
 
+// Flops is DESIGN §4's 4·B·H·N·M·D, causal half of it when M = N. Causal
+// with M ≠ N counts the pairs each query sees, Σ_i min(M, p_i + 1): a
+// decode step (N = 1) sees every key, not half of them.
 func (Full) Flops(s Shape, opt Options) float64 {
 	pairs := float64(s.N) * float64(s.M)
-	if opt.Causal {
+	if opt.Causal && s.M == s.N {
 		pairs /= 2
+	} else if opt.Causal {
+		pairs = 0
+		for i := s.FirstVisible(); i < s.N; i++ {
+			pairs += float64(min(s.M, s.QueryPos(i)+1))
+		}
 	}
 	return attentionFlops(s, pairs)
 }

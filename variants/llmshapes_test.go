@@ -434,3 +434,27 @@ func TestFlashSplitK(t *testing.T) {
 		}
 	}
 }
+
+// TestExactFlopsWithPositions: causal full and flash count the pairs each
+// query sees, Σ_i min(M, p_i + 1), when M ≠ N (a decode step sees all M
+// keys), and keep DESIGN §4's half when M = N.
+func TestExactFlopsWithPositions(t *testing.T) {
+	opt := variants.DefaultOptions()
+	opt.Causal = true
+	for _, c := range []struct {
+		s     variants.Shape
+		pairs float64
+	}{
+		{variants.Shape{B: 1, H: 4, Hkv: 2, N: 1, M: 1000, D: 8}, 1000},
+		{variants.Shape{B: 2, H: 2, N: 3, M: 10, D: 8}, 8 + 9 + 10},
+		{variants.Shape{B: 1, H: 1, N: 5, M: 2, D: 8}, 0 + 0 + 0 + 1 + 2},
+		{variants.Shape{B: 1, H: 1, N: 6, M: 6, D: 8}, 18},
+	} {
+		for _, name := range []string{"full", "flash"} {
+			v, _ := variants.Lookup(name)
+			if got, want := v.Flops(c.s, opt), 4*float64(c.s.B*c.s.H*c.s.D)*c.pairs; got != want {
+				t.Errorf("%s %v: Flops %v, want %v", name, c.s, got, want)
+			}
+		}
+	}
+}
