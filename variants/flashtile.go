@@ -166,7 +166,10 @@ func (t *queryTile) scores(rows int, k, s, colMax []float32) {
 		t.kern.ScoresT(rows, t.width, t.d, k, t.d, t.qt, t.width, s, colMax)
 		return
 	}
-	t.kern.GemmNT(rows, t.width, t.d, k, t.d, t.qt, t.d, s, t.width)
+	// Only the real queries, in whole 4-column blocks; the padding
+	// columns keep the finite values of the last softmax (never read).
+	n := min(t.width, (t.rows+3)&^3)
+	t.kern.GemmNT(rows, n, t.d, k, t.d, t.qt, t.d, s, t.width)
 	t.kern.ColMax(rows, t.width, s, colMax)
 }
 
