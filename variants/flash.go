@@ -71,15 +71,15 @@ func flashTiles(s Shape, opt Options) (bq, bk int) {
 // constants only, never on the thread count, so the bits do not either.
 type flashGeom struct {
 	bq, bk   int
-	group    int // G
-	rq       int // query positions per tile
-	width    int // tile columns
+	group    int  // G
+	rq       int  // query positions per tile
+	width    int  // tile columns
 	narrow   bool // a narrow tile (queryTile.narrow)
-	i0       int // first query row computed (causal: rows before see no key)
-	qTiles   int // tiles per K/V head
-	items    int // B·Hkv·qTiles
-	slices   int // key slices per tile (1: no split)
-	sliceLen int // keys per slice, a multiple of bk
+	i0       int  // first query row computed (causal: rows before see no key)
+	qTiles   int  // tiles per K/V head
+	items    int  // B·Hkv·qTiles
+	slices   int  // key slices per tile (1: no split)
+	sliceLen int  // keys per slice, a multiple of bk
 }
 
 // Split-K constants: split when a Forward has fewer than flashSplitItems
