@@ -691,6 +691,10 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 	if !j.shared {
 		j.kh = j.k.Head(b, s.KVHead(h))
 	}
+	// Grouped K/V heads: the query heads of a group share the keys'
+	// buckets and orders (nothing after this writes them), so the keys
+	// are hashed and sorted once per K/V head.
+	keys := !j.shared && (h == 0 || s.KVHead(h) != s.KVHead(h-1))
 	// Shared QK: each block of rows is normalised right after it is
 	// hashed, while it is in cache, so Q is read from memory once.
 	if hash == nil {
@@ -698,18 +702,18 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 			j.hashBlock(j.qh, s.N, j.qBkt, r0, &j.hs, j.shared)
 		}
 		j.hasher.flush(s.N, j.qBkt, &j.hs)
-		if !j.shared {
+		if keys {
 			j.hasher.hash(j.kh, s.M, j.kBkt, &j.hs)
 		}
 	} else {
 		hash(j.qh, s.N, j.qBkt, j.shared)
-		if !j.shared {
+		if keys {
 			hash(j.kh, s.M, j.kBkt, false)
 		}
 	}
 	for r := range g.rounds {
 		j.sort(j.qBkt[r*s.N:(r+1)*s.N], j.qPerm[r*s.N:], j.qInv[r*s.N:], j.qStart[r*(g.nb+1):])
-		if !j.shared {
+		if keys {
 			j.sort(j.kBkt[r*s.M:(r+1)*s.M], j.kPerm[r*s.M:], j.kInv[r*s.M:], j.kStart[r*(g.nb+1):])
 		}
 	}
