@@ -28,8 +28,10 @@ import (
 // one R_r per round).
 //
 // With -shared-qk=false queries and keys are hashed with the same rotations
-// and there is no chunking: C(i) = ∪_r {j : h_r(q_i) = h_r(k_j)} (∩ j ≤ i
-// when causal), so M ≠ N is supported; the cost follows the bucket sizes.
+// and there is no chunking: C(i) = ∪_r {j : h_r(q_i) = h_r(k_j)} (∩ j ≤ p_i
+// = i + M − N when causal), so M ≠ N and grouped K/V heads (Hkv < H) are
+// supported; the cost follows the bucket sizes. Shared-QK needs M = N and
+// Hkv = H.
 //
 // Forward, per head: hash every position with one product per 126 rows
 // against the rounds' rotations (on AVX-512 VNNI at nb/2 ≥ 64, in int16
@@ -934,7 +936,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 }
 
 // bucket processes the queries of bucket β in the current round (no
-// shared QK): every key of the bucket, j ≤ i when causal.
+// shared QK): every key of the bucket, j ≤ p_i when causal.
 func (j *lshJob) bucket(beta int, t *tileAttn) {
 	s, g, d, r := j.s, j.g, j.s.D, j.round
 	nb1 := g.nb + 1

@@ -14,7 +14,7 @@ import (
 // Kinds lists the synthetic input kinds.
 var Kinds = []string{"gaussian", "local", "peaked"}
 
-// Generate returns seeded Q [B,H,N,D], K and V [B,H,M,D] of the given kind:
+// Generate returns seeded Q [B,H,N,D], K and V [B,Hkv,M,D] of the given kind:
 //
 //   - gaussian: every value N(0,1);
 //   - local: Q and K carry a sinusoidal position code, so q_i·k_j is largest
