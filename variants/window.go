@@ -156,8 +156,8 @@ func windowTiles(s Shape, w int, causal bool) (bq, bk int) {
 
 func (Window) WorkspaceBytes(s Shape, opt Options) int64 {
 	j := newWindowJob(s, opt, Tensor{}, Tensor{}, Tensor{}, Tensor{}, windowNoFault)
-	threads := threadCount(opt.Threads, s.B*s.H*j.perHead)
-	return 4 * int64(threads) * int64(tileFloats(s.D, j.bq, j.bk)+tileInts(j.bq))
+	threads := threadCount(opt.Threads, s.B*s.KVHeads()*j.perGroup)
+	return 4 * int64(threads) * int64(tileFloats(s.D, j.rows, j.bk)+tileInts(j.rows)+j.rows)
 }
 
 func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -167,58 +167,71 @@ func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 	}
 	job := newWindowJob(s, opt, q, k, v, out, wn.fault)
 	clearEmptyRows(s, opt, out)
-	items := s.B * s.H * job.perHead
+	items := s.B * s.KVHeads() * job.perGroup
 	threads := threadCount(opt.Threads, items)
 	if threads == 1 {
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.bq, job.bk)
+		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk)
+		perm := ws.Int32s(job.rows)
 		for it := range items {
-			job.item(it, &t)
+			job.item(it, &t, perm)
 		}
 		t.release(ws)
+		ws.PutInt32s(perm)
 		return nil
 	}
 	tiles := make([]tileAttn, threads)
+	perms := make([][]int32, threads)
 	for i := range tiles {
-		tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.bq, job.bk)
+		tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk)
+		perms[i] = ws.Int32s(job.rows)
 	}
 	j := job
-	forEach(threads, items, func(w, it int) { j.item(it, &tiles[w]) })
+	forEach(threads, items, func(w, it int) { j.item(it, &tiles[w], perms[w]) })
 	for i := range tiles {
 		tiles[i].release(ws)
+		ws.PutInt32s(perms[i])
 	}
 	return nil
 }
 
-// windowJob is the geometry of one window Forward. Work items per head are
-// the tiles of global query rows, then for each residue class of query
-// positions its tiles of non-global query rows. Queries are handled by
-// position: positions [pLo, M) hold rows pLo − off … N−1 (off = M − N).
+// windowJob is the geometry of one window Forward. A tile packs the G =
+// H/Hkv query heads that share a K/V head, position by position (column c
+// is head c mod G at the tile's (c/G)-th position), so the K/V tiles it
+// reads serve all G heads. Work items per K/V head are the tiles of global
+// query positions, then for each residue class of query positions its
+// tiles of non-global ones. Queries are handled by position: positions
+// [pLo, M) hold rows pLo − off … N−1 (off = M − N).
 type windowJob struct {
 	s             Shape
 	w, dil, g     int
 	causal        bool
 	bq, bk        int
+	group         int // G
+	rq            int // positions per tile
+	rows          int // tile rows: rq·G
 	off, pLo      int // M − N; the first query position ≥ 0
 	globalEnd     int // query positions [pLo, globalEnd) are global
-	globalTiles   int // tiles of the global query rows
+	globalTiles   int // tiles of the global query positions
 	classes       int // residue classes that hold queries: min(dilation, queries)
 	tilesPerClass int // enough tiles for the largest class
-	perHead       int
+	perGroup      int
 	q, k, v, out  Tensor
 	fault         windowFault
 }
 
 func newWindowJob(s Shape, opt Options, q, k, v, out Tensor, fault windowFault) windowJob {
 	j := windowJob{s: s, w: opt.Window, dil: opt.Dilation, g: opt.Global, causal: opt.Causal,
-		q: q, k: k, v: v, out: out, fault: fault}
+		q: q, k: k, v: v, out: out, fault: fault, group: s.Group()}
 	j.bq, j.bk = windowTiles(s, j.w, j.causal)
+	j.rq = max(1, j.bq/j.group)
+	j.rows = j.rq * j.group
 	j.off, j.pLo = s.Offset(), max(0, s.Offset())
 	queries := s.M - j.pLo
 	j.globalEnd = max(j.pLo, min(j.g, s.M))
-	j.globalTiles = ceilDiv(j.globalEnd-j.pLo, j.bq)
+	j.globalTiles = ceilDiv(j.globalEnd-j.pLo, j.rq)
 	j.classes = min(j.dil, queries)
-	j.tilesPerClass = ceilDiv(ceilDiv(queries, j.dil), j.bq)
-	j.perHead = j.globalTiles + j.classes*j.tilesPerClass
+	j.tilesPerClass = ceilDiv(ceilDiv(queries, j.dil), j.rq)
+	j.perGroup = j.globalTiles + j.classes*j.tilesPerClass
 	return j
 }
 
@@ -244,31 +257,34 @@ func classLen(n, g, rho, dil int) (count, below int) {
 	return count, below
 }
 
-func (j *windowJob) item(it int, t *tileAttn) {
-	s, d := j.s, j.s.D
-	bh, r := it/j.perHead, it%j.perHead
-	b, h := bh/s.H, bh%s.H
-	kvh := s.KVHead(h)
-	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, kvh), j.v.Head(b, kvh), j.out.Head(b, h)
+func (j *windowJob) item(it int, t *tileAttn, perm []int32) {
+	s, d, G := j.s, j.s.D, j.group
+	bkv, r := it/j.perGroup, it%j.perGroup
+	b, kvh := bkv/s.KVHeads(), bkv%s.KVHeads()
+	kh, vh := j.k.Head(b, kvh), j.v.Head(b, kvh)
+	// The group's query heads are consecutive, N·D apart.
+	qg := j.q.Data[(b*s.H+kvh*G)*s.N*d:]
 
 	if r < j.globalTiles {
-		// Global query rows: every key (j ≤ p when causal).
-		p0 := j.pLo + r*j.bq
-		rows := min(j.bq, j.globalEnd-p0)
-		for i := range rows {
+		// Global query positions: every key (j ≤ p when causal).
+		p0 := j.pLo + r*j.rq
+		rq := min(j.rq, j.globalEnd-p0)
+		for c := range rq * G {
+			p := p0 + c/G
+			perm[c] = int32((c%G)*s.N + p - j.off)
 			hi := s.M
 			if j.causal {
-				hi = min(s.M, p0+i+1)
+				hi = min(s.M, p+1)
 			}
-			t.setSpan(i, 0, hi, 0, 0)
+			t.setSpan(c, 0, hi, 0, 0)
 		}
 		kEnd := s.M
 		if j.causal {
-			kEnd = min(s.M, p0+rows)
+			kEnd = min(s.M, p0+rq)
 		}
-		t.begin(rows, qh[(p0-j.off)*d:], d, oh[(p0-j.off)*d:], d, nil, nil)
+		t.beginLocal(rq*G, qg, d, perm[:rq*G], false, nil, d, nil, nil)
 		t.attend(kh, vh, d, 0, kEnd)
-		t.finish()
+		j.finish(t, b, kvh, perm[:rq*G])
 		return
 	}
 
@@ -278,20 +294,22 @@ func (j *windowJob) item(it int, t *tileAttn) {
 	// coordinates a, position ρ + dil·a, like its keys ρ + dil·b.
 	rho := (j.pLo + c) % j.dil
 	na, ga := classLen(s.M, j.g, rho, j.dil)
-	a0 := max(ga, (j.pLo+c)/j.dil) + tile*j.bq
+	a0 := max(ga, (j.pLo+c)/j.dil) + tile*j.rq
 	if a0 >= na {
 		return
 	}
-	rows := min(j.bq, na-a0)
-	ld := j.dil * d
-	row0 := rho + j.dil*a0 - j.off
-	t.begin(rows, qh[row0*d:], ld, oh[row0*d:], ld, nil, nil)
+	rq := min(j.rq, na-a0)
+	rows := rq * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + rho + j.dil*(a0+x/G) - j.off)
+	}
+	t.beginLocal(rows, qg, d, perm[:rows], false, nil, d, nil, nil)
 
 	// The global keys j < g: every non-global query sees all of them, and
 	// they are below every such query, so causal masks none.
 	if gk := min(j.g, s.M); gk > 0 {
-		for i := range rows {
-			t.setSpan(i, 0, gk, 0, 0)
+		for x := range rows {
+			t.setSpan(x, 0, gk, 0, 0)
 		}
 		t.attend(kh, vh, d, 0, gk)
 	}
@@ -304,20 +322,40 @@ func (j *windowJob) item(it int, t *tileAttn) {
 		left++
 	}
 	bLo, bHi := mb, 0
-	for i := range rows {
-		a := a0 + i
+	for x := range rows {
+		a := a0 + x/G
 		lo := max(gb, a-left)
 		hi := min(mb, a+j.w+1)
 		if j.causal {
 			hi = min(mb, a+1)
 		}
-		t.setSpan(i, lo, hi, 0, 0)
+		t.setSpan(x, lo, hi, 0, 0)
 		if lo < hi {
 			bLo, bHi = min(bLo, lo), max(bHi, hi)
 		}
 	}
 	if bLo < bHi {
+		ld := j.dil * d
 		t.attend(kh[rho*d:], vh[rho*d:], ld, bLo, bHi)
 	}
-	t.finish()
+	j.finish(t, b, kvh, perm[:rows])
+}
+
+// finish writes each tile row's O/l to its head's output row (row x is
+// head kvh·G + x mod G, query row perm[x] − (x mod G)·N); a row that saw
+// no key is zero, as an empty candidate set.
+func (j *windowJob) finish(t *tileAttn, b, kvh int, perm []int32) {
+	s, d, G := j.s, j.s.D, j.group
+	for x, r := range perm {
+		g := x % G
+		o := j.out.Head(b, kvh*G+g)[(int(r)-g*s.N)*d:][:d]
+		if l := t.qt.l[x]; l > 0 {
+			inv := 1 / l
+			for c, y := range t.qt.o[x*d : (x+1)*d] {
+				o[c] = y * inv
+			}
+		} else {
+			clear(o)
+		}
+	}
 }
