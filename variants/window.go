@@ -18,11 +18,14 @@ import (
 // Forward splits the queries into dilation residue classes: in class ρ the
 // queries ρ + dilation·a and keys ρ + dilation·b form an ordinary window of
 // radius w in a and b, and these rows sit at a fixed stride in Q, K, V and
-// the output, so the tile GEMMs read them in place with a larger leading
-// dimension. A tile of query rows of one class attends to the global keys
-// (a dense range) and then to the band of its class, so the work is
-// (rows + 2w)·rows per tile instead of rows·M; the global query rows are
-// dense tiles against every key. Working memory is one tile per thread.
+// the output, so the tile GEMMs read K and V in place with a larger leading
+// dimension (the queries are packed through a row list). A tile of query
+// rows of one class attends to the global keys (a dense range) and then to
+// the band of its class, so the work is (rows + 2w)·rows per tile instead
+// of rows·M; the global query rows are dense tiles against every key. A
+// tile packs the query heads that share a K/V head (GQA), position by
+// position, so each K/V tile read serves all of them (a decode step is one
+// tile per K/V head). Working memory is one tile per thread.
 type Window struct {
 	fault windowFault
 }
