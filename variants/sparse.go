@@ -339,7 +339,14 @@ func sparseRowTile(opt Options) int {
 func (Sparse) WorkspaceBytes(s Shape, opt Options) int64 {
 	bq, bk := sparseRowTile(opt), keyTile(s.D)
 	threads := threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, bq))
+	if opt.Pattern == "fixed" {
+		// Tiles pack the query heads of a K/V head, with their row list.
+		bq = max(1, bq/s.Group()) * s.Group()
+	}
 	n := int64(threads) * int64(tileFloats(s.D, bq, bk)+tileInts(bq))
+	if opt.Pattern == "fixed" {
+		n += int64(threads) * int64(bq)
+	}
 	switch opt.Pattern {
 	case "strided":
 		n += 2 * int64(s.B*s.H*s.N)
@@ -506,18 +513,22 @@ func (j *stridedJob) column(it int, t *tileAttn) {
 	t.finish()
 }
 
-// fixedJob runs the fixed pattern per head: the summary keys (j mod l ≥ l−c)
-// are gathered into ks, vs, then each tile of query rows inside one block
-// attends to the non-summary part of its own block and to the summary keys.
+// fixedJob runs the fixed pattern per K/V head: the summary keys (j mod
+// l ≥ l−c) are gathered into ks, vs, then each tile of query positions
+// inside one block attends to the non-summary part of its own block and
+// to the summary keys. A tile packs the query heads that share the K/V
+// head (GQA), position by position, so the K/V it reads serves them all.
 type fixedJob struct {
 	s         Shape
 	l, c      int
 	causal    bool
-	bq        int
+	group     int // G
+	rq        int // positions per tile
 	off, pLo  int // M − N; the first query position ≥ 0
 	subTiles  int // query tiles per block
-	q, out    []float32
-	k, v      []float32
+	q, out    Tensor
+	b, kvh    int       // the K/V head being run
+	k, v      []float32 // its K and V
 	ks, vs    []float32
 	summaries int
 	fault     sparseFault
@@ -529,32 +540,54 @@ func (sp Sparse) fixed(s Shape, opt Options, q, k, v, out Tensor, ws *Workspace)
 	ns := summaryCount(s.M, l, c)
 	buf := ws.Float32s(2 * ns * s.D)
 	off, pLo := s.Offset(), max(0, s.Offset())
-	job := fixedJob{s: s, l: l, c: c, causal: opt.Causal, bq: bq, subTiles: ceilDiv(min(l, s.M-pLo), bq),
-		ks: buf[:ns*s.D], vs: buf[ns*s.D:], summaries: ns, fault: sp.fault, off: off, pLo: pLo}
+	G := s.Group()
+	rq := max(1, bq/G)
+	rows := rq * G
+	job := fixedJob{s: s, l: l, c: c, causal: opt.Causal, group: G, rq: rq, subTiles: ceilDiv(min(l, s.M-pLo), rq),
+		q: q, out: out, ks: buf[:ns*s.D], vs: buf[ns*s.D:], summaries: ns, fault: sp.fault, off: off, pLo: pLo}
 	clearEmptyRows(s, opt, out)
 	// Blocks of l positions holding the query positions [pLo, M).
 	items := ((s.M-1)/l - pLo/l + 1) * job.subTiles
-	for b := range s.B {
-		for h := range s.H {
-			kvh := s.KVHead(h)
-			gathered := h > 0 && s.KVHead(h-1) == kvh
-			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, kvh), v.Head(b, kvh), out.Head(b, h)
-			if !gathered { // the query heads of a group share the summaries
-				job.gather()
+	threads := threadCount(opt.Threads, items)
+	tiles := make([]tileAttn, 0, threads)
+	perms := make([][]int32, 0, threads)
+	if threads == 1 {
+		// Without a closure or slices of tiles, so that this path
+		// allocates nothing.
+		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
+		perm := ws.Int32s(rows)
+		for bkv := range s.B * s.KVHeads() {
+			job.head(bkv, k, v)
+			for it := range items {
+				job.tile(it, &t, perm)
 			}
-			if threadCount(opt.Threads, items) == 1 {
-				t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D))
-				for it := range items {
-					job.tile(it, &t)
-				}
-				t.release(ws)
-				continue
-			}
-			j := job
-			runItems(ws, opt, s, bq, keyTile(s.D), items, j.tile)
 		}
+		t.release(ws)
+		ws.PutInt32s(perm)
+		ws.PutFloat32s(buf)
+		return
+	}
+	for range threads {
+		tiles = append(tiles, newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D)))
+		perms = append(perms, ws.Int32s(rows))
+	}
+	for bkv := range s.B * s.KVHeads() {
+		job.head(bkv, k, v)
+		j := job
+		forEach(threads, items, func(w, it int) { j.tile(it, &tiles[w], perms[w]) })
+	}
+	for i := range tiles {
+		tiles[i].release(ws)
+		ws.PutInt32s(perms[i])
 	}
 	ws.PutFloat32s(buf)
+}
+
+// head selects K/V head bkv (batch·Hkv + head) and gathers its summaries.
+func (j *fixedJob) head(bkv int, k, v Tensor) {
+	j.b, j.kvh = bkv/j.s.KVHeads(), bkv%j.s.KVHeads()
+	j.k, j.v = k.Head(j.b, j.kvh), v.Head(j.b, j.kvh)
+	j.gather()
 }
 
 // gather copies the summary keys and values of the head into ks, vs, in
@@ -571,27 +604,32 @@ func (j *fixedJob) gather() {
 	}
 }
 
-func (j *fixedJob) tile(it int, t *tileAttn) {
-	s, d, l := j.s, j.s.D, j.l
+func (j *fixedJob) tile(it int, t *tileAttn, perm []int32) {
+	s, d, l, G := j.s, j.s.D, j.l, j.group
 	blk, sub := j.pLo/l+it/j.subTiles, it%j.subTiles
 	start := blk * l
-	r0 := max(start, j.pLo) + sub*j.bq // a position
+	r0 := max(start, j.pLo) + sub*j.rq // a position
 	end := min(s.M, start+l)
 	if r0 >= end {
 		return
 	}
-	rows := min(j.bq, end-r0)
-	t.begin(rows, j.q[(r0-j.off)*d:], d, j.out[(r0-j.off)*d:], d, nil, nil)
+	rows := min(j.rq, end-r0) * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + r0 + x/G - j.off)
+	}
+	// The group's query heads are consecutive, N·D apart.
+	qg := j.q.Data[(j.b*s.H+j.kvh*G)*s.N*d:]
+	t.beginLocal(rows, qg, d, perm[:rows], false, nil, d, nil, nil)
 
 	// The own block's keys that are not summary keys.
 	ownEnd := min(s.M, start+l-j.c)
 	if start < ownEnd {
-		for i := range rows {
+		for x := range rows {
 			hi := ownEnd
 			if j.causal {
-				hi = min(hi, r0+i+1)
+				hi = min(hi, r0+x/G+1)
 			}
-			t.setSpan(i, start, hi, 0, 0)
+			t.setSpan(x, start, hi, 0, 0)
 		}
 		t.attend(j.k, j.v, d, start, ownEnd)
 	}
@@ -601,16 +639,16 @@ func (j *fixedJob) tile(it int, t *tileAttn) {
 		if j.fault == sparseFaultSummary {
 			lo = 1
 		}
-		for i := range rows {
+		for x := range rows {
 			hi := j.summaries
 			if j.causal {
-				hi = summaryCount(min(s.M, r0+i+1), l, j.c)
+				hi = summaryCount(min(s.M, r0+x/G+1), l, j.c)
 			}
-			t.setSpan(i, lo, hi, 0, 0)
+			t.setSpan(x, lo, hi, 0, 0)
 		}
 		t.attend(j.ks, j.vs, d, 0, j.summaries)
 	}
-	t.finish()
+	t.finishPacked(j.out, j.b, j.kvh*G, G, perm[:rows])
 }
 
 // bigbirdJob runs BigBird: per query block, its list of key blocks.

@@ -287,7 +287,7 @@ func (j *windowJob) item(it int, t *tileAttn, perm []int32) {
 		}
 		t.beginLocal(rq*G, qg, d, perm[:rq*G], false, nil, d, nil, nil)
 		t.attend(kh, vh, d, 0, kEnd)
-		j.finish(t, b, kvh, perm[:rq*G])
+		t.finishPacked(j.out, b, kvh*G, G, perm[:rq*G])
 		return
 	}
 
@@ -341,24 +341,5 @@ func (j *windowJob) item(it int, t *tileAttn, perm []int32) {
 		ld := j.dil * d
 		t.attend(kh[rho*d:], vh[rho*d:], ld, bLo, bHi)
 	}
-	j.finish(t, b, kvh, perm[:rows])
-}
-
-// finish writes each tile row's O/l to its head's output row (row x is
-// head kvh·G + x mod G, query row perm[x] − (x mod G)·N); a row that saw
-// no key is zero, as an empty candidate set.
-func (j *windowJob) finish(t *tileAttn, b, kvh int, perm []int32) {
-	s, d, G := j.s, j.s.D, j.group
-	for x, r := range perm {
-		g := x % G
-		o := j.out.Head(b, kvh*G+g)[(int(r)-g*s.N)*d:][:d]
-		if l := t.qt.l[x]; l > 0 {
-			inv := 1 / l
-			for c, y := range t.qt.o[x*d : (x+1)*d] {
-				o[c] = y * inv
-			}
-		} else {
-			clear(o)
-		}
-	}
+	t.finishPacked(j.out, b, kvh*G, G, perm[:rows])
 }
