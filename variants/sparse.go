@@ -339,12 +339,12 @@ func sparseRowTile(opt Options) int {
 func (Sparse) WorkspaceBytes(s Shape, opt Options) int64 {
 	bq, bk := sparseRowTile(opt), keyTile(s.D)
 	threads := threadCount(opt.Threads, s.B*s.H*ceilDiv(s.N, bq))
-	if opt.Pattern == "fixed" {
+	if opt.Pattern != "bigbird" {
 		// Tiles pack the query heads of a K/V head, with their row list.
 		bq = max(1, bq/s.Group()) * s.Group()
 	}
 	n := int64(threads) * int64(tileFloats(s.D, bq, bk)+tileInts(bq))
-	if opt.Pattern == "fixed" {
+	if opt.Pattern != "bigbird" {
 		n += int64(threads) * int64(bq)
 	}
 	switch opt.Pattern {
@@ -390,18 +390,21 @@ func runItems(ws *Workspace, opt Options, s Shape, bq, bk, items int, fn func(it
 }
 
 // stridedJob runs the strided pattern in two passes over the same running
-// state: the band |i−j| < l in tiles of consecutive rows, then per residue
-// class ρ the other keys of the column, j ≡ i (mod l), j ≠ i. The running
-// max and sum of every row persist between the passes in mAll, lAll;
-// the output rows hold the unnormalised accumulator until the second pass
-// finishes them (every row is in exactly one class).
+// state: the band |i−j| < l in tiles of consecutive positions, then per
+// residue class ρ the other keys of the column, j ≡ i (mod l), j ≠ i. The
+// running max and sum of every row persist between the passes in mAll,
+// lAll; the output rows hold the unnormalised accumulator until the second
+// pass finishes them (every row is in exactly one class). A tile packs the
+// query heads that share a K/V head (GQA), position by position, so the
+// K/V it reads serves them all.
 type stridedJob struct {
 	s             Shape
 	l             int
 	causal        bool
-	bq            int
+	group         int // G
+	rq            int // positions per tile
 	off, pLo      int // M − N; the first query position ≥ 0
-	bandTiles     int
+	bandTiles     int // per K/V head
 	classes       int
 	tilesPerClass int
 	q, k, v, out  Tensor
@@ -411,89 +414,117 @@ type stridedJob struct {
 
 func (sp Sparse) strided(s Shape, opt Options, q, k, v, out Tensor, ws *Workspace) {
 	l := opt.Stride
-	bq := sparseRowTile(opt)
+	G := s.Group()
+	rq := max(1, sparseRowTile(opt)/G)
+	rows := rq * G
 	state := ws.Float32s(2 * s.B * s.H * s.N)
 	off, pLo := s.Offset(), max(0, s.Offset())
 	queries := s.M - pLo // query positions [pLo, M)
-	job := stridedJob{s: s, l: l, causal: opt.Causal, bq: bq, q: q, k: k, v: v, out: out,
+	job := stridedJob{s: s, l: l, causal: opt.Causal, group: G, rq: rq, q: q, k: k, v: v, out: out,
 		mAll: state[:s.B*s.H*s.N], lAll: state[s.B*s.H*s.N:], fault: sp.fault, off: off, pLo: pLo,
-		bandTiles: ceilDiv(queries, bq), classes: min(l, queries), tilesPerClass: ceilDiv(ceilDiv(queries, l), bq)}
+		bandTiles: ceilDiv(queries, rq), classes: min(l, queries), tilesPerClass: ceilDiv(ceilDiv(queries, l), rq)}
 	clearEmptyRows(s, opt, out)
-	if threadCount(opt.Threads, s.B*s.H*job.bandTiles) == 1 {
+	heads := s.B * s.KVHeads()
+	bandItems, columnItems := heads*job.bandTiles, heads*job.classes*job.tilesPerClass
+	threads := threadCount(opt.Threads, bandItems)
+	if threads == 1 {
 		// Without a closure, so that this path allocates nothing.
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D))
-		for it := range s.B * s.H * job.bandTiles {
-			job.band(it, &t)
+		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
+		perm := ws.Int32s(rows)
+		for it := range bandItems {
+			job.band(it, &t, perm)
 		}
-		for it := range s.B * s.H * job.classes * job.tilesPerClass {
-			job.column(it, &t)
+		for it := range columnItems {
+			job.column(it, &t, perm)
 		}
 		t.release(ws)
+		ws.PutInt32s(perm)
 	} else {
+		tiles := make([]tileAttn, threads)
+		perms := make([][]int32, threads)
+		for i := range tiles {
+			tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
+			perms[i] = ws.Int32s(rows)
+		}
 		j := job
-		runItems(ws, opt, s, bq, keyTile(s.D), s.B*s.H*j.bandTiles, j.band)
-		runItems(ws, opt, s, bq, keyTile(s.D), s.B*s.H*j.classes*j.tilesPerClass, j.column)
+		forEach(threads, bandItems, func(w, it int) { j.band(it, &tiles[w], perms[w]) })
+		forEach(threadCount(threads, columnItems), columnItems, func(w, it int) { j.column(it, &tiles[w], perms[w]) })
+		for i := range tiles {
+			tiles[i].release(ws)
+			ws.PutInt32s(perms[i])
+		}
 	}
 	ws.PutFloat32s(state)
 }
 
-func (j *stridedJob) band(it int, t *tileAttn) {
-	s, d, l := j.s, j.s.D, j.l
-	bh, tile := it/j.bandTiles, it%j.bandTiles
-	b, h := bh/s.H, bh%s.H
-	p0 := j.pLo + tile*j.bq
-	rows := min(j.bq, s.M-p0)
-	r0 := p0 - j.off
-	m, lsum := j.mAll[bh*s.N+r0:], j.lAll[bh*s.N+r0:]
-	t.begin(rows, j.q.Head(b, h)[r0*d:], d, j.out.Head(b, h)[r0*d:], d, nil, nil)
+func (j *stridedJob) band(it int, t *tileAttn, perm []int32) {
+	s, d, l, G := j.s, j.s.D, j.l, j.group
+	bkv, tile := it/j.bandTiles, it%j.bandTiles
+	b, kvh := bkv/s.KVHeads(), bkv%s.KVHeads()
+	p0 := j.pLo + tile*j.rq
+	rows := min(j.rq, s.M-p0) * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + p0 + x/G - j.off)
+	}
+	// The group's query heads are consecutive, N·D apart.
+	t.beginLocal(rows, j.q.Data[(b*s.H+kvh*G)*s.N*d:], d, perm[:rows], false, nil, d, nil, nil)
 	kLo, kHi := s.M, 0
-	for i := range rows {
-		pos := p0 + i
+	for x := range rows {
+		pos := p0 + x/G
 		lo, hi := max(0, pos-l+1), min(s.M, pos+l)
 		if j.causal {
 			hi = min(s.M, pos+1)
 		}
-		t.setSpan(i, lo, hi, 0, 0)
+		t.setSpan(x, lo, hi, 0, 0)
 		if lo < hi {
 			kLo, kHi = min(kLo, lo), max(kHi, hi)
 		}
 	}
 	if kLo < kHi {
-		t.attend(j.k.Head(b, s.KVHead(h)), j.v.Head(b, s.KVHead(h)), d, kLo, kHi)
+		t.attend(j.k.Head(b, kvh), j.v.Head(b, kvh), d, kLo, kHi)
 	}
-	t.store(m, lsum)
+	// The unnormalised state, to each head's output row and mAll, lAll.
+	for x, r := range perm[:rows] {
+		h := kvh*G + x%G
+		row := int(r) - (x%G)*s.N
+		copy(j.out.Head(b, h)[row*d:(row+1)*d], t.qt.o[x*d:(x+1)*d])
+		at := (b*s.H+h)*s.N + row
+		j.mAll[at], j.lAll[at] = t.qt.m[x], t.qt.l[x]
+	}
 }
 
-func (j *stridedJob) column(it int, t *tileAttn) {
-	s, d, l := j.s, j.s.D, j.l
+func (j *stridedJob) column(it int, t *tileAttn, perm []int32) {
+	s, d, l, G := j.s, j.s.D, j.l, j.group
 	perHead := j.classes * j.tilesPerClass
-	bh, r := it/perHead, it%perHead
-	b, h := bh/s.H, bh%s.H
+	bkv, r := it/perHead, it%perHead
+	b, kvh := bkv/s.KVHeads(), bkv%s.KVHeads()
 	c, tile := r/j.tilesPerClass, r%j.tilesPerClass
 	// Class c: query positions pLo + c + l·t, position ρ + l·a in class
 	// coordinates a, like its keys ρ + l·b.
 	rho := (j.pLo + c) % l
 	na, _ := classLen(s.M, 0, rho, l)
-	a0 := (j.pLo+c)/l + tile*j.bq
+	a0 := (j.pLo+c)/l + tile*j.rq
 	if a0 >= na {
 		return
 	}
-	rows := min(j.bq, na-a0)
-	ld := l * d
-	row0 := rho + l*a0 - j.off
-	// The class's rows sit l apart in the output and in mAll, lAll: gather
-	// their running state into the tile's.
-	m, lsum := t.qt.alpha[:rows], t.qt.junk[:rows]
-	for i := range rows {
-		pos := bh*s.N + row0 + l*i
-		m[i], lsum[i] = j.mAll[pos], j.lAll[pos]
+	rows := min(j.rq, na-a0) * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + rho + l*(a0+x/G) - j.off)
 	}
-	t.begin(rows, j.q.Head(b, h)[row0*d:], ld, j.out.Head(b, h)[row0*d:], ld, m, lsum)
+	t.beginLocal(rows, j.q.Data[(b*s.H+kvh*G)*s.N*d:], d, perm[:rows], false, nil, d, nil, nil)
+	// The band pass's state of these rows.
+	for x, r := range perm[:rows] {
+		h := kvh*G + x%G
+		row := int(r) - (x%G)*s.N
+		copy(t.qt.o[x*d:(x+1)*d], j.out.Head(b, h)[row*d:(row+1)*d])
+		at := (b*s.H+h)*s.N + row
+		t.qt.m[x], t.qt.l[x] = j.mAll[at], j.lAll[at]
+	}
 	mb := na
 	if mb > 0 {
 		kHi := 0
-		for i := range rows {
-			a := a0 + i
+		for x := range rows {
+			a := a0 + x/G
 			// Non-causal: every key of the class but j = i (in the band);
 			// causal: the keys before it.
 			hi, xlo, xhi := mb, a, a+1
@@ -503,14 +534,15 @@ func (j *stridedJob) column(it int, t *tileAttn) {
 			if j.fault == sparseFaultColumn {
 				hi--
 			}
-			t.setSpan(i, 0, hi, xlo, xhi)
+			t.setSpan(x, 0, hi, xlo, xhi)
 			kHi = max(kHi, hi)
 		}
 		if kHi > 0 {
-			t.attend(j.k.Head(b, s.KVHead(h))[rho*d:], j.v.Head(b, s.KVHead(h))[rho*d:], ld, 0, kHi)
+			ld := l * d
+			t.attend(j.k.Head(b, kvh)[rho*d:], j.v.Head(b, kvh)[rho*d:], ld, 0, kHi)
 		}
 	}
-	t.finish()
+	t.finishPacked(j.out, b, kvh*G, G, perm[:rows])
 }
 
 // fixedJob runs the fixed pattern per K/V head: the summary keys (j mod
