@@ -25,6 +25,15 @@ func TestMeasurePeak(t *testing.T) {
 	t.Logf("features: %v", Features())
 }
 
+// TestBandwidthOutgrowsCache: the bandwidth stream is at least 4× the
+// largest cache and 256 MiB in all, so it measures memory, not L3.
+func TestBandwidthOutgrowsCache(t *testing.T) {
+	total := 2 * BandwidthBufferBytes()
+	if total < 4*CacheBytes() || total < 256<<20 {
+		t.Errorf("bandwidth buffers %d bytes in all; cache %d bytes", total, CacheBytes())
+	}
+}
+
 func BenchmarkFMAPeak(b *testing.B) {
 	for _, k := range Impls() {
 		b.Run("impl="+k.Name, func(b *testing.B) {

@@ -96,7 +96,9 @@ type Machine struct {
 	// PeakGFLOPS and PeakGFLOPSAll are the measured FMA peaks, 1 thread and
 	// all threads (0 when the files do not say).
 	PeakGFLOPS, PeakGFLOPSAll float64
-	Commands                  []string // distinct command: lines, in order
+	// PeakBandwidth is the measured memory bandwidth, GB/s (0: not given).
+	PeakBandwidth float64
+	Commands      []string // distinct command: lines, in order
 }
 
 // Group is results from one configuration: never mixed with another.
@@ -297,6 +299,9 @@ func (g *groupAcc) observe(res *benchfmt.Result) {
 	if g.machine.PeakGFLOPSAll == 0 {
 		g.machine.PeakGFLOPSAll = pa
 	}
+	if g.machine.PeakBandwidth == 0 {
+		g.machine.PeakBandwidth = configFloat(res, "peak-bandwidth")
+	}
 	if p1 != 0 || pa != 0 {
 		g.peaks[fmt.Sprint(p1, pa)] = true
 	}
@@ -468,7 +473,7 @@ func compareValues(a, b string) int {
 }
 
 // nameKeyOrder is the order of name keys in DESIGN §5.
-var nameKeyOrder = []string{"variant", "causal", "batch", "heads", "n", "m", "d", "threads", "inputs",
+var nameKeyOrder = []string{"variant", "causal", "batch", "heads", "kv-heads", "n", "m", "d", "threads", "inputs",
 	"window", "dilation", "global", "pattern", "stride", "summary", "block", "random", "buckets", "rounds",
 	"chunk", "shared-qk", "kernel", "features", "block-q", "block-k", "scale", "seed"}
 
@@ -481,7 +486,7 @@ func keyRank(k string) int {
 
 // contextKeys are the name keys that describe the problem rather than the
 // variant's method: a speed-up compares series only when these match.
-var contextKeys = []string{"causal", "batch", "heads", "m", "d", "threads", "inputs"}
+var contextKeys = []string{"causal", "batch", "heads", "kv-heads", "m", "d", "threads", "inputs"}
 
 func isContextKey(k string) bool { return slices.Contains(contextKeys, k) }
 

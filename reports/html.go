@@ -29,6 +29,10 @@ func kindText(kind string) (heading, caption string) {
 		return "Coverage vs " + knob, "Coverage against the " + knob + " knob, at the n where it has the most values; one line per setting of the other keys."
 	case kind == "patterns":
 		return "Attention maps", "One head at small n: exact softmax attention beside each approximate variant's effective weights (candidate-set variants: softmax renormalised over their keys; linear: its implicit weights φ(q)ᵀφ(k)/den), query i down, key j across, one log colour scale. White cells are keys outside the query's candidate set: the mass there is what the variant drops."
+	case kind == "time-m":
+		return "Time per op vs m", "For sweeps that fix n and vary m (decode, prefill chunks against a growing KV cache): median time of one forward pass against the number of keys, one line per setting of the other keys, log-log."
+	case kind == "bandwidth-m":
+		return "K/V read bandwidth vs m", "For rows with n ≤ 16: K and V bytes read per second (2·B·Hkv·m·d·4 / time) against m; the horizontal line is the memory bandwidth attnbench peak measured (a read stream far beyond the last-level cache)."
 	case kind == "pareto":
 		return "Error vs time (Pareto front)", "Each series at one n: time against relative error, both log. Ringed points joined by the dashed staircase are the Pareto front: no other series is both faster and more accurate."
 	case kind == "speedup":

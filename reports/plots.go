@@ -220,6 +220,7 @@ func (g *Group) panels(opt Options) []panel {
 	for _, k := range g.knobs() {
 		ps = append(ps, g.knobPanel(k, unitRelErr))
 	}
+	ps = append(ps, g.mPanels()...)
 	if g.hasUnit(unitCoverage) {
 		ps = append(ps, g.coverageNPanel())
 		for _, k := range g.knobs() {

@@ -52,3 +52,36 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecode times one decode step of flash (N = 1 against M keys, 32
+// query heads on 8 K/V heads, d = 128, causal) on 1 and 2 threads, named
+// as attnbench sweep names it, with the K/V bytes read per second: the
+// ratios of the LLM-shapes targets (2 threads against 1; GB/s against
+// attnbench peak's bandwidth) come from one run of this.
+func BenchmarkDecode(b *testing.B) {
+	v, _ := variants.Lookup("flash")
+	for _, m := range []int{4096, 16384} {
+		s := variants.Shape{B: 1, H: 32, Hkv: 8, N: 1, M: m, D: 128}
+		q, k, vv, err := inputs.Generate("gaussian", s, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			label := fmt.Sprintf("variant=flash/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=%d/d=128/threads=%d", m, threads)
+			b.Run(label, func(b *testing.B) {
+				opt := variants.DefaultOptions()
+				opt.Causal, opt.Threads = true, threads
+				out := variants.NewTensor(s.B, s.H, s.N, s.D)
+				ws := variants.NewWorkspace()
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := v.Forward(q, k, vv, out, opt, ws); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(2*4*float64(s.B*s.KVHeads()*s.M*s.D)/sec/1e9, "GB/s")
+			})
+		}
+	}
+}

@@ -289,6 +289,28 @@ func (t *tileAttn) finish() {
 	}
 }
 
+// finishPacked is finish for a tile that packs the group query heads
+// h0 … h0+group−1 of batch b (grouped K/V heads): row x belongs to head
+// h0 + x mod group, whose query row is perm[x] − (x mod group)·N (perm as
+// the tile packed its queries from head h0's Q with the heads N·D apart).
+// It writes O/l there, 0 for a row that saw no key; the tile must have
+// been started with beginLocal.
+func (t *tileAttn) finishPacked(out Tensor, b, h0, group int, perm []int32) {
+	d := t.qt.d
+	for x, r := range perm {
+		g := x % group
+		o := out.Head(b, h0+g)[(int(r)-g*out.S)*d:][:d]
+		if l := t.qt.l[x]; l > 0 {
+			inv := 1 / l
+			for c, y := range t.qt.o[x*d : (x+1)*d] {
+				o[c] = y * inv
+			}
+		} else {
+			clear(o)
+		}
+	}
+}
+
 // store writes the unnormalised accumulators to acc and the running max and
 // sum to m and l, for a later pass to continue.
 func (t *tileAttn) store(m, l []float32) {

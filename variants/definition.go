@@ -9,17 +9,19 @@ import (
 // enumeration in a chosen float type. float64 is the reference (DESIGN
 // §3.1); float32 is the naive evaluation whose error sets the tolerance.
 
-// candidates appends the key positions query i of head (b, h) attends to,
-// in increasing order and without repeats, to buf and returns it.
+// candidates appends the key positions query i of query head (b, h)
+// attends to, in increasing order and without repeats, to buf and returns
+// it. i is the query's row; its position is p_i = i + M − N
+// (Shape.QueryPos), which every position rule uses.
 type candidates func(b, h, i int, buf []int) []int
 
-// allKeys is the candidate set of full attention: every key, or j ≤ i when
-// causal.
+// allKeys is the candidate set of full attention: every key, or j ≤ p_i
+// when causal.
 func allKeys(s Shape, causal bool) candidates {
 	return func(_, _, i int, buf []int) []int {
 		end := s.M
 		if causal {
-			end = min(s.M, i+1)
+			end = max(0, min(s.M, s.QueryPos(i)+1))
 		}
 		for j := range end {
 			buf = append(buf, j)
@@ -43,18 +45,20 @@ func candidateAttention[T float](q, k, v Tensor, scale float64, cand candidates)
 }
 
 // candidateAttentionKeys is candidateAttention with the keys given in T,
-// laid out as v is ([B,H,M,D]): for variants whose keys are computed from
+// laid out as v is ([B,Hkv,M,D]): for variants whose keys are computed from
 // the inputs (LSH's normalised shared-QK keys) in the evaluation's type.
+// Query head h reads K/V head h/(H/Hkv).
 func candidateAttentionKeys[T float](q Tensor, keys []T, v Tensor, scale float64, cand candidates) []T {
-	s := Shape{B: q.B, H: q.H, N: q.S, M: v.S, D: q.D}
+	s := Shape{B: q.B, H: q.H, N: q.S, M: v.S, D: q.D, Hkv: v.H}
 	out := make([]T, q.Len())
 	logits := make([]T, s.M)
 	var set []int
 	sc := T(scale)
 	for b := range s.B {
 		for h := range s.H {
-			qh, vh := q.Head(b, h), v.Head(b, h)
-			kh := keys[(b*s.H+h)*s.M*s.D:]
+			kvh := s.KVHead(h)
+			qh, vh := q.Head(b, h), v.Head(b, kvh)
+			kh := keys[(b*v.H+kvh)*s.M*s.D:]
 			oh := out[(b*s.H+h)*s.N*s.D:]
 			for i := range s.N {
 				set = cand(b, h, i, set[:0])

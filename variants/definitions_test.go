@@ -1,6 +1,7 @@
 package variants_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -12,6 +13,8 @@ import (
 // This file is a second, independent reading of DESIGN §2's candidate sets
 // for the deterministic sparse variants, written from the table alone. Each
 // variant's float64 Reference must equal brute-force softmax over these sets.
+// The sets are written for a query at position i; query row r sits at
+// position r + M − N.
 
 func windowSet(i, m, w, dil, g int, causal bool) map[int]bool {
 	c := map[int]bool{}
@@ -65,7 +68,7 @@ func bruteForce(q, k, v variants.Tensor, scale float64, causal bool, set func(i 
 			for i := range q.S {
 				var js []int
 				for j := range k.S {
-					if set(i)[j] && (!causal || j <= i) {
+					if p := i + k.S - q.S; set(p)[j] && (!causal || j <= p) {
 						js = append(js, j)
 					}
 				}
@@ -138,6 +141,9 @@ func testSecondReading(t *testing.T, s variants.Shape, cases []secondReadingCase
 			}
 			opt.Causal = causal
 			label := fmt.Sprintf("%s %v %v causal=%v", c.variant, c.knobs, s, causal)
+			if err := v.Validate(s, opt); errors.Is(err, variants.ErrUnsupported) {
+				continue // n > m without causal: negative positions
+			}
 			want := bruteForce(q, k, vv, float64(opt.ScaleFor(s.D)), causal, func(i int) map[int]bool { return c.set(i, s.M, causal) })
 			got, err := v.Reference(q, k, vv, opt)
 			if err != nil {
@@ -153,8 +159,9 @@ func testSecondReading(t *testing.T, s variants.Shape, cases []secondReadingCase
 			// DESIGN §4: 4·B·H·D·Σ_i |C(i)|, the candidate sets counted here.
 			var pairs int
 			for i := range s.N {
-				for j := range c.set(i, s.M, causal) {
-					if !causal || j <= i {
+				p := i + s.M - s.N
+				for j := range c.set(p, s.M, causal) {
+					if !causal || j <= p {
 						pairs++
 					}
 				}
@@ -205,7 +212,7 @@ func TestLinearEluSecondReading(t *testing.T) {
 							var den float64
 							num := make([]float64, s.D)
 							for j := range s.M {
-								if causal && j > i {
+								if causal && j > i+s.M-s.N {
 									continue
 								}
 								var w float64

@@ -27,3 +27,9 @@ var LSHStreaming Variant = LSH{fault: lshStreamAlways}
 func FavorFeatures(d, m int, seed uint64) []float32 {
 	return favorOmega(d, Options{Features: m, Seed: seed})
 }
+
+// LSHBuckets returns the bucket of each of the n rows of x (d wide) in each
+// round, round r at [r·n : (r+1)·n], as LSH hashes them with nb buckets.
+func LSHBuckets(x []float32, n, d, nb, rounds int, seed uint64) []int32 {
+	return newLSHRefHasher(d, nb/2, rounds, seed).bucketsOf(x, n)
+}

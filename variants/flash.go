@@ -2,6 +2,7 @@ package variants
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/attnbench/attnbench/asm"
 )
@@ -60,17 +61,78 @@ func flashTiles(s Shape, opt Options) (bq, bk int) {
 	return min(bq, s.N), min(bk, s.M)
 }
 
+// flashGeom is the work decomposition of one flash Forward. A tile packs
+// the G = H/Hkv query heads that share a K/V head, position by position
+// (column c is head c mod G at row r0 + c/G), so every K/V tile loaded
+// serves all G heads: rq positions × G heads per tile, rq·G ≈ block-q.
+// With too few tiles to occupy the cores (decode: N = 1), the keys of
+// every tile are split into slices, each with its own running max and sum,
+// merged at the end (flash-decoding). Slices depend on the shape and
+// constants only, never on the thread count, so the bits do not either.
+type flashGeom struct {
+	bq, bk   int
+	group    int  // G
+	rq       int  // query positions per tile
+	width    int  // tile columns
+	narrow   bool // a narrow tile (queryTile.narrow)
+	i0       int  // first query row computed (causal: rows before see no key)
+	qTiles   int  // tiles per K/V head
+	items    int  // B·Hkv·qTiles
+	slices   int  // key slices per tile (1: no split)
+	sliceLen int  // keys per slice, a multiple of bk
+}
+
+// Split-K constants: split when a Forward has fewer than flashSplitItems
+// tiles, into slices of at least flashSliceMin keys, aiming at
+// flashSplitUnits (tile, slice) units in all.
+const (
+	flashSplitItems = 32
+	flashSplitUnits = 64
+	flashSliceMin   = 512
+)
+
+func flashGeometry(s Shape, opt Options) flashGeom {
+	g := flashGeom{group: s.Group()}
+	g.bq, g.bk = flashTiles(s, opt)
+	if opt.Causal {
+		g.i0 = s.FirstVisible()
+	}
+	rows := s.N - g.i0
+	g.rq = max(1, min(rows, g.bq/g.group))
+	g.width = tileWidth(g.rq * g.group)
+	if g.rq*g.group <= narrowWidth {
+		g.width, g.narrow = narrowWidth, true
+	}
+	g.qTiles = ceilDiv(rows, g.rq)
+	g.items = mulSize(s.B, s.KVHeads(), g.qTiles)
+	g.slices, g.sliceLen = 1, s.M
+	if g.items < flashSplitItems && s.M >= 2*flashSliceMin {
+		n := min(ceilDiv(s.M, flashSliceMin), ceilDiv(flashSplitUnits, g.items))
+		g.sliceLen = ceilDiv(ceilDiv(s.M, n), g.bk) * g.bk
+		g.slices = ceilDiv(s.M, g.sliceLen)
+	}
+	return g
+}
+
 // flashScratch is the per-thread working set, in floats: the query tile's
 // state plus one score tile.
-func flashScratch(s Shape, bq, bk int) int {
-	w := tileWidth(bq)
-	return addSize(queryTileFloats(s.D, w), mulSize(bk, w))
+func flashScratch(s Shape, g flashGeom) int {
+	return addSize(queryTileFloats(s.D, g.width), mulSize(g.bk, g.width))
+}
+
+// flashSplitFloats is the split-K buffer: per (tile, slice) its
+// unnormalised output rows and running max and sum.
+func flashSplitFloats(s Shape, g flashGeom) int {
+	if g.slices == 1 {
+		return 0
+	}
+	return mulSize(g.items, g.slices, addSize(mulSize(g.width, s.D), mulSize(2, g.width)))
 }
 
 func (Flash) WorkspaceBytes(s Shape, opt Options) int64 {
-	bq, bk := flashTiles(s, opt)
-	items := mulSize(s.B, s.H, ceilDiv(s.N, bq))
-	return workspaceBytes(mulSize(threadCount(opt.Threads, items), flashScratch(s, bq, bk)))
+	g := flashGeometry(s, opt)
+	threads := threadCount(opt.Threads, mulSize(g.items, g.slices))
+	return workspaceBytes(addSize(mulSize(threads, addSize(flashScratch(s, g), g.width)), flashSplitFloats(s, g)))
 }
 
 func (f Flash) Reference(q, k, v Tensor, opt Options) ([]float64, error) {
@@ -86,71 +148,182 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	if err != nil {
 		return err
 	}
-	bq, bk := flashTiles(s, opt)
-	qTiles := ceilDiv(s.N, bq)
-	items := s.B * s.H * qTiles
-	threads := threadCount(opt.Threads, items)
-	job := flashJob{s: s, bq: bq, bk: bk, qTiles: qTiles, scale: opt.ScaleFor(s.D), causal: opt.Causal,
+	g := flashGeometry(s, opt)
+	// Causal rows before key 0 (N > M) have empty sets: zero.
+	for bh := range s.B * s.H {
+		clear(out.Head(bh/s.H, bh%s.H)[:g.i0*s.D])
+	}
+	units := g.items * g.slices
+	threads := threadCount(opt.Threads, units)
+	job := flashJob{s: s, g: g, scale: opt.ScaleFor(s.D), causal: opt.Causal,
 		q: q, k: k, v: v, out: out, kern: asm.Active(), fault: f.fault}
+	if g.slices > 1 {
+		job.split = ws.Float32sDirty(flashSplitFloats(s, g))
+		defer ws.PutFloat32s(job.split)
+	}
 	if threads == 1 {
-		scratch := ws.Float32s(flashScratch(s, bq, bk))
-		for it := range items {
-			job.tile(it, scratch)
+		scratch := ws.Float32s(flashScratch(s, g))
+		perm := ws.Int32s(g.width)
+		for u := range units {
+			job.tile(u, scratch, perm)
 		}
 		ws.PutFloat32s(scratch)
-		return nil
+		ws.PutInt32s(perm)
+	} else {
+		scratch := make([][]float32, 0, threads)
+		perms := make([][]int32, 0, threads)
+		for range threads {
+			scratch = append(scratch, ws.Float32s(flashScratch(s, g)))
+			perms = append(perms, ws.Int32s(g.width))
+		}
+		j := job
+		forEach(threads, units, func(w, u int) { j.tile(u, scratch[w], perms[w]) })
+		for w := range scratch {
+			ws.PutFloat32s(scratch[w])
+			ws.PutInt32s(perms[w])
+		}
 	}
-	scratch := make([][]float32, 0, threads)
-	for range threads {
-		scratch = append(scratch, ws.Float32s(flashScratch(s, bq, bk)))
-	}
-	j := job
-	forEach(threads, items, func(w, it int) { j.tile(it, scratch[w]) })
-	for _, b := range scratch {
-		ws.PutFloat32s(b)
+	if g.slices > 1 {
+		for it := range g.items {
+			job.merge(it)
+		}
 	}
 	return nil
 }
 
 type flashJob struct {
 	s            Shape
-	bq, bk       int
-	qTiles       int
+	g            flashGeom
 	scale        float32
 	causal       bool
 	q, k, v, out Tensor
 	kern         *asm.Kernels
 	fault        flashFault
+	split        []float32 // split-K: per (tile, slice) o, m, l
 }
 
-// tile computes one query tile of one (batch, head) into out: for each key
-// tile, scores (with the running max), the online-softmax step and the
-// rescaled P·V accumulation, then the division by l.
-func (f *flashJob) tile(item int, scratch []float32) {
-	s := f.s
-	bh, qt := item/f.qTiles, item%f.qTiles
-	b, h := bh/s.H, bh%s.H
-	r0 := qt * f.bq
-	rows := min(f.bq, s.N-r0)
-	w := tileWidth(f.bq)
+// rowsOf returns tile it's first query row, its positions and its columns.
+func (f *flashJob) rowsOf(it int) (b, kvh, r0, rq, rows int) {
+	g, s := &f.g, f.s
+	bkv, qt := it/g.qTiles, it%g.qTiles
+	b, kvh = bkv/s.KVHeads(), bkv%s.KVHeads()
+	r0 = g.i0 + qt*g.rq
+	rq = min(g.rq, s.N-r0)
+	return b, kvh, r0, rq, rq * g.group
+}
 
-	t := newQueryTile(f.kern, s.D, w, scratch, f.fault)
-	sTile := scratch[queryTileFloats(s.D, w):][:f.bk*w]
-	t.start(f.q.Head(b, h)[r0*s.D:], rows, f.scale)
-	kh, vh := f.k.Head(b, h), f.v.Head(b, h)
+// tile computes unit u (tile u/slices, key slice u%slices): for each key
+// tile of the slice, scores (with the running max), the online-softmax
+// step and the rescaled P·V accumulation; then the division by l, or
+// (split) the unnormalised state for merge.
+func (f *flashJob) tile(u int, scratch []float32, perm []int32) {
+	s, g := f.s, &f.g
+	it, slice := u/g.slices, u%g.slices
+	b, kvh, r0, rq, rows := f.rowsOf(it)
+	d, w := s.D, g.width
 
-	// Keys visible to some row of this tile: all, or j < r0+rows when
-	// causal (tiles wholly above the diagonal are skipped).
+	t := newQueryTile(f.kern, d, w, scratch, f.fault)
+	t.narrow = g.narrow
+	sTile := scratch[queryTileFloats(d, w):][:g.bk*w]
+	// The group's query heads are consecutive, N·D apart.
+	h0 := kvh * g.group
+	qg := f.q.Data[(b*s.H+h0)*s.N*d:]
+	if g.group == 1 {
+		t.startRows(qg[r0*d:], nil, rows, f.scale)
+	} else {
+		for c := range rows {
+			perm[c] = int32((c%g.group)*s.N + r0 + c/g.group)
+		}
+		t.startRows(qg, perm[:rows], rows, f.scale)
+	}
+	kh, vh := f.k.Head(b, kvh), f.v.Head(b, kvh)
+
+	// Keys visible to some row of this tile: all, or j ≤ its last
+	// position when causal (tiles wholly above the diagonal are skipped).
+	p0 := s.QueryPos(r0)
 	kEnd := s.M
 	if f.causal {
-		kEnd = min(s.M, r0+rows)
+		kEnd = min(s.M, p0+rq)
 	}
-	for c0 := 0; c0 < kEnd; c0 += f.bk {
-		cols := min(f.bk, kEnd-c0)
-		if f.fault == faultDropTail && cols < f.bk {
+	k0, k1 := slice*g.sliceLen, min(kEnd, (slice+1)*g.sliceLen)
+	for c0 := k0; c0 < k1; c0 += g.bk {
+		cols := min(g.bk, k1-c0)
+		if f.fault == faultDropTail && cols < g.bk {
 			break
 		}
-		t.step(kh, vh, c0, cols, r0, f.causal, sTile)
+		t.step(kh, vh, c0, cols, p0, g.group, f.causal, sTile)
 	}
-	t.finish(f.out.Head(b, h)[r0*s.D:], rows)
+	if g.slices == 1 {
+		f.finish(&t, b, h0, r0, rows)
+		return
+	}
+	// Unnormalised state for merge; a slice past the tile's keys is empty.
+	slot := f.split[u*(w*d+2*w):][:w*d+2*w]
+	copy(slot[:rows*d], t.o[:rows*d])
+	ms, ls := slot[w*d:w*d+w], slot[w*d+w:]
+	if k0 >= k1 {
+		for c := range rows {
+			ms[c], ls[c] = float32(math.Inf(-1)), 0
+		}
+		return
+	}
+	copy(ms[:rows], t.m[:rows])
+	copy(ls[:rows], t.l[:rows])
+}
+
+// finish writes the tile's rows O/l to the output, column c to head
+// h0 + c%G, row r0 + c/G; a row that saw no key gets 0.
+func (f *flashJob) finish(t *queryTile, b, h0, r0, rows int) {
+	s, g := f.s, &f.g
+	if g.group == 1 {
+		t.finish(f.out.Head(b, h0)[r0*s.D:], rows)
+		return
+	}
+	d := s.D
+	for c := range rows {
+		oi := f.out.Head(b, h0+c%g.group)[(r0+c/g.group)*d:][:d]
+		if l := t.l[c]; l > 0 {
+			inv := 1 / l
+			for x, y := range t.o[c*d : (c+1)*d] {
+				oi[x] = y * inv
+			}
+		} else {
+			clear(oi)
+		}
+	}
+}
+
+// merge combines the slices of tile it, in slice order: with m* the
+// largest slice max, O = Σ e^(m_s−m*)·O_s / Σ e^(m_s−m*)·l_s.
+func (f *flashJob) merge(it int) {
+	s, g := f.s, &f.g
+	b, kvh, r0, _, rows := f.rowsOf(it)
+	d, w := s.D, g.width
+	size := w*d + 2*w
+	slots := f.split[it*g.slices*size : (it+1)*g.slices*size]
+	for c := range rows {
+		mStar := float32(math.Inf(-1))
+		for sl := range g.slices {
+			slot := slots[sl*size:]
+			if slot[w*d+w+c] > 0 {
+				mStar = max(mStar, slot[w*d+c])
+			}
+		}
+		oi := f.out.Head(b, kvh*g.group+c%g.group)[(r0+c/g.group)*d:][:d]
+		clear(oi)
+		var l float32
+		for sl := range g.slices {
+			slot := slots[sl*size:]
+			ls := slot[w*d+w+c]
+			if ls <= 0 {
+				continue
+			}
+			e := float32(math.Exp(float64(slot[w*d+c] - mStar)))
+			l += e * ls
+			f.kern.Axpy(oi, e, slot[c*d:(c+1)*d])
+		}
+		if l > 0 {
+			f.kern.Scale(oi, 1/l)
+		}
+	}
 }

@@ -27,7 +27,20 @@ type queryTile struct {
 	l        []float32 // running sum per query
 	junk     []float32 // column maxima that must not count (masked rows)
 	fault    flashFault
+	rows     int // real queries (columns) of the current tile
+
+	// narrow tiles (at most narrowWidth queries: decode, a few heads of
+	// one K/V group) keep Q row-major and compute the scores with GemmNT,
+	// whose SIMD runs along d: the transposed score kernel would compute
+	// a whole 16-column vector per key for a handful of real columns,
+	// which makes a decode step compute-bound instead of bound by reading
+	// K and V.
+	narrow bool
 }
+
+// narrowWidth is the width of a narrow tile: a whole number of 4-column
+// blocks for GemmNT and one 8-column group for the softmax kernels.
+const narrowWidth = 8
 
 // tileWidth is the number of query columns of a tile of bq queries: a whole
 // number of 16-float vectors, so every SIMD set runs its full-width kernels.
@@ -51,7 +64,34 @@ func newQueryTile(kern *asm.Kernels, d, width int, scratch []float32, fault flas
 // start packs rows queries of q (row-major, d wide) and resets the running
 // state.
 func (t *queryTile) start(q []float32, rows int, scale float32) {
-	t.kern.PackT(rows, t.width, t.d, q, t.d, nil, scale, nil, t.qt)
+	t.startRows(q, nil, rows, scale)
+}
+
+// startRows is start with the rows gathered: row i is q[perm[i]·d:] (perm
+// nil: i).
+func (t *queryTile) startRows(q []float32, perm []int32, rows int, scale float32) {
+	t.rows = rows
+	if t.narrow {
+		// Row-major, times the scale (the plain float32 multiply, as
+		// PackT), padding rows zero.
+		d := t.d
+		for i := range t.width {
+			dst := t.qt[i*d : (i+1)*d]
+			if i >= rows {
+				clear(dst)
+				continue
+			}
+			r := i
+			if perm != nil {
+				r = int(perm[i])
+			}
+			for p, x := range q[r*d : r*d+d] {
+				dst[p] = scale * x
+			}
+		}
+	} else {
+		t.kern.PackT(rows, t.width, t.d, q, t.d, perm, scale, nil, t.qt)
+	}
 	clear(t.o)
 	for i := range t.m {
 		t.m[i] = float32(math.Inf(-1))
@@ -59,35 +99,48 @@ func (t *queryTile) start(q []float32, rows int, scale float32) {
 	clear(t.l)
 }
 
-// step adds keys [c0, c0+cols) of k and v (row-major, d wide) to the tile
-// whose first query is r0, with s (cols × width) as the score tile. When
-// causal, query r0+i sees key j only if j ≤ r0+i.
-func (t *queryTile) step(k, v []float32, c0, cols, r0 int, causal bool, s []float32) {
+// step adds keys [c0, c0+cols) of k and v (row-major, d wide) to the tile,
+// with s (cols × width) as the score tile. When causal, column c of the
+// tile is at position p0 + c/group (group > 1 packs the query heads that
+// share one K/V head position by position) and sees key j only if
+// j ≤ its position.
+func (t *queryTile) step(k, v []float32, c0, cols, p0, group int, causal bool, s []float32) {
 	kern, d, w := t.kern, t.d, t.width
 	copy(t.alpha, t.m)
 	kj := k[c0*d:]
-	// Keys up to r0 are visible to every query of the tile; later ones
+	// Keys up to p0 are visible to every query of the tile; later ones
 	// (the band across the diagonal) are masked per query.
 	free := cols
 	if causal {
-		free = max(0, min(cols, r0-c0+1))
+		free = max(0, min(cols, p0-c0+1))
 	}
 	if free > 0 {
-		kern.ScoresT(free, w, d, kj, d, t.qt, w, s, t.m)
+		t.scores(free, kj, s, t.m)
 	}
-	if band := cols - free; band > 0 {
-		kern.ScoresT(band, w, d, kj[free*d:], d, t.qt, w, s[free*w:], t.junk)
+	band := cols - free
+	if band > 0 {
+		t.scores(band, kj[free*d:], s[free*w:], t.junk)
 		for j := free; j < cols; j++ {
 			row := s[j*w : (j+1)*w]
-			// Query r0+i sees key c0+j when i ≥ c0+j−r0.
-			first := c0 + j - r0
+			// Column c sees key c0+j when p0 + c/group ≥ c0+j.
+			first := (c0 + j - p0) * group
 			if t.fault == faultMaskOffByOne {
-				first--
+				first -= group
 			}
 			for i := range row[:min(first, w)] {
 				row[i] = float32(math.Inf(-1))
 			}
 			kern.MaxInto(t.m, row)
+		}
+		if free == 0 {
+			// A column that has seen no key yet and sees none here keeps
+			// m = −∞; a finite stand-in keeps e^(s−m) from being NaN
+			// (its probabilities and α are 0 either way).
+			for i, m := range t.m {
+				if math.IsInf(float64(m), -1) {
+					t.m[i] = 0
+				}
+			}
 		}
 	}
 	kern.SoftmaxT(cols, w, s, t.m, t.alpha, t.l)
@@ -95,7 +148,29 @@ func (t *queryTile) step(k, v []float32, c0, cols, r0 int, causal bool, s []floa
 	if t.fault == faultNoRescale {
 		alpha = nil
 	}
-	kern.AccumulatePV(cols, w, w, d, s, v[c0*d:], d, t.o, d, alpha)
+	// Only the real rows: the padding columns' probabilities are never read.
+	kern.AccumulatePV(cols, w, t.rows, d, s, v[c0*d:], d, t.o, d, alpha)
+	if band > 0 && free == 0 {
+		for i, l := range t.l {
+			if l == 0 {
+				t.m[i] = float32(math.Inf(-1))
+			}
+		}
+	}
+}
+
+// scores sets s (rows × width) to the scores of rows keys k (d apart)
+// against the tile's queries and folds their column maxima into colMax.
+func (t *queryTile) scores(rows int, k, s, colMax []float32) {
+	if !t.narrow {
+		t.kern.ScoresT(rows, t.width, t.d, k, t.d, t.qt, t.width, s, colMax)
+		return
+	}
+	// Only the real queries, in whole 4-column blocks; the padding
+	// columns keep the finite values of the last softmax (never read).
+	n := min(t.width, (t.rows+3)&^3)
+	t.kern.GemmNT(rows, n, t.d, k, t.d, t.qt, t.d, s, t.width)
+	t.kern.ColMax(rows, t.width, s, colMax)
 }
 
 // finish writes the first rows queries' outputs, O/l, to out (row-major);

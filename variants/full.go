@@ -24,10 +24,18 @@ func (Full) Params() []string { return nil }
 
 func (Full) Validate(s Shape, opt Options) error { return s.Check() }
 
+// Flops is DESIGN §4's 4·B·H·N·M·D, causal half of it when M = N. Causal
+// with M ≠ N counts the pairs each query sees, Σ_i min(M, p_i + 1): a
+// decode step (N = 1) sees every key, not half of them.
 func (Full) Flops(s Shape, opt Options) float64 {
 	pairs := float64(s.N) * float64(s.M)
-	if opt.Causal {
+	if opt.Causal && s.M == s.N {
 		pairs /= 2
+	} else if opt.Causal {
+		pairs = 0
+		for i := s.FirstVisible(); i < s.N; i++ {
+			pairs += float64(min(s.M, s.QueryPos(i)+1))
+		}
 	}
 	return attentionFlops(s, pairs)
 }
@@ -73,7 +81,7 @@ func (f Full) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		scratch: scratch, tileFloats: tileFloats}
 	for b := range s.B {
 		for h := range s.H {
-			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, h), v.Head(b, h), out.Head(b, h)
+			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, s.KVHead(h)), v.Head(b, s.KVHead(h)), out.Head(b, h)
 			if threads == 1 {
 				for blk := range blocks {
 					job.rows(0, blk)
@@ -108,13 +116,18 @@ func (f *fullHead) rows(worker, blk int) {
 	r0 := blk * fullRowBlock
 	rows := min(fullRowBlock, s.N-r0)
 	w := tileWidth(rows)
-	// Keys a row of this block can see: all, or j ≤ i when causal.
+	// Keys a row of this block can see: all, or j ≤ p_i when causal.
+	p0 := s.QueryPos(r0)
 	cols := s.M
 	if f.causal {
-		cols = min(s.M, r0+rows)
+		cols = min(s.M, p0+rows)
+	}
+	if cols <= 0 { // every row before key 0: empty sets
+		clear(f.out[r0*s.D : (r0+rows)*s.D])
+		return
 	}
 	t := newQueryTile(f.kern, s.D, w, f.scratch[worker*f.tileFloats:(worker+1)*f.tileFloats], noFault)
 	t.start(f.q[r0*s.D:], rows, f.scale)
-	t.step(f.k, f.v, 0, cols, r0, f.causal, f.scores[r0*s.M:][:cols*w])
+	t.step(f.k, f.v, 0, cols, p0, 1, f.causal, f.scores[r0*s.M:][:cols*w])
 	t.finish(f.out[r0*s.D:], rows)
 }

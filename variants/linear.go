@@ -11,7 +11,10 @@ import (
 //
 //	out_i = φ(q_i)ᵀ Σ_{j∈C} φ(k_j) v_jᵀ / (φ(q_i)ᵀ Σ_{j∈C} φ(k_j) + ε),
 //
-// C = all keys, or j ≤ i when causal. No logit scale is applied.
+// C = all keys, or j ≤ p_i when causal (p_i = i + M − N: the queries are
+// the last N positions; rows with p_i < 0 are empty and output 0). No logit
+// scale is applied. K and V may have fewer heads than Q (GQA): non-causal,
+// S and z are built once per K/V head and serve its whole group.
 //
 //   - elu: φ(x) = elu(x) + 1, F = D features.
 //   - favor (Performer's FAVOR+): x′ = x/D^¼, φ(x) = m^−½ exp(ωx′ − ‖x′‖²/2 −
@@ -19,7 +22,9 @@ import (
 //     D×D blocks (Gram–Schmidt of Gaussian blocks, the Q of their QR), each
 //     row scaled by the norm of a Gaussian D-vector, all from Seed. The
 //     stabiliser is the row's own max of ωx′ for a query and, for keys, one
-//     max of ωk′ over all keys and features of the head.
+//     max of ωk′ over all keys and features of the K/V head; causal, for
+//     query i, the max over the keys j ≤ p_i only (a prefix max), so that
+//     no output depends on a later key.
 //
 // Forward never forms an N×M matrix. Non-causal: S = Σ_j φ(k_j)v_jᵀ (F×D)
 // and z = Σ_j φ(k_j) per head, then each query tile is φ(Q)·S over φ(Q)·z.
@@ -32,10 +37,12 @@ import (
 // feature is exponentiated; Forward keeps a running max instead, rescaling
 // S and z when it grows (as flash rescales its accumulator), so keys are
 // mapped once. Non-causal, the running max has reached the global one when
-// queries are applied. Causal, block t's sums are relative to the running
-// max μ_t; since num and den scale alike, out_i = num_i/(den_i +
-// ε·e^(μ−μ_t)) with the final max μ, which is exactly the definition's
-// value; the division waits for μ (num in the output, den per row).
+// queries are applied. Causal, the prefix max must be exactly the max over
+// keys j ≤ p_i for each query, so a block is cut where the running max
+// grows: within each piece the prefix max is constant, S and z are
+// rescaled to it before the piece, and the piece's queries divide by
+// their own den + ε at once. A later key, however large, only cuts later
+// pieces. On random keys the max grows O(log M) times, so pieces are rare.
 //
 // ε enters FAVOR+ as DESIGN §2 writes it, after the stabilisers: the
 // stabilised features are scaled by e^−(stabilisers), so on inputs of large
@@ -183,7 +190,7 @@ func (Linear) MaxLogit(q, k Tensor, opt Options) float64 {
 // linearDefinition evaluates the quadratic form in T: for every query and
 // every key of C, w_ij = φ(q_i)·φ(k_j), out_i = Σ w_ij v_j / (Σ w_ij + ε).
 func linearDefinition[T float](q, k, v Tensor, opt Options) []T {
-	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}
+	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D, Hkv: k.H}
 	f := linearFeatures(s, opt)
 	var omega []float32
 	if opt.Kernel == "favor" {
@@ -193,16 +200,45 @@ func linearDefinition[T float](q, k, v Tensor, opt Options) []T {
 	phiQ, phiK := make([]T, s.N*f), make([]T, s.M*f)
 	num := make([]T, s.D)
 	eps := T(opt.Eps)
+	prefixStab := opt.Kernel == "favor" && opt.Causal
+	var proj, half, rowMax []T
+	if prefixStab {
+		proj, half, rowMax = make([]T, s.M*f), make([]T, s.M), make([]T, s.M)
+	}
 	for b := range s.B {
 		for h := range s.H {
-			qh, kh, vh := q.Head(b, h), k.Head(b, h), v.Head(b, h)
+			kvh := s.KVHead(h)
+			qh, kh, vh := q.Head(b, h), k.Head(b, kvh), v.Head(b, kvh)
 			featureMap(qh, s.N, s.D, opt, omega, true, phiQ)
-			featureMap(kh, s.M, s.D, opt, omega, false, phiK)
+			if prefixStab {
+				favorProject(kh, s.M, s.D, opt, omega, proj, half, rowMax)
+			} else {
+				featureMap(kh, s.M, s.D, opt, omega, false, phiK)
+			}
+			stab, mapped := T(math.Inf(-1)), 0
 			oh := out[(b*s.H+h)*s.N*s.D:]
 			for i := range s.N {
 				end := s.M
 				if opt.Causal {
-					end = min(s.M, i+1)
+					end = max(0, min(s.M, s.QueryPos(i)+1))
+				}
+				if end == 0 {
+					continue // an empty row outputs 0
+				}
+				if prefixStab && end > 0 {
+					// Query i's key stabiliser: the max over keys j ≤ p_i.
+					// It only grows with i; the keys are mapped again
+					// when it does.
+					st := stab
+					for _, x := range rowMax[mapped:end] {
+						st = max(st, x)
+					}
+					if st != stab || mapped == 0 {
+						favorKeys(proj, half, f, 0, end, st, phiK)
+					} else {
+						favorKeys(proj, half, f, mapped, end, st, phiK)
+					}
+					stab, mapped = st, end
 				}
 				clear(num)
 				var den T
@@ -239,10 +275,27 @@ func featureMap[T float](x []float32, rows, d int, opt Options, omega []float32,
 		return
 	}
 	m := opt.Features
-	xs := T(math.Pow(float64(d), -0.25))
-	ratio := T(1 / math.Sqrt(float64(m)))
-	half := make([]T, rows) // ‖x′‖²/2
+	half, rowMax := make([]T, rows), make([]T, rows)
+	favorProject(x, rows, d, opt, omega, phi, half, rowMax)
 	keyMax := T(math.Inf(-1))
+	for _, x := range rowMax {
+		keyMax = max(keyMax, x)
+	}
+	if !query {
+		favorKeys(phi, half, m, 0, rows, keyMax, phi)
+		return
+	}
+	for i := range rows {
+		u := phi[i*m : (i+1)*m]
+		favorKeys(u, half[i:], m, 0, 1, rowMax[i], u)
+	}
+}
+
+// favorProject sets proj (rows × m) to ω·x′ for the rows of x, half to
+// ‖x′‖²/2 and rowMax to each row's largest projection, in T.
+func favorProject[T float](x []float32, rows, d int, opt Options, omega []float32, proj, half, rowMax []T) {
+	m := opt.Features
+	xs := T(math.Pow(float64(d), -0.25))
 	for i := range rows {
 		row := x[i*d : (i+1)*d]
 		var ss T
@@ -250,26 +303,25 @@ func featureMap[T float](x []float32, rows, d int, opt Options, omega []float32,
 			ss += (T(v) * xs) * (T(v) * xs)
 		}
 		half[i] = ss / 2
+		rowMax[i] = T(math.Inf(-1))
 		for f := range m {
 			var u T
 			for p, v := range row {
 				u += T(omega[f*d+p]) * (T(v) * xs)
 			}
-			phi[i*m+f] = u
-			keyMax = max(keyMax, u)
+			proj[i*m+f] = u
+			rowMax[i] = max(rowMax[i], u)
 		}
 	}
-	for i := range rows {
-		u := phi[i*m : (i+1)*m]
-		stab := keyMax
-		if query {
-			stab = T(math.Inf(-1))
-			for _, x := range u {
-				stab = max(stab, x)
-			}
-		}
-		for f := range u {
-			u[f] = ratio * T(math.Exp(float64(u[f]-half[i]-stab)))
+}
+
+// favorKeys sets phi rows [r0, r1) (m wide) to m^−½·exp(proj − half −
+// stab).
+func favorKeys[T float](proj, half []T, m, r0, r1 int, stab T, phi []T) {
+	ratio := T(1 / math.Sqrt(float64(m)))
+	for i := r0; i < r1; i++ {
+		for f := range m {
+			phi[i*m+f] = ratio * T(math.Exp(float64(proj[i*m+f]-half[i]-stab)))
 		}
 	}
 }
@@ -307,21 +359,18 @@ func linearBlockSize(causal bool) int {
 }
 
 // linearScratch is the per-worker scratch in floats: φ(K) block, elu scratch,
-// φ(Q) block, the in-block score tile, the denominators, and
-// (causal) the state S, z.
+// φ(Q) block, the in-block score tile, the denominators, the keys' largest
+// projections, and (causal) the state S, z.
 func linearScratch(f, d, blk int) int {
-	return addSize(mulSize(3, blk, f), blk*blk, blk, mulSize(f, d), f)
+	return addSize(mulSize(3, blk, f), mulSize(blk, blk), mulSize(2, blk), mulSize(f, d), f)
 }
 
 func (Linear) WorkspaceBytes(s Shape, opt Options) int64 {
 	f, d, blk := linearFeatures(s, opt), s.D, linearBlockSize(opt.Causal)
 	n := mulSize(threadCount(opt.Threads, mulSize(s.B, s.H, ceilDiv(s.N, blk))), linearScratch(f, d, blk))
-	n = addSize(n, mulSize(s.B, s.H, addSize(mulSize(f, d), f, 1))) // per-head S, z, stabiliser
+	n = addSize(n, mulSize(s.B, s.KVHeads(), addSize(mulSize(f, d), f, 1))) // per K/V head S, z, stabiliser
 	if opt.Kernel == "favor" {
 		n = addSize(n, mulSize(f, d), mulSize(d, d), d)
-		if opt.Causal {
-			n = addSize(n, mulSize(threadCount(opt.Threads, mulSize(s.B, s.H)), addSize(s.N, ceilDiv(s.N, blk))))
-		}
 	}
 	return workspaceBytes(n)
 }
@@ -338,7 +387,7 @@ type linearJob struct {
 	omega        []float32
 	kern         *asm.Kernels
 	q, k, v, out Tensor
-	state        []float32 // non-causal: per head S (F×D), z (F), stabiliser
+	state        []float32 // non-causal: per K/V head S (F×D), z (F), stabiliser
 	blk          int       // row block (linearBlockSize)
 	qBlocks      int
 	fault        linearFault
@@ -346,10 +395,10 @@ type linearJob struct {
 
 // linearWorker is one worker's scratch.
 type linearWorker struct {
-	buf, ext                 []float32 // the workspace buffers
+	buf                      []float32 // the workspace buffer
 	phiK, phiT, phiQ, a, den []float32 // phiT: elu scratch
+	rowMax                   []float32 // causal FAVOR+: each key's largest projection
 	sz                       []float32 // causal: S then z
-	denAll, stabAt           []float32 // causal FAVOR+: per-row den, per-block running max
 }
 
 func (j *linearJob) newWorker(ws *Workspace) linearWorker {
@@ -357,20 +406,11 @@ func (j *linearJob) newWorker(ws *Workspace) linearWorker {
 	w := linearWorker{buf: buf}
 	take := func(n int) []float32 { b := buf[:n:n]; buf = buf[n:]; return b }
 	w.phiK, w.phiT, w.phiQ = take(j.blk*j.f), take(j.blk*j.f), take(j.blk*j.f)
-	w.a, w.den, w.sz = take(j.blk*j.blk), take(j.blk), take(j.f*j.s.D+j.f)
-	if j.favor && j.causal {
-		w.ext = ws.Float32s(j.s.N + j.qBlocks)
-		w.denAll, w.stabAt = w.ext[:j.s.N], w.ext[j.s.N:]
-	}
+	w.a, w.den, w.rowMax, w.sz = take(j.blk*j.blk), take(j.blk), take(j.blk), take(j.f*j.s.D+j.f)
 	return w
 }
 
-func (w *linearWorker) release(ws *Workspace) {
-	ws.PutFloat32s(w.buf)
-	if w.ext != nil {
-		ws.PutFloat32s(w.ext)
-	}
-}
+func (w *linearWorker) release(ws *Workspace) { ws.PutFloat32s(w.buf) }
 
 func (ln Linear) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	s, err := prepare(ln, q, k, v, out, opt)
@@ -402,13 +442,14 @@ func (ln Linear) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 		runLinearParallel(j, ws, opt, heads, (*linearJob).causalHead)
 		return nil
 	}
-	j.state = ws.Float32s(heads * (j.f*s.D + j.f + 1))
+	kvHeads := s.B * s.KVHeads()
+	j.state = ws.Float32s(kvHeads * (j.f*s.D + j.f + 1))
 	defer ws.PutFloat32s(j.state)
 	items := heads * j.qBlocks
 	if threadCount(opt.Threads, items) == 1 {
 		w := j.newWorker(ws)
-		for bh := range heads {
-			j.keySums(bh, &w)
+		for bkv := range kvHeads {
+			j.keySums(bkv, &w)
 		}
 		for it := range items {
 			j.queryBlock(it, &w)
@@ -416,7 +457,7 @@ func (ln Linear) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 		w.release(ws)
 		return nil
 	}
-	runLinearParallel(j, ws, opt, heads, (*linearJob).keySums)
+	runLinearParallel(j, ws, opt, kvHeads, (*linearJob).keySums)
 	runLinearParallel(j, ws, opt, items, (*linearJob).queryBlock)
 	return nil
 }
@@ -516,14 +557,15 @@ func (j *linearJob) rescale(sz []float32, old, new float32) {
 	}
 }
 
-// keySums computes head bh's S and z (non-causal).
-func (j *linearJob) keySums(bh int, w *linearWorker) {
+// keySums computes K/V head bkv's S and z (non-causal), which every query
+// head of its group reads.
+func (j *linearJob) keySums(bkv int, w *linearWorker) {
 	s, f, d := j.s, j.f, j.s.D
-	b, h := bh/s.H, bh%s.H
-	st := j.state[bh*(f*d+f+1) : (bh+1)*(f*d+f+1)]
+	b, kvh := bkv/s.KVHeads(), bkv%s.KVHeads()
+	st := j.state[bkv*(f*d+f+1) : (bkv+1)*(f*d+f+1)]
 	sz, stab := st[:f*d+f], float32(math.Inf(-1))
 	clear(sz)
-	kh, vh := j.k.Head(b, h), j.v.Head(b, h)
+	kh, vh := j.k.Head(b, kvh), j.v.Head(b, kvh)
 	for j0 := 0; j0 < s.M; j0 += j.blk {
 		rows := min(j.blk, s.M-j0)
 		if j.favor {
@@ -543,7 +585,7 @@ func (j *linearJob) queryBlock(it int, w *linearWorker) {
 	s, f, d := j.s, j.f, j.s.D
 	bh, blk := it/j.qBlocks, it%j.qBlocks
 	b, h := bh/s.H, bh%s.H
-	st := j.state[bh*(f*d+f+1):]
+	st := j.state[(b*s.KVHeads()+s.KVHead(h))*(f*d+f+1):]
 	r0 := blk * j.blk
 	rows := min(j.blk, s.N-r0)
 	j.queries(rows, j.q.Head(b, h)[r0*d:], w.phiQ, w.phiT)
@@ -556,72 +598,89 @@ func (j *linearJob) queryBlock(it int, w *linearWorker) {
 	}
 }
 
-// causalHead runs head bh's causal prefix sums block by block.
+// causalHead runs query head bh's causal prefix sums, key block by key
+// block in position order: a block's keys are folded into S and z after
+// the queries at the same positions have read them (through S and z for
+// earlier keys, through the masked in-block product for the block's own).
+// For FAVOR+ a block is cut into pieces where the running key max grows,
+// so each query's key stabiliser is the max over keys j ≤ p_i exactly.
 func (j *linearJob) causalHead(bh int, w *linearWorker) {
 	s, f, d := j.s, j.f, j.s.D
 	b, h := bh/s.H, bh%s.H
-	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
+	kvh := s.KVHead(h)
+	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, kvh), j.v.Head(b, kvh), j.out.Head(b, h)
+	off, i0 := s.Offset(), s.FirstVisible()
+	clear(oh[:i0*d]) // rows before key 0: empty sets
 	sz := w.sz
 	clear(sz)
 	sMat, z := sz[:f*d], sz[f*d:]
 	stab := float32(math.Inf(-1))
-	for blk := range j.qBlocks {
-		r0 := blk * j.blk
-		rows := min(j.blk, s.N-r0)
-		keys := max(0, min(j.blk, s.M-r0)) // keys at the same positions
-		if keys > 0 {
+	for p0 := 0; p0 < s.M; p0 += j.blk {
+		keys := min(j.blk, s.M-p0)
+		if j.favor {
+			j.project(keys, kh[p0*d:], w.phiK)
+			for x := range keys {
+				w.rowMax[x] = j.kern.Max(w.phiK[x*f : (x+1)*f])
+			}
+		} else {
+			j.keys(keys, kh[p0*d:], w.phiK, w.phiT, 0)
+		}
+		for a := 0; a < keys; {
+			e := keys
 			if j.favor {
-				if bm := j.project(keys, kh[r0*d:], w.phiK); bm > stab {
-					j.rescale(sz, stab, bm)
-					stab = bm
+				if mx := w.rowMax[a]; mx > stab {
+					j.rescale(sz, stab, mx)
+					stab = mx
 				}
-			}
-			j.keys(keys, kh[r0*d:], w.phiK, w.phiT, stab)
-		}
-		j.queries(rows, qh[r0*d:], w.phiQ, w.phiT)
-		o := oh[r0*d : (r0+rows)*d]
-		clear(o)
-		// Earlier blocks, through the prefix sums.
-		j.kern.GemmNNAcc(rows, d, f, w.phiQ, f, sMat, d, o, d)
-		j.kern.GemmNT(rows, 1, f, w.phiQ, f, z, f, w.den, 1)
-		if keys > 0 {
-			// This block: key r0+x is visible to query r0+i when x ≤ i.
-			j.kern.GemmNT(rows, keys, f, w.phiQ, f, w.phiK, f, w.a, j.blk)
-			for i := range rows {
-				row := w.a[i*j.blk : i*j.blk+keys]
-				vis := min(keys, i+1)
-				if j.fault == linearFaultPeek {
-					vis = min(keys, i+2)
+				e = a + 1
+				for e < keys && w.rowMax[e] <= stab {
+					e++
 				}
-				clear(row[vis:])
-				var sum float32
-				for _, x := range row[:vis] {
-					sum += x
-				}
-				w.den[i] += sum
+				j.keys(e-a, kh[(p0+a)*d:], w.phiK[a*f:], w.phiT, stab)
 			}
-			j.kern.GemmNNAcc(rows, d, keys, w.a, j.blk, vh[r0*d:], d, o, d)
-			j.foldKeys(keys, w.phiK, vh[r0*d:], sMat, z)
+			j.piece(p0+a, e-a, qh, vh, oh, w, off, i0)
+			j.foldKeys(e-a, w.phiK[a*f:], vh[(p0+a)*d:], sMat, z)
+			a = e
 		}
-		if !j.favor {
-			for i := range rows {
-				j.kern.Scale(o[i*d:(i+1)*d], 1/(w.den[i]+j.eps))
-			}
-			continue
-		}
-		copy(w.denAll[r0:r0+rows], w.den[:rows])
-		w.stabAt[blk] = stab
 	}
-	if !j.favor {
+}
+
+// piece computes the outputs of the queries at positions [k0, k0+nk) (the
+// keys of the piece, their features at w.phiK[(k0 mod blk)·F:]): φ(q)·S and
+// φ(q)·z for the earlier keys, plus the in-block keys up to each query's
+// position, over den + ε.
+func (j *linearJob) piece(k0, nk int, qh, vh, oh []float32, w *linearWorker, off, i0 int) {
+	f, d := j.f, j.s.D
+	qa, qe := max(i0, k0-off), min(j.s.N, k0+nk-off)
+	if qa >= qe {
 		return
 	}
-	// The definition's stabiliser is the max over every key, including
-	// keys after the last query, which no causal query sees.
-	for j0 := s.N; j0 < s.M; j0 += j.blk {
-		stab = max(stab, j.project(min(j.blk, s.M-j0), kh[j0*d:], w.phiK))
+	rows := qe - qa
+	phiK := w.phiK[(k0%j.blk)*f:]
+	j.queries(rows, qh[qa*d:], w.phiQ, w.phiT)
+	o := oh[qa*d : qe*d]
+	clear(o)
+	// Earlier keys, through the prefix sums.
+	j.kern.GemmNNAcc(rows, d, f, w.phiQ, f, w.sz[:f*d], d, o, d)
+	j.kern.GemmNT(rows, 1, f, w.phiQ, f, w.sz[f*d:], f, w.den, 1)
+	// This piece: key k0+x is visible to query qa+i (position qa+i+off)
+	// when k0+x ≤ qa+i+off.
+	j.kern.GemmNT(rows, nk, f, w.phiQ, f, phiK, f, w.a, j.blk)
+	for i := range rows {
+		row := w.a[i*j.blk : i*j.blk+nk]
+		vis := min(nk, qa+i+off-k0+1)
+		if j.fault == linearFaultPeek {
+			vis = min(nk, vis+1)
+		}
+		clear(row[vis:])
+		var sum float32
+		for _, x := range row[:vis] {
+			sum += x
+		}
+		w.den[i] += sum
 	}
-	for i := range s.N {
-		e := float64(j.eps) * math.Exp(float64(stab)-float64(w.stabAt[i/j.blk]))
-		j.kern.Scale(oh[i*d:(i+1)*d], float32(1/(float64(w.denAll[i])+e)))
+	j.kern.GemmNNAcc(rows, d, nk, w.a, j.blk, vh[k0*d:], d, o, d)
+	for i := range rows {
+		j.kern.Scale(o[i*d:(i+1)*d], 1/(w.den[i]+j.eps))
 	}
 }

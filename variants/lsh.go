@@ -28,8 +28,10 @@ import (
 // one R_r per round).
 //
 // With -shared-qk=false queries and keys are hashed with the same rotations
-// and there is no chunking: C(i) = ∪_r {j : h_r(q_i) = h_r(k_j)} (∩ j ≤ i
-// when causal), so M ≠ N is supported; the cost follows the bucket sizes.
+// and there is no chunking: C(i) = ∪_r {j : h_r(q_i) = h_r(k_j)} (∩ j ≤ p_i
+// = i + M − N when causal), so M ≠ N and grouped K/V heads (Hkv < H) are
+// supported; the cost follows the bucket sizes. Shared-QK needs M = N and
+// Hkv = H.
 //
 // Forward, per head: hash every position with one product per 126 rows
 // against the rounds' rotations (on AVX-512 VNNI at nb/2 ≥ 64, in int16
@@ -84,6 +86,8 @@ func (LSH) Validate(s Shape, opt Options) error {
 		return fmt.Errorf("-chunk %d: must be ≥ 1", opt.Chunk)
 	case opt.SharedQK && s.M != s.N:
 		return fmt.Errorf("-shared-qk: the keys are the queries, so m must equal n (got n=%d m=%d; use -shared-qk=false for cross-attention): %w", s.N, s.M, ErrUnsupported)
+	case opt.SharedQK && s.KVHeads() != s.H:
+		return fmt.Errorf("-shared-qk: the keys are the queries, so K/V heads must equal query heads (got %d and %d; use -shared-qk=false for grouped heads): %w", s.KVHeads(), s.H, ErrUnsupported)
 	}
 	return nil
 }
@@ -163,7 +167,7 @@ func (ls LSH) FlopsOn(q, k, v Tensor, opt Options) (float64, error) {
 			if opt.SharedQK {
 				pairs += lshCountShared(qb, s.N, g, opt.Causal)
 			} else {
-				kb := hasher.bucketsOf(k.Head(b, h), s.M)
+				kb := hasher.bucketsOf(k.Head(b, s.KVHead(h)), s.M)
 				pairs += lshCountSeparate(qb, kb, s.N, s.M, g, opt.Causal)
 			}
 		}
@@ -261,7 +265,7 @@ func lshCountShared(bkt []int32, n int, g lshGeom, causal bool) int {
 }
 
 // lshCountSeparate returns Σ_i |C(i)| without shared QK: per round the
-// keys of the query's bucket (j ≤ i when causal), each counted unless an
+// keys of the query's bucket (j ≤ p_i = i + m − n when causal), each counted unless an
 // earlier round had the pair in one bucket.
 func lshCountSeparate(qb, kb []int32, n, m int, g lshGeom, causal bool) int {
 	perms, starts := make([][]int32, g.rounds), make([][]int32, g.rounds)
@@ -274,7 +278,7 @@ func lshCountSeparate(qb, kb []int32, n, m int, g lshGeom, causal bool) int {
 			beta := qb[r*n+i]
 			for _, j32 := range perms[r][starts[r][beta]:starts[r][beta+1]] {
 				j := int(j32)
-				if causal && j > i {
+				if causal && j > i+m-n {
 					continue
 				}
 				seen := false
@@ -323,7 +327,7 @@ func (LSH) MaxLogit(q, k Tensor, opt Options) float64 {
 // the standard library, chunk membership is tested key by key, and the
 // rounds' sets are united in a mask.
 func lshCandidates(q, k Tensor, opt Options) candidates {
-	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}
+	s := Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D, Hkv: k.H}
 	nb, rounds, c := lshBucketCount(s, opt), opt.Rounds, opt.Chunk
 	half := nb / 2
 	hasher := newLSHRefHasher(s.D, half, rounds, opt.Seed)
@@ -350,14 +354,14 @@ func lshCandidates(q, k Tensor, opt Options) candidates {
 					}
 				}
 			} else {
-				kBkt = hasher.bucketsOf(k.Head(b, h), s.M)
+				kBkt = hasher.bucketsOf(k.Head(b, s.KVHead(h)), s.M)
 			}
 		}
 		clear(inSet)
 		for r := range rounds {
 			if !opt.SharedQK {
 				for j := range s.M {
-					if qBkt[r*s.N+i] == kBkt[r*s.M+j] && (!opt.Causal || j <= i) {
+					if qBkt[r*s.N+i] == kBkt[r*s.M+j] && (!opt.Causal || j <= s.QueryPos(i)) {
 						inSet[j] = true
 					}
 				}
@@ -690,11 +694,15 @@ func (j *lshJob) carve(f []float32, n []int32) {
 // goroutine.
 func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, normalize bool)) {
 	s, g := j.s, j.g
-	j.qh, j.vh, j.oh = j.q.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
+	j.qh, j.vh, j.oh = j.q.Head(b, h), j.v.Head(b, s.KVHead(h)), j.out.Head(b, h)
 	j.kh = j.qh
 	if !j.shared {
-		j.kh = j.k.Head(b, h)
+		j.kh = j.k.Head(b, s.KVHead(h))
 	}
+	// Grouped K/V heads: the query heads of a group share the keys'
+	// buckets and orders (nothing after this writes them), so the keys
+	// are hashed and sorted once per K/V head.
+	keys := !j.shared && (h == 0 || s.KVHead(h) != s.KVHead(h-1))
 	// Shared QK: each block of rows is normalised right after it is
 	// hashed, while it is in cache, so Q is read from memory once.
 	if hash == nil {
@@ -702,18 +710,18 @@ func (j *lshJob) head(b, h int, hash func(x []float32, n int, bkt []int32, norma
 			j.hashBlock(j.qh, s.N, j.qBkt, r0, &j.hs, j.shared)
 		}
 		j.hasher.flush(s.N, j.qBkt, &j.hs)
-		if !j.shared {
+		if keys {
 			j.hasher.hash(j.kh, s.M, j.kBkt, &j.hs)
 		}
 	} else {
 		hash(j.qh, s.N, j.qBkt, j.shared)
-		if !j.shared {
+		if keys {
 			hash(j.kh, s.M, j.kBkt, false)
 		}
 	}
 	for r := range g.rounds {
 		j.sort(j.qBkt[r*s.N:(r+1)*s.N], j.qPerm[r*s.N:], j.qInv[r*s.N:], j.qStart[r*(g.nb+1):])
-		if !j.shared {
+		if keys {
 			j.sort(j.kBkt[r*s.M:(r+1)*s.M], j.kPerm[r*s.M:], j.kInv[r*s.M:], j.kStart[r*(g.nb+1):])
 		}
 	}
@@ -934,7 +942,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 }
 
 // bucket processes the queries of bucket β in the current round (no
-// shared QK): every key of the bucket, j ≤ i when causal.
+// shared QK): every key of the bucket, j ≤ p_i when causal.
 func (j *lshJob) bucket(beta int, t *tileAttn) {
 	s, g, d, r := j.s, j.g, j.s.D, j.round
 	nb1 := g.nb + 1
@@ -966,8 +974,8 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			hi := k1
 			if j.causal {
 				// Keys of the bucket are in position order: the first
-				// one after query position i ends the row's span.
-				pos := qPerm[s0+i]
+				// one after query position p_i ends the row's span.
+				pos := qPerm[s0+i] + int32(s.Offset())
 				a, b := k0, k1
 				for a < b {
 					mid := int(uint(a+b) >> 1)

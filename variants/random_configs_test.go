@@ -14,7 +14,8 @@ import (
 	"github.com/attnbench/attnbench/variants"
 )
 
-// TestRandomConfigurations draws shapes (N, M, D, batch × heads), causal,
+// TestRandomConfigurations draws shapes (N, M, D, batch × heads, grouped
+// K/V heads; M ≠ N with causal puts the queries at the last positions), causal,
 // thread counts, scales, input kinds and every variant's knobs at random
 // (the seed is fixed) and holds each valid case to its float64 definition
 // with DESIGN §3.1's rule; outputs must be finite. The listed shapes and
@@ -35,6 +36,11 @@ func TestRandomConfigurations(t *testing.T) {
 		s.M = s.N
 		if rng.IntN(3) == 0 {
 			s.M = 1 + rng.IntN(300)
+		}
+		// Grouped K/V heads: H = g·Hkv with g in 1..4.
+		s.Hkv = s.H
+		if rng.IntN(3) == 0 {
+			s.H *= 1 + rng.IntN(4)
 		}
 		opt := variants.DefaultOptions()
 		opt.Causal = rng.IntN(2) == 0

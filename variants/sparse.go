@@ -19,7 +19,9 @@ import (
 //     with Seed from the others; the first and last query blocks attend to
 //     everything. Self-attention only (M = N), and b ≤ N.
 //
-// Causal intersects every set with j ≤ i. For BigBird with causal set, the
+// Every i is the query's position p_i = i + M − N (the queries are the last
+// N positions; N > M needs causal, see positionsDefined). K and V may have
+// fewer heads than Q (GQA). Causal intersects every set with j ≤ i. For BigBird with causal set, the
 // random blocks are drawn from the blocks before β−1 (the only ones a
 // causal query can use) rather than from all others: a random block in the
 // future would be masked entirely and add nothing. The random blocks differ
@@ -67,6 +69,7 @@ func (Sparse) Validate(s Shape, opt Options) error {
 		if opt.Pattern == "fixed" && opt.Summary < 1 {
 			return fmt.Errorf("-summary %d: must be ≥ 1", opt.Summary)
 		}
+		return positionsDefined(s, opt)
 	case "bigbird":
 		switch {
 		case opt.Block < 1:
@@ -169,6 +172,9 @@ func bigbirdRandomBlocks(heads, nb, r int, causal bool, seed uint64, out []int32
 // for BigBird's non-random part; the random blocks add bigbirdAvailable·b.
 func sparseKeys(s Shape, opt Options, i int) int {
 	causal := opt.Causal
+	if i = s.QueryPos(i); i < 0 {
+		return 0 // causal: an empty row
+	}
 	switch opt.Pattern {
 	case "strided":
 		l := opt.Stride
@@ -237,13 +243,14 @@ func sparseCandidates(s Shape, opt Options) candidates {
 	case "strided":
 		l := opt.Stride
 		return func(_, _, i int, buf []int) []int {
+			i = s.QueryPos(i)
 			for j := range s.M {
 				d := i - j
 				var in bool
 				if causal {
 					in = j <= i && (d < l || d%l == 0)
 				} else {
-					in = (d < l && d > -l) || d%l == 0
+					in = (d < l && d > -l) || (d%l+l)%l == 0
 				}
 				if in {
 					buf = append(buf, j)
@@ -254,6 +261,7 @@ func sparseCandidates(s Shape, opt Options) candidates {
 	case "fixed":
 		l, c := opt.Stride, opt.Summary
 		return func(_, _, i int, buf []int) []int {
+			i = s.QueryPos(i)
 			for j := range s.M {
 				if (causal && j > i) || !(j/l == i/l || j%l >= l-c) {
 					continue
@@ -331,7 +339,13 @@ func sparseRowTile(opt Options) int {
 func (Sparse) WorkspaceBytes(s Shape, opt Options) int64 {
 	bq, bk := sparseRowTile(opt), keyTile(s.D)
 	threads := threadCount(opt.Threads, mulSize(s.B, s.H, ceilDiv(s.N, bq)))
-	n := mulSize(threads, addSize(tileFloats(s.D, bq, bk), tileInts(bq)))
+	rowList := 0
+	if opt.Pattern != "bigbird" {
+		// Tiles pack the query heads of a K/V head, with their row list.
+		bq = mulSize(max(1, bq/s.Group()), s.Group())
+		rowList = bq
+	}
+	n := mulSize(threads, addSize(tileFloats(s.D, bq, bk), tileInts(bq), rowList))
 	switch opt.Pattern {
 	case "strided":
 		n = addSize(n, mulSize(2, s.B, s.H, s.N))
@@ -375,17 +389,21 @@ func runItems(ws *Workspace, opt Options, s Shape, bq, bk, items int, fn func(it
 }
 
 // stridedJob runs the strided pattern in two passes over the same running
-// state: the band |i−j| < l in tiles of consecutive rows, then per residue
-// class ρ the other keys of the column, j ≡ i (mod l), j ≠ i. The running
-// max and sum of every row persist between the passes in mAll, lAll;
-// the output rows hold the unnormalised accumulator until the second pass
-// finishes them (every row is in exactly one class).
+// state: the band |i−j| < l in tiles of consecutive positions, then per
+// residue class ρ the other keys of the column, j ≡ i (mod l), j ≠ i. The
+// running max and sum of every row persist between the passes in mAll,
+// lAll; the output rows hold the unnormalised accumulator until the second
+// pass finishes them (every row is in exactly one class). A tile packs the
+// query heads that share a K/V head (GQA), position by position, so the
+// K/V it reads serves them all.
 type stridedJob struct {
 	s             Shape
 	l             int
 	causal        bool
-	bq            int
-	bandTiles     int
+	group         int // G
+	rq            int // positions per tile
+	off, pLo      int // M − N; the first query position ≥ 0
+	bandTiles     int // per K/V head
 	classes       int
 	tilesPerClass int
 	q, k, v, out  Tensor
@@ -395,81 +413,117 @@ type stridedJob struct {
 
 func (sp Sparse) strided(s Shape, opt Options, q, k, v, out Tensor, ws *Workspace) {
 	l := opt.Stride
-	bq := sparseRowTile(opt)
+	G := s.Group()
+	rq := max(1, sparseRowTile(opt)/G)
+	rows := rq * G
 	state := ws.Float32s(2 * s.B * s.H * s.N)
-	job := stridedJob{s: s, l: l, causal: opt.Causal, bq: bq, q: q, k: k, v: v, out: out,
-		mAll: state[:s.B*s.H*s.N], lAll: state[s.B*s.H*s.N:], fault: sp.fault,
-		bandTiles: ceilDiv(s.N, bq), classes: min(l, s.N), tilesPerClass: ceilDiv(ceilDiv(s.N, l), bq)}
-	if threadCount(opt.Threads, s.B*s.H*job.bandTiles) == 1 {
+	off, pLo := s.Offset(), max(0, s.Offset())
+	queries := s.M - pLo // query positions [pLo, M)
+	job := stridedJob{s: s, l: l, causal: opt.Causal, group: G, rq: rq, q: q, k: k, v: v, out: out,
+		mAll: state[:s.B*s.H*s.N], lAll: state[s.B*s.H*s.N:], fault: sp.fault, off: off, pLo: pLo,
+		bandTiles: ceilDiv(queries, rq), classes: min(l, queries), tilesPerClass: ceilDiv(ceilDiv(queries, l), rq)}
+	clearEmptyRows(s, opt, out)
+	heads := s.B * s.KVHeads()
+	bandItems, columnItems := heads*job.bandTiles, heads*job.classes*job.tilesPerClass
+	threads := threadCount(opt.Threads, bandItems)
+	if threads == 1 {
 		// Without a closure, so that this path allocates nothing.
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D))
-		for it := range s.B * s.H * job.bandTiles {
-			job.band(it, &t)
+		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
+		perm := ws.Int32s(rows)
+		for it := range bandItems {
+			job.band(it, &t, perm)
 		}
-		for it := range s.B * s.H * job.classes * job.tilesPerClass {
-			job.column(it, &t)
+		for it := range columnItems {
+			job.column(it, &t, perm)
 		}
 		t.release(ws)
+		ws.PutInt32s(perm)
 	} else {
+		tiles := make([]tileAttn, threads)
+		perms := make([][]int32, threads)
+		for i := range tiles {
+			tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
+			perms[i] = ws.Int32s(rows)
+		}
 		j := job
-		runItems(ws, opt, s, bq, keyTile(s.D), s.B*s.H*j.bandTiles, j.band)
-		runItems(ws, opt, s, bq, keyTile(s.D), s.B*s.H*j.classes*j.tilesPerClass, j.column)
+		forEach(threads, bandItems, func(w, it int) { j.band(it, &tiles[w], perms[w]) })
+		forEach(threadCount(threads, columnItems), columnItems, func(w, it int) { j.column(it, &tiles[w], perms[w]) })
+		for i := range tiles {
+			tiles[i].release(ws)
+			ws.PutInt32s(perms[i])
+		}
 	}
 	ws.PutFloat32s(state)
 }
 
-func (j *stridedJob) band(it int, t *tileAttn) {
-	s, d, l := j.s, j.s.D, j.l
-	bh, tile := it/j.bandTiles, it%j.bandTiles
-	b, h := bh/s.H, bh%s.H
-	r0 := tile * j.bq
-	rows := min(j.bq, s.N-r0)
-	m, lsum := j.mAll[bh*s.N+r0:], j.lAll[bh*s.N+r0:]
-	t.begin(rows, j.q.Head(b, h)[r0*d:], d, j.out.Head(b, h)[r0*d:], d, nil, nil)
+func (j *stridedJob) band(it int, t *tileAttn, perm []int32) {
+	s, d, l, G := j.s, j.s.D, j.l, j.group
+	bkv, tile := it/j.bandTiles, it%j.bandTiles
+	b, kvh := bkv/s.KVHeads(), bkv%s.KVHeads()
+	p0 := j.pLo + tile*j.rq
+	rows := min(j.rq, s.M-p0) * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + p0 + x/G - j.off)
+	}
+	// The group's query heads are consecutive, N·D apart.
+	t.beginLocal(rows, j.q.Data[(b*s.H+kvh*G)*s.N*d:], d, perm[:rows], false, nil, d, nil, nil)
 	kLo, kHi := s.M, 0
-	for i := range rows {
-		pos := r0 + i
+	for x := range rows {
+		pos := p0 + x/G
 		lo, hi := max(0, pos-l+1), min(s.M, pos+l)
 		if j.causal {
 			hi = min(s.M, pos+1)
 		}
-		t.setSpan(i, lo, hi, 0, 0)
+		t.setSpan(x, lo, hi, 0, 0)
 		if lo < hi {
 			kLo, kHi = min(kLo, lo), max(kHi, hi)
 		}
 	}
 	if kLo < kHi {
-		t.attend(j.k.Head(b, h), j.v.Head(b, h), d, kLo, kHi)
+		t.attend(j.k.Head(b, kvh), j.v.Head(b, kvh), d, kLo, kHi)
 	}
-	t.store(m, lsum)
+	// The unnormalised state, to each head's output row and mAll, lAll.
+	for x, r := range perm[:rows] {
+		h := kvh*G + x%G
+		row := int(r) - (x%G)*s.N
+		copy(j.out.Head(b, h)[row*d:(row+1)*d], t.qt.o[x*d:(x+1)*d])
+		at := (b*s.H+h)*s.N + row
+		j.mAll[at], j.lAll[at] = t.qt.m[x], t.qt.l[x]
+	}
 }
 
-func (j *stridedJob) column(it int, t *tileAttn) {
-	s, d, l := j.s, j.s.D, j.l
+func (j *stridedJob) column(it int, t *tileAttn, perm []int32) {
+	s, d, l, G := j.s, j.s.D, j.l, j.group
 	perHead := j.classes * j.tilesPerClass
-	bh, r := it/perHead, it%perHead
-	b, h := bh/s.H, bh%s.H
-	rho, tile := r/j.tilesPerClass, r%j.tilesPerClass
-	na, _ := classLen(s.N, 0, rho, l)
-	a0 := tile * j.bq
+	bkv, r := it/perHead, it%perHead
+	b, kvh := bkv/s.KVHeads(), bkv%s.KVHeads()
+	c, tile := r/j.tilesPerClass, r%j.tilesPerClass
+	// Class c: query positions pLo + c + l·t, position ρ + l·a in class
+	// coordinates a, like its keys ρ + l·b.
+	rho := (j.pLo + c) % l
+	na, _ := classLen(s.M, 0, rho, l)
+	a0 := (j.pLo+c)/l + tile*j.rq
 	if a0 >= na {
 		return
 	}
-	rows := min(j.bq, na-a0)
-	ld := l * d
-	// The class's rows sit l apart in the output and in mAll, lAll: gather
-	// their running state into the tile's.
-	m, lsum := t.qt.alpha[:rows], t.qt.junk[:rows]
-	for i := range rows {
-		pos := bh*s.N + rho + l*(a0+i)
-		m[i], lsum[i] = j.mAll[pos], j.lAll[pos]
+	rows := min(j.rq, na-a0) * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + rho + l*(a0+x/G) - j.off)
 	}
-	t.begin(rows, j.q.Head(b, h)[(rho+l*a0)*d:], ld, j.out.Head(b, h)[(rho+l*a0)*d:], ld, m, lsum)
-	mb, _ := classLen(s.M, 0, rho, l)
+	t.beginLocal(rows, j.q.Data[(b*s.H+kvh*G)*s.N*d:], d, perm[:rows], false, nil, d, nil, nil)
+	// The band pass's state of these rows.
+	for x, r := range perm[:rows] {
+		h := kvh*G + x%G
+		row := int(r) - (x%G)*s.N
+		copy(t.qt.o[x*d:(x+1)*d], j.out.Head(b, h)[row*d:(row+1)*d])
+		at := (b*s.H+h)*s.N + row
+		t.qt.m[x], t.qt.l[x] = j.mAll[at], j.lAll[at]
+	}
+	mb := na
 	if mb > 0 {
 		kHi := 0
-		for i := range rows {
-			a := a0 + i
+		for x := range rows {
+			a := a0 + x/G
 			// Non-causal: every key of the class but j = i (in the band);
 			// causal: the keys before it.
 			hi, xlo, xhi := mb, a, a+1
@@ -479,27 +533,33 @@ func (j *stridedJob) column(it int, t *tileAttn) {
 			if j.fault == sparseFaultColumn {
 				hi--
 			}
-			t.setSpan(i, 0, hi, xlo, xhi)
+			t.setSpan(x, 0, hi, xlo, xhi)
 			kHi = max(kHi, hi)
 		}
 		if kHi > 0 {
-			t.attend(j.k.Head(b, h)[rho*d:], j.v.Head(b, h)[rho*d:], ld, 0, kHi)
+			ld := l * d
+			t.attend(j.k.Head(b, kvh)[rho*d:], j.v.Head(b, kvh)[rho*d:], ld, 0, kHi)
 		}
 	}
-	t.finish()
+	t.finishPacked(j.out, b, kvh*G, G, perm[:rows])
 }
 
-// fixedJob runs the fixed pattern per head: the summary keys (j mod l ≥ l−c)
-// are gathered into ks, vs, then each tile of query rows inside one block
-// attends to the non-summary part of its own block and to the summary keys.
+// fixedJob runs the fixed pattern per K/V head: the summary keys (j mod
+// l ≥ l−c) are gathered into ks, vs, then each tile of query positions
+// inside one block attends to the non-summary part of its own block and
+// to the summary keys. A tile packs the query heads that share the K/V
+// head (GQA), position by position, so the K/V it reads serves them all.
 type fixedJob struct {
 	s         Shape
 	l, c      int
 	causal    bool
-	bq        int
+	group     int // G
+	rq        int // positions per tile
+	off, pLo  int // M − N; the first query position ≥ 0
 	subTiles  int // query tiles per block
-	q, out    []float32
-	k, v      []float32
+	q, out    Tensor
+	b, kvh    int       // the K/V head being run
+	k, v      []float32 // its K and V
 	ks, vs    []float32
 	summaries int
 	fault     sparseFault
@@ -510,26 +570,55 @@ func (sp Sparse) fixed(s Shape, opt Options, q, k, v, out Tensor, ws *Workspace)
 	bq := sparseRowTile(opt)
 	ns := summaryCount(s.M, l, c)
 	buf := ws.Float32s(2 * ns * s.D)
-	job := fixedJob{s: s, l: l, c: c, causal: opt.Causal, bq: bq, subTiles: ceilDiv(min(l, s.N), bq),
-		ks: buf[:ns*s.D], vs: buf[ns*s.D:], summaries: ns, fault: sp.fault}
-	items := ceilDiv(s.N, l) * job.subTiles
-	for b := range s.B {
-		for h := range s.H {
-			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, h), v.Head(b, h), out.Head(b, h)
-			job.gather()
-			if threadCount(opt.Threads, items) == 1 {
-				t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D))
-				for it := range items {
-					job.tile(it, &t)
-				}
-				t.release(ws)
-				continue
+	off, pLo := s.Offset(), max(0, s.Offset())
+	G := s.Group()
+	rq := max(1, bq/G)
+	rows := rq * G
+	job := fixedJob{s: s, l: l, c: c, causal: opt.Causal, group: G, rq: rq, subTiles: ceilDiv(min(l, s.M-pLo), rq),
+		q: q, out: out, ks: buf[:ns*s.D], vs: buf[ns*s.D:], summaries: ns, fault: sp.fault, off: off, pLo: pLo}
+	clearEmptyRows(s, opt, out)
+	// Blocks of l positions holding the query positions [pLo, M).
+	items := ((s.M-1)/l - pLo/l + 1) * job.subTiles
+	threads := threadCount(opt.Threads, items)
+	tiles := make([]tileAttn, 0, threads)
+	perms := make([][]int32, 0, threads)
+	if threads == 1 {
+		// Without a closure or slices of tiles, so that this path
+		// allocates nothing.
+		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
+		perm := ws.Int32s(rows)
+		for bkv := range s.B * s.KVHeads() {
+			job.head(bkv, k, v)
+			for it := range items {
+				job.tile(it, &t, perm)
 			}
-			j := job
-			runItems(ws, opt, s, bq, keyTile(s.D), items, j.tile)
 		}
+		t.release(ws)
+		ws.PutInt32s(perm)
+		ws.PutFloat32s(buf)
+		return
+	}
+	for range threads {
+		tiles = append(tiles, newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D)))
+		perms = append(perms, ws.Int32s(rows))
+	}
+	for bkv := range s.B * s.KVHeads() {
+		job.head(bkv, k, v)
+		j := job
+		forEach(threads, items, func(w, it int) { j.tile(it, &tiles[w], perms[w]) })
+	}
+	for i := range tiles {
+		tiles[i].release(ws)
+		ws.PutInt32s(perms[i])
 	}
 	ws.PutFloat32s(buf)
+}
+
+// head selects K/V head bkv (batch·Hkv + head) and gathers its summaries.
+func (j *fixedJob) head(bkv int, k, v Tensor) {
+	j.b, j.kvh = bkv/j.s.KVHeads(), bkv%j.s.KVHeads()
+	j.k, j.v = k.Head(j.b, j.kvh), v.Head(j.b, j.kvh)
+	j.gather()
 }
 
 // gather copies the summary keys and values of the head into ks, vs, in
@@ -546,27 +635,32 @@ func (j *fixedJob) gather() {
 	}
 }
 
-func (j *fixedJob) tile(it int, t *tileAttn) {
-	s, d, l := j.s, j.s.D, j.l
-	blk, sub := it/j.subTiles, it%j.subTiles
+func (j *fixedJob) tile(it int, t *tileAttn, perm []int32) {
+	s, d, l, G := j.s, j.s.D, j.l, j.group
+	blk, sub := j.pLo/l+it/j.subTiles, it%j.subTiles
 	start := blk * l
-	r0 := start + sub*j.bq
-	end := min(s.N, start+l)
+	r0 := max(start, j.pLo) + sub*j.rq // a position
+	end := min(s.M, start+l)
 	if r0 >= end {
 		return
 	}
-	rows := min(j.bq, end-r0)
-	t.begin(rows, j.q[r0*d:], d, j.out[r0*d:], d, nil, nil)
+	rows := min(j.rq, end-r0) * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + r0 + x/G - j.off)
+	}
+	// The group's query heads are consecutive, N·D apart.
+	qg := j.q.Data[(j.b*s.H+j.kvh*G)*s.N*d:]
+	t.beginLocal(rows, qg, d, perm[:rows], false, nil, d, nil, nil)
 
 	// The own block's keys that are not summary keys.
 	ownEnd := min(s.M, start+l-j.c)
 	if start < ownEnd {
-		for i := range rows {
+		for x := range rows {
 			hi := ownEnd
 			if j.causal {
-				hi = min(hi, r0+i+1)
+				hi = min(hi, r0+x/G+1)
 			}
-			t.setSpan(i, start, hi, 0, 0)
+			t.setSpan(x, start, hi, 0, 0)
 		}
 		t.attend(j.k, j.v, d, start, ownEnd)
 	}
@@ -576,16 +670,16 @@ func (j *fixedJob) tile(it int, t *tileAttn) {
 		if j.fault == sparseFaultSummary {
 			lo = 1
 		}
-		for i := range rows {
+		for x := range rows {
 			hi := j.summaries
 			if j.causal {
-				hi = summaryCount(min(s.M, r0+i+1), l, j.c)
+				hi = summaryCount(min(s.M, r0+x/G+1), l, j.c)
 			}
-			t.setSpan(i, lo, hi, 0, 0)
+			t.setSpan(x, lo, hi, 0, 0)
 		}
 		t.attend(j.ks, j.vs, d, 0, j.summaries)
 	}
-	t.finish()
+	t.finishPacked(j.out, j.b, j.kvh*G, G, perm[:rows])
 }
 
 // bigbirdJob runs BigBird: per query block, its list of key blocks.
@@ -633,7 +727,7 @@ func (j *bigbirdJob) tile(it int, t *tileAttn) {
 		return
 	}
 	rows := min(j.bq, end-r0)
-	kh, vh := j.k.Head(b, h), j.v.Head(b, h)
+	kh, vh := j.k.Head(b, s.KVHead(h)), j.v.Head(b, s.KVHead(h))
 	t.begin(rows, j.q.Head(b, h)[r0*d:], d, j.out.Head(b, h)[r0*d:], d, nil, nil)
 	// keys attends to the key positions [lo, hi), causal-masked per row.
 	keys := func(lo, hi int) {

@@ -3,7 +3,10 @@
 // fast (Forward, float32).
 //
 // Tensors are float32, row-major and contiguous, shaped [batch, heads, seq,
-// dim]. Q is [B,H,N,D]; K and V are [B,H,M,D]; the output is [B,H,N,D].
+// dim]. Q is [B,H,N,D]; K and V are [B,Hkv,M,D] with H a multiple of Hkv
+// (grouped-query attention: query head h reads K/V head ⌊h·Hkv/H⌋); the
+// output is [B,H,N,D]. Query i sits at position p_i = i + (M − N): the
+// queries are the last N positions of the sequence (see Shape.QueryPos).
 package variants
 
 import (
@@ -56,20 +59,54 @@ func (t Tensor) check(name string) error {
 	return nil
 }
 
-// Shape is the problem size of one attention call: B batches, H heads, N
-// queries, M keys, head dimension D.
+// Shape is the problem size of one attention call: B batches, H query
+// heads, Hkv K/V heads (0 means H), N queries, M keys, head dimension D.
 type Shape struct {
 	B, H, N, M, D int
+	Hkv           int
 }
 
 func (s Shape) String() string {
+	if s.Hkv != 0 && s.Hkv != s.H {
+		return fmt.Sprintf("B=%d H=%d Hkv=%d N=%d M=%d D=%d", s.B, s.H, s.Hkv, s.N, s.M, s.D)
+	}
 	return fmt.Sprintf("B=%d H=%d N=%d M=%d D=%d", s.B, s.H, s.N, s.M, s.D)
 }
 
+// KVHeads returns Hkv, the number of K/V heads (H when Hkv is unset).
+func (s Shape) KVHeads() int {
+	if s.Hkv == 0 {
+		return s.H
+	}
+	return s.Hkv
+}
+
+// Group returns H/Hkv, the query heads that share one K/V head.
+func (s Shape) Group() int { return s.H / s.KVHeads() }
+
+// KVHead returns the K/V head that query head h reads: ⌊h·Hkv/H⌋, which is
+// h/Group() when H is a multiple of Hkv.
+func (s Shape) KVHead(h int) int { return h / s.Group() }
+
+// Offset returns M − N: query i sits at position p_i = i + Offset() (the
+// queries are the last N positions, as in decoding with a KV cache).
+func (s Shape) Offset() int { return s.M - s.N }
+
+// QueryPos returns query i's position p_i = i + M − N.
+func (s Shape) QueryPos(i int) int { return i + s.M - s.N }
+
+// FirstVisible returns the first query row whose position is ≥ 0:
+// max(0, N − M). With causal attention the rows before it see no key and
+// output 0.
+func (s Shape) FirstVisible() int { return max(0, s.N-s.M) }
+
 // Check reports a shape that no variant can run.
 func (s Shape) Check() error {
-	if s.B < 1 || s.H < 1 || s.N < 1 || s.M < 1 || s.D < 1 {
+	if s.B < 1 || s.H < 1 || s.N < 1 || s.M < 1 || s.D < 1 || s.Hkv < 0 {
 		return fmt.Errorf("every size must be ≥ 1, got %v", s)
+	}
+	if s.H%s.KVHeads() != 0 {
+		return fmt.Errorf("%d query heads are not a multiple of %d K/V heads", s.H, s.KVHeads())
 	}
 	return nil
 }
@@ -88,8 +125,10 @@ func ShapeOf(q, k, v Tensor) (Shape, error) {
 	switch {
 	case k.B != q.B || v.B != q.B:
 		return Shape{}, fmt.Errorf("batch sizes differ: Q %d, K %d, V %d", q.B, k.B, v.B)
-	case k.H != q.H || v.H != q.H:
-		return Shape{}, fmt.Errorf("head counts differ: Q %d, K %d, V %d", q.H, k.H, v.H)
+	case k.H != v.H:
+		return Shape{}, fmt.Errorf("K and V head counts differ: K %d, V %d", k.H, v.H)
+	case k.H > q.H || q.H%k.H != 0:
+		return Shape{}, fmt.Errorf("Q's %d heads are not a multiple of K and V's %d heads (grouped-query attention needs H = g·Hkv)", q.H, k.H)
 	case k.D != q.D:
 		return Shape{}, fmt.Errorf("Q and K head dimensions differ: Q %d, K %d", q.D, k.D)
 	case v.D != q.D:
@@ -97,7 +136,7 @@ func ShapeOf(q, k, v Tensor) (Shape, error) {
 	case v.S != k.S:
 		return Shape{}, fmt.Errorf("K and V lengths differ: K %d, V %d", k.S, v.S)
 	}
-	return Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D}, nil
+	return Shape{B: q.B, H: q.H, N: q.S, M: k.S, D: q.D, Hkv: k.H}, nil
 }
 
 // checkOut checks that out has q's shape.

@@ -165,7 +165,7 @@ func maxPairLogit(q, k Tensor, scale float64) float64 {
 	var m float64
 	for b := range q.B {
 		for h := range q.H {
-			qh, kh := q.Head(b, h), k.Head(b, h)
+			qh, kh := q.Head(b, h), k.Head(b, h/(q.H/k.H))
 			for i := range q.S {
 				qi := qh[i*q.D : (i+1)*q.D]
 				for j := range k.S {

@@ -172,6 +172,7 @@ func TestBrokenVariantsFail(t *testing.T) {
 
 // TestAgainstDirectDefinition checks full and flash against a softmax
 // written out here, independently of the package's reference helpers.
+// Query i sits at position i + M − N (the last N positions).
 func TestAgainstDirectDefinition(t *testing.T) {
 	s := variants.Shape{B: 1, H: 2, N: 9, M: 13, D: 5}
 	q, k, vv, _ := inputs.Generate("gaussian", s, 5)
@@ -185,7 +186,7 @@ func TestAgainstDirectDefinition(t *testing.T) {
 			for i := range s.N {
 				var w []float64
 				for j := range s.M {
-					if causal && j > i {
+					if causal && j > i+s.M-s.N {
 						w = append(w, math.Inf(-1))
 						continue
 					}

@@ -10,16 +10,22 @@ import (
 // attends to keys j = i + dilation·t for t ∈ [−w, w] (causal: t ∈ [−w, 0]),
 // 0 ≤ j < M, plus g global tokens: the first g positions attend to all keys
 // and are attended by all queries. Causal attention intersects every set
-// with j ≤ i. M ≠ N is supported: positions are aligned from 0.
+// with j ≤ i. Every i here is the query's position p_i = i + M − N (the
+// queries are the last N positions); N > M without causal would put
+// queries at negative positions, where a window means nothing, and is
+// refused. K and V may have fewer heads than Q (GQA).
 //
 // Forward splits the queries into dilation residue classes: in class ρ the
 // queries ρ + dilation·a and keys ρ + dilation·b form an ordinary window of
 // radius w in a and b, and these rows sit at a fixed stride in Q, K, V and
-// the output, so the tile GEMMs read them in place with a larger leading
-// dimension. A tile of query rows of one class attends to the global keys
-// (a dense range) and then to the band of its class, so the work is
-// (rows + 2w)·rows per tile instead of rows·M; the global query rows are
-// dense tiles against every key. Working memory is one tile per thread.
+// the output, so the tile GEMMs read K and V in place with a larger leading
+// dimension (the queries are packed through a row list). A tile of query
+// rows of one class attends to the global keys (a dense range) and then to
+// the band of its class, so the work is (rows + 2w)·rows per tile instead
+// of rows·M; the global query rows are dense tiles against every key. A
+// tile packs the query heads that share a K/V head (GQA), position by
+// position, so each K/V tile read serves all of them (a decode step is one
+// tile per K/V head). Working memory is one tile per thread.
 type Window struct {
 	fault windowFault
 }
@@ -50,12 +56,26 @@ func (Window) Validate(s Shape, opt Options) error {
 	case opt.Global < 0:
 		return fmt.Errorf("-global %d: must be ≥ 0", opt.Global)
 	}
+	return positionsDefined(s, opt)
+}
+
+// positionsDefined refuses, for the position-based patterns, n > m without
+// causal: the first queries would sit at negative positions (causal makes
+// them empty rows instead).
+func positionsDefined(s Shape, opt Options) error {
+	if s.N > s.M && !opt.Causal {
+		return fmt.Errorf("n=%d > m=%d without -causal: queries sit at positions i + m − n, some negative, where the pattern is not defined: %w", s.N, s.M, ErrUnsupported)
+	}
 	return nil
 }
 
 // windowKeys returns the number of keys query i sees (DESIGN §2), in O(1).
 func windowKeys(s Shape, opt Options, i int) int {
 	g, w, dil := opt.Global, opt.Window, opt.Dilation
+	i = s.QueryPos(i)
+	if i < 0 { // causal: an empty row
+		return 0
+	}
 	if i < g {
 		if opt.Causal {
 			return min(s.M, i+1)
@@ -85,11 +105,12 @@ func (Window) Flops(s Shape, opt Options) float64 {
 func windowCandidates(s Shape, opt Options) candidates {
 	g, w, dil := opt.Global, opt.Window, opt.Dilation
 	return func(_, _, i int, buf []int) []int {
+		i = s.QueryPos(i)
 		for j := range s.M {
 			if opt.Causal && j > i {
 				continue
 			}
-			in := i < g || j < g
+			in := (i >= 0 && i < g) || j < g
 			if d := j - i; !in && d%dil == 0 {
 				t := d / dil
 				in = -w <= t && t <= w
@@ -138,8 +159,8 @@ func windowTiles(s Shape, w int, causal bool) (bq, bk int) {
 
 func (Window) WorkspaceBytes(s Shape, opt Options) int64 {
 	j := newWindowJob(s, opt, Tensor{}, Tensor{}, Tensor{}, Tensor{}, windowNoFault)
-	threads := threadCount(opt.Threads, mulSize(s.B, s.H, j.perHead))
-	return workspaceBytes(mulSize(threads, addSize(tileFloats(s.D, j.bq, j.bk), tileInts(j.bq))))
+	threads := threadCount(opt.Threads, mulSize(s.B, s.KVHeads(), j.perGroup))
+	return workspaceBytes(mulSize(threads, addSize(tileFloats(s.D, j.rows, j.bk), tileInts(j.rows), j.rows)))
 }
 
 func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
@@ -148,53 +169,84 @@ func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 		return err
 	}
 	job := newWindowJob(s, opt, q, k, v, out, wn.fault)
-	items := s.B * s.H * job.perHead
+	clearEmptyRows(s, opt, out)
+	items := s.B * s.KVHeads() * job.perGroup
 	threads := threadCount(opt.Threads, items)
 	if threads == 1 {
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.bq, job.bk)
+		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk)
+		perm := ws.Int32s(job.rows)
 		for it := range items {
-			job.item(it, &t)
+			job.item(it, &t, perm)
 		}
 		t.release(ws)
+		ws.PutInt32s(perm)
 		return nil
 	}
 	tiles := make([]tileAttn, threads)
+	perms := make([][]int32, threads)
 	for i := range tiles {
-		tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.bq, job.bk)
+		tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk)
+		perms[i] = ws.Int32s(job.rows)
 	}
 	j := job
-	forEach(threads, items, func(w, it int) { j.item(it, &tiles[w]) })
+	forEach(threads, items, func(w, it int) { j.item(it, &tiles[w], perms[w]) })
 	for i := range tiles {
 		tiles[i].release(ws)
+		ws.PutInt32s(perms[i])
 	}
 	return nil
 }
 
-// windowJob is the geometry of one window Forward. Work items per head are
-// the tiles of global query rows, then for each residue class its tiles of
-// non-global query rows.
+// windowJob is the geometry of one window Forward. A tile packs the G =
+// H/Hkv query heads that share a K/V head, position by position (column c
+// is head c mod G at the tile's (c/G)-th position), so the K/V tiles it
+// reads serve all G heads. Work items per K/V head are the tiles of global
+// query positions, then for each residue class of query positions its
+// tiles of non-global ones. Queries are handled by position: positions
+// [pLo, M) hold rows pLo − off … N−1 (off = M − N).
 type windowJob struct {
 	s             Shape
 	w, dil, g     int
 	causal        bool
 	bq, bk        int
-	globalTiles   int // tiles of the min(g, N) global query rows
-	classes       int // residue classes that hold queries: min(dilation, N)
+	group         int // G
+	rq            int // positions per tile
+	rows          int // tile rows: rq·G
+	off, pLo      int // M − N; the first query position ≥ 0
+	globalEnd     int // query positions [pLo, globalEnd) are global
+	globalTiles   int // tiles of the global query positions
+	classes       int // residue classes that hold queries: min(dilation, queries)
 	tilesPerClass int // enough tiles for the largest class
-	perHead       int
+	perGroup      int
 	q, k, v, out  Tensor
 	fault         windowFault
 }
 
 func newWindowJob(s Shape, opt Options, q, k, v, out Tensor, fault windowFault) windowJob {
 	j := windowJob{s: s, w: opt.Window, dil: opt.Dilation, g: opt.Global, causal: opt.Causal,
-		q: q, k: k, v: v, out: out, fault: fault}
+		q: q, k: k, v: v, out: out, fault: fault, group: s.Group()}
 	j.bq, j.bk = windowTiles(s, j.w, j.causal)
-	j.globalTiles = ceilDiv(min(j.g, s.N), j.bq)
-	j.classes = min(j.dil, s.N)
-	j.tilesPerClass = ceilDiv(ceilDiv(s.N, j.dil), j.bq)
-	j.perHead = addSize(j.globalTiles, mulSize(j.classes, j.tilesPerClass))
+	j.rq = max(1, j.bq/j.group)
+	j.rows = j.rq * j.group
+	j.off, j.pLo = s.Offset(), max(0, s.Offset())
+	queries := s.M - j.pLo
+	j.globalEnd = max(j.pLo, min(j.g, s.M))
+	j.globalTiles = ceilDiv(j.globalEnd-j.pLo, j.rq)
+	j.classes = min(j.dil, queries)
+	j.tilesPerClass = ceilDiv(ceilDiv(queries, j.dil), j.rq)
+	j.perGroup = addSize(j.globalTiles, mulSize(j.classes, j.tilesPerClass))
 	return j
+}
+
+// clearEmptyRows zeroes, when causal, the rows whose position is negative
+// (N > M): their candidate sets are empty.
+func clearEmptyRows(s Shape, opt Options, out Tensor) {
+	if !opt.Causal {
+		return
+	}
+	for bh := range s.B * s.H {
+		clear(out.Head(bh/s.H, bh%s.H)[:s.FirstVisible()*s.D])
+	}
 }
 
 // classLen returns how many of 0..n−1 are ≡ ρ (mod dil) and how many of
@@ -208,76 +260,86 @@ func classLen(n, g, rho, dil int) (count, below int) {
 	return count, below
 }
 
-func (j *windowJob) item(it int, t *tileAttn) {
-	s, d := j.s, j.s.D
-	bh, r := it/j.perHead, it%j.perHead
-	b, h := bh/s.H, bh%s.H
-	qh, kh, vh, oh := j.q.Head(b, h), j.k.Head(b, h), j.v.Head(b, h), j.out.Head(b, h)
+func (j *windowJob) item(it int, t *tileAttn, perm []int32) {
+	s, d, G := j.s, j.s.D, j.group
+	bkv, r := it/j.perGroup, it%j.perGroup
+	b, kvh := bkv/s.KVHeads(), bkv%s.KVHeads()
+	kh, vh := j.k.Head(b, kvh), j.v.Head(b, kvh)
+	// The group's query heads are consecutive, N·D apart.
+	qg := j.q.Data[(b*s.H+kvh*G)*s.N*d:]
 
 	if r < j.globalTiles {
-		// Global query rows: every key (j ≤ i when causal).
-		r0 := r * j.bq
-		rows := min(j.bq, min(j.g, s.N)-r0)
-		for i := range rows {
+		// Global query positions: every key (j ≤ p when causal).
+		p0 := j.pLo + r*j.rq
+		rq := min(j.rq, j.globalEnd-p0)
+		for c := range rq * G {
+			p := p0 + c/G
+			perm[c] = int32((c%G)*s.N + p - j.off)
 			hi := s.M
 			if j.causal {
-				hi = min(s.M, r0+i+1)
+				hi = min(s.M, p+1)
 			}
-			t.setSpan(i, 0, hi, 0, 0)
+			t.setSpan(c, 0, hi, 0, 0)
 		}
 		kEnd := s.M
 		if j.causal {
-			kEnd = min(s.M, r0+rows)
+			kEnd = min(s.M, p0+rq)
 		}
-		t.begin(rows, qh[r0*d:], d, oh[r0*d:], d, nil, nil)
+		t.beginLocal(rq*G, qg, d, perm[:rq*G], false, nil, d, nil, nil)
 		t.attend(kh, vh, d, 0, kEnd)
-		t.finish()
+		t.finishPacked(j.out, b, kvh*G, G, perm[:rq*G])
 		return
 	}
 
 	r -= j.globalTiles
-	rho, tile := r/j.tilesPerClass, r%j.tilesPerClass
-	na, ga := classLen(s.N, j.g, rho, j.dil)
-	a0 := ga + tile*j.bq
+	c, tile := r/j.tilesPerClass, r%j.tilesPerClass
+	// Class c holds the query positions pLo + c + dil·t; in class
+	// coordinates a, position ρ + dil·a, like its keys ρ + dil·b.
+	rho := (j.pLo + c) % j.dil
+	na, ga := classLen(s.M, j.g, rho, j.dil)
+	a0 := max(ga, (j.pLo+c)/j.dil) + tile*j.rq
 	if a0 >= na {
 		return
 	}
-	rows := min(j.bq, na-a0)
-	ld := j.dil * d
-	q := qh[(rho+j.dil*a0)*d:]
-	t.begin(rows, q, ld, oh[(rho+j.dil*a0)*d:], ld, nil, nil)
+	rq := min(j.rq, na-a0)
+	rows := rq * G
+	for x := range rows {
+		perm[x] = int32((x%G)*s.N + rho + j.dil*(a0+x/G) - j.off)
+	}
+	t.beginLocal(rows, qg, d, perm[:rows], false, nil, d, nil, nil)
 
 	// The global keys j < g: every non-global query sees all of them, and
 	// they are below every such query, so causal masks none.
 	if gk := min(j.g, s.M); gk > 0 {
-		for i := range rows {
-			t.setSpan(i, 0, gk, 0, 0)
+		for x := range rows {
+			t.setSpan(x, 0, gk, 0, 0)
 		}
 		t.attend(kh, vh, d, 0, gk)
 	}
 
 	// The band of this class, in class coordinates b (key ρ + dil·b),
 	// leaving out the keys below g that the global pass counted.
-	mb, gb := classLen(s.M, j.g, rho, j.dil)
+	mb, gb := na, ga
 	left := j.w
 	if j.fault == windowFaultWide {
 		left++
 	}
 	bLo, bHi := mb, 0
-	for i := range rows {
-		a := a0 + i
+	for x := range rows {
+		a := a0 + x/G
 		lo := max(gb, a-left)
 		hi := min(mb, a+j.w+1)
 		if j.causal {
 			hi = min(mb, a+1)
 		}
-		t.setSpan(i, lo, hi, 0, 0)
+		t.setSpan(x, lo, hi, 0, 0)
 		if lo < hi {
 			bLo, bHi = min(bLo, lo), max(bHi, hi)
 		}
 	}
 	if bLo < bHi {
+		ld := j.dil * d
 		t.attend(kh[rho*d:], vh[rho*d:], ld, bLo, bHi)
 	}
-	t.finish()
+	t.finishPacked(j.out, b, kvh*G, G, perm[:rows])
 }

@@ -29,20 +29,22 @@ func randomTensor(rng *rand.Rand, b, h, s, d int, sd float64) variants.Tensor {
 }
 
 // softmaxAttention is written out here in float64, independently of the
-// variants package, as the yardstick of `attnbench run`.
+// variants package, as the yardstick of `attnbench run`: query head h reads
+// K/V head h·Hkv/H, query i sits at position i + M − N.
 func softmaxAttention(q, k, v variants.Tensor, causal bool) []float64 {
 	out := make([]float64, q.Len())
 	scale := 1 / math.Sqrt(float64(q.D))
 	for b := range q.B {
 		for h := range q.H {
-			qh, kh, vh := q.Head(b, h), k.Head(b, h), v.Head(b, h)
+			kvh := h * k.H / q.H
+			qh, kh, vh := q.Head(b, h), k.Head(b, kvh), v.Head(b, kvh)
 			base := (b*q.H + h) * q.S * q.D
 			for i := range q.S {
 				logits := make([]float64, k.S)
 				mx := math.Inf(-1)
 				for j := range k.S {
 					logits[j] = math.Inf(-1)
-					if causal && j > i {
+					if causal && j > i+k.S-q.S {
 						continue
 					}
 					var dot float64
@@ -76,11 +78,15 @@ func TestRunMatchesFloat64(t *testing.T) {
 	shapes := []struct {
 		dims    []int // the .npy shape of Q; K and V take m for the length
 		n, m, d int
+		kvHeads int // 0: as Q
 	}{
-		{[]int{1, 7}, 1, 1, 7},
-		{[]int{33, 7}, 33, 50, 7},
-		{[]int{2, 65, 80}, 65, 65, 80},
-		{[]int{2, 3, 100, 16}, 100, 100, 16},
+		{[]int{1, 7}, 1, 1, 7, 0},
+		{[]int{33, 7}, 33, 50, 7, 0},
+		{[]int{2, 65, 80}, 65, 65, 80, 0},
+		{[]int{2, 3, 100, 16}, 100, 100, 16, 0},
+		{[]int{1, 4, 1, 16}, 1, 90, 16, 2},
+		{[]int{2, 6, 20, 8}, 20, 45, 8, 1},
+		{[]int{4, 40, 8}, 40, 30, 8, 2},
 	}
 	for _, sh := range shapes {
 		b, h := 1, 1
@@ -90,11 +96,18 @@ func TestRunMatchesFloat64(t *testing.T) {
 		if len(sh.dims) == 4 {
 			b = sh.dims[0]
 		}
+		hkv := h
+		if sh.kvHeads > 0 {
+			hkv = sh.kvHeads
+		}
 		kDims := append(append([]int(nil), sh.dims[:len(sh.dims)-2]...), sh.m, sh.d)
+		if len(kDims) >= 3 {
+			kDims[len(kDims)-3] = hkv
+		}
 		for _, sd := range []float64{1, 20} { // 20: logits in the hundreds
 			q := randomTensor(rng, b, h, sh.n, sh.d, sd)
-			k := randomTensor(rng, b, h, sh.m, sh.d, sd)
-			v := randomTensor(rng, b, h, sh.m, sh.d, 1)
+			k := randomTensor(rng, b, hkv, sh.m, sh.d, sd)
+			v := randomTensor(rng, b, hkv, sh.m, sh.d, 1)
 			qp, kp, vp := filepath.Join(dir, "q.npy"), filepath.Join(dir, "k.npy"), filepath.Join(dir, "v.npy")
 			for _, f := range []struct {
 				p    string
@@ -162,26 +175,29 @@ func TestBadInputExitsTwo(t *testing.T) {
 	k5 := write("k5.npy", []int{8, 5})
 	v9 := write("v9.npy", []int{9, 4})
 	five := write("five.npy", []int{1, 1, 1, 8, 4})
+	q3 := write("q3.npy", []int{3, 8, 4})
+	k2 := write("k2.npy", []int{2, 8, 4})
 	notNpy := filepath.Join(dir, "text.npy")
 	os.WriteFile(notNpy, []byte("not an array"), 0o644)
 	o := filepath.Join(dir, "o.npy")
 	cases := map[string][]string{
-		"no command":       {},
-		"unknown command":  {"frobnicate"},
-		"unknown variant":  {"run", "-variant", "nope", "-q", q, "-k", k, "-v", k, "-o", o},
-		"missing -q":       {"run", "-variant", "full", "-k", k, "-v", k, "-o", o},
-		"D differs":        {"run", "-variant", "full", "-q", q, "-k", k5, "-v", k5, "-o", o},
-		"K/V lengths":      {"run", "-variant", "full", "-q", q, "-k", k, "-v", v9, "-o", o},
-		"5-D":              {"run", "-variant", "full", "-q", five, "-k", k, "-v", k, "-o", o},
-		"not npy":          {"run", "-variant", "full", "-q", notNpy, "-k", k, "-v", k, "-o", o},
-		"missing file":     {"run", "-variant", "full", "-q", filepath.Join(dir, "none.npy"), "-k", k, "-v", k, "-o", o},
-		"bad knob value":   {"run", "-variant", "flash", "-block-q", "0", "-q", q, "-k", k, "-v", k, "-o", o},
-		"knob not applied": {"run", "-variant", "full", "-block-q", "16", "-q", q, "-k", k, "-v", k, "-o", o},
-		"unknown flag":     {"run", "-variant", "full", "-frob", "-q", q, "-k", k, "-v", k, "-o", o},
-		"unwritable out":   {"run", "-variant", "full", "-q", q, "-k", k, "-v", k, "-o", filepath.Join(dir, "no", "dir", "o.npy")},
-		"parity n=0":       {"parity", "-n", "0"},
-		"parity n=-5":      {"parity", "-n", "-5"},
-		"parity variant":   {"parity", "-variants", "flash,nope"},
+		"no command":           {},
+		"unknown command":      {"frobnicate"},
+		"unknown variant":      {"run", "-variant", "nope", "-q", q, "-k", k, "-v", k, "-o", o},
+		"missing -q":           {"run", "-variant", "full", "-k", k, "-v", k, "-o", o},
+		"D differs":            {"run", "-variant", "full", "-q", q, "-k", k5, "-v", k5, "-o", o},
+		"K/V lengths":          {"run", "-variant", "full", "-q", q, "-k", k, "-v", v9, "-o", o},
+		"5-D":                  {"run", "-variant", "full", "-q", five, "-k", k, "-v", k, "-o", o},
+		"heads not a multiple": {"run", "-variant", "flash", "-q", q3, "-k", k2, "-v", k2, "-o", o},
+		"not npy":              {"run", "-variant", "full", "-q", notNpy, "-k", k, "-v", k, "-o", o},
+		"missing file":         {"run", "-variant", "full", "-q", filepath.Join(dir, "none.npy"), "-k", k, "-v", k, "-o", o},
+		"bad knob value":       {"run", "-variant", "flash", "-block-q", "0", "-q", q, "-k", k, "-v", k, "-o", o},
+		"knob not applied":     {"run", "-variant", "full", "-block-q", "16", "-q", q, "-k", k, "-v", k, "-o", o},
+		"unknown flag":         {"run", "-variant", "full", "-frob", "-q", q, "-k", k, "-v", k, "-o", o},
+		"unwritable out":       {"run", "-variant", "full", "-q", q, "-k", k, "-v", k, "-o", filepath.Join(dir, "no", "dir", "o.npy")},
+		"parity n=0":           {"parity", "-n", "0"},
+		"parity n=-5":          {"parity", "-n", "-5"},
+		"parity variant":       {"parity", "-variants", "flash,nope"},
 	}
 	for what, args := range cases {
 		code, _, errOut := runCLI(args...)

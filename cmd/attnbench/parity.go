@@ -36,6 +36,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
 	verbose := fs.Bool("v", false, "print every case, not only failures and the approximation summary")
 	maxMem := fs.String("max-mem", guard.DefaultMaxMem, guard.MaxMemUsage)
+	llmShapes := fs.Bool("llm-shapes", true, "also check language-model inference shapes: 4 query heads on 2 and on 1 K/V heads, decode (n=1) and chunks (n=77) against m=300 keys, n=300 against m=77, causal")
 	knobs := addKnobFlags(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,6 +92,31 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 		for _, c := range grid {
 			cases = append(cases, parity.Case{Variant: c.Variant.Name(), Shape: c.Shape, Opt: c.Opt, Input: kind, Seed: *seed})
 		}
+		if !*llmShapes {
+			continue
+		}
+		// Grouped K/V heads and queries at the last positions (p_i = i +
+		// m − n): decode, a prefill chunk, more queries than keys, and
+		// n = m with both causal settings.
+		for _, g := range []struct {
+			n, m   []int
+			causal []bool
+		}{{[]int{1, 77}, []int{300}, []bool{true}}, {[]int{300}, []int{77}, []bool{true}}, {[]int{77}, nil, []bool{false, true}}} {
+			llm := spec
+			llm.Heads, llm.KVHeads, llm.N, llm.M, llm.Causal = []int{4}, []int{2, 1}, g.n, g.m, g.causal
+			if slices.Contains(llm.Variants, "lsh") && !slices.ContainsFunc(llm.Knobs, func(k sweep.Knob) bool { return k.Name == "shared-qk" }) {
+				// Shared-QK LSH needs Hkv = H and m = n: check the
+				// separate hashing, which takes these shapes.
+				llm.Knobs = append(slices.Clone(llm.Knobs), sweep.Knob{Name: "shared-qk", Values: []string{"false"}})
+			}
+			grid, _, err := sweep.Expand(llm)
+			if err != nil {
+				return badInput("%v", err)
+			}
+			for _, c := range grid {
+				cases = append(cases, parity.Case{Variant: c.Variant.Name(), Shape: c.Shape, Opt: c.Opt, Input: kind, Seed: *seed})
+			}
+		}
 	}
 	names := spec.Variants
 	limit, err := guard.Limit(*maxMem)
@@ -127,9 +153,8 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 			if r.HasCoverage {
 				cov = fmt.Sprintf("%.4f", r.Coverage)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%dx%dx%dx%dx%d\t%.2g\t%.2g\t%.2g\t%s\t%.3g\t%.4f\t%s\t\n",
-				c.Variant, knobText(v, c.Opt), c.Opt.Causal, c.Input,
-				c.Shape.B, c.Shape.H, c.Shape.N, c.Shape.M, c.Shape.D,
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%.2g\t%.2g\t%.2g\t%s\t%.3g\t%.4f\t%s\t\n",
+				c.Variant, knobText(v, c.Opt), c.Opt.Causal, c.Input, shapeText(c.Shape),
 				r.FastPath.MaxErr, r.FastPath.Tol, r.FastPath.NaiveErr, verdict, r.Approx.RelErr, r.Approx.Cosine, cov)
 		}
 	}
@@ -167,4 +192,14 @@ func ratio(r parity.Result) float64 {
 		return 0
 	}
 	return r.FastPath.MaxErr / r.FastPath.Tol
+}
+
+// shapeText writes a shape as BxHxNxMxD, with the K/V heads as H/Hkv when
+// they differ from the query heads.
+func shapeText(s variants.Shape) string {
+	h := fmt.Sprint(s.H)
+	if s.KVHeads() != s.H {
+		h += fmt.Sprintf("/%d", s.KVHeads())
+	}
+	return fmt.Sprintf("%dx%sx%dx%dx%d", s.B, h, s.N, s.M, s.D)
 }

@@ -58,6 +58,6 @@ func runPeak(args []string, stdout, stderr io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nGFLOP/s counts a multiply-add as 2 flops; bandwidth is a streaming y += a·x on all cores, bytes read + written.\n")
+	fmt.Fprintf(stdout, "\nGFLOP/s counts a multiply-add as 2 flops; bandwidth is a streaming read of two buffers of %d MiB each (≥ 2× the %d MiB cache) on all cores.\n", asm.BandwidthBufferBytes()>>20, asm.CacheBytes()>>20)
 	return nil
 }

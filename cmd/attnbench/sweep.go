@@ -89,6 +89,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	mList := fs.String("m", "", "key lengths, for cross-attention (default: m = n)")
 	dList := fs.String("d", "64", "head dimensions")
 	headList := fs.String("heads", "4", "heads")
+	kvHeadList := fs.String("kv-heads", "", "K/V heads, for grouped-query attention: each divides -heads (default: = heads)")
 	batchList := fs.String("batch", "1", "batch sizes")
 	causalList := fs.String("causal", "false", "causal settings: false, true or false,true")
 	threadList := fs.String("threads", "0", "goroutines per Forward (0 = all cores)")
@@ -131,7 +132,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		spec.ErrInputs = defaultErrInputs
 	}
 	if strings.HasPrefix(*inputKind, "npy:") {
-		for _, f := range []string{"n", "m", "d", "heads", "batch"} {
+		for _, f := range []string{"n", "m", "d", "heads", "kv-heads", "batch"} {
 			if set[f] {
 				return badInput("-%s: with -inputs npy:DIR the shape comes from the .npy files", f)
 			}
@@ -148,6 +149,11 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		}
 		if *mList != "" {
 			if spec.M, err = parseInts("m", *mList, 1); err != nil {
+				return badInput("%v", err)
+			}
+		}
+		if *kvHeadList != "" {
+			if spec.KVHeads, err = parseInts("kv-heads", *kvHeadList, 1); err != nil {
 				return badInput("%v", err)
 			}
 		}

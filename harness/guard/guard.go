@@ -113,7 +113,7 @@ var ErrTooLarge = errors.New("sizes overflow int64")
 // ErrTooLarge, never a wrapped small number.
 func Estimate(v variants.Variant, s variants.Shape, opt variants.Options, x Extras) (int64, error) {
 	q, err1 := checked.Mul(4, int64(s.B), int64(s.H), int64(s.N), int64(s.D))
-	kv, err2 := checked.Mul(2*4, int64(s.B), int64(s.H), int64(s.M), int64(s.D))
+	kv, err2 := checked.Mul(2*4, int64(s.B), int64(s.KVHeads()), int64(s.M), int64(s.D))
 	if err := cmp.Or(err1, err2); err != nil {
 		return 0, fmt.Errorf("%w (%v)", ErrTooLarge, err)
 	}

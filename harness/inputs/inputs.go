@@ -14,7 +14,7 @@ import (
 // Kinds lists the synthetic input kinds.
 var Kinds = []string{"gaussian", "local", "peaked", "llm"}
 
-// Generate returns seeded Q [B,H,N,D], K and V [B,H,M,D] of the given kind:
+// Generate returns seeded Q [B,H,N,D], K and V [B,Hkv,M,D] of the given kind:
 //
 //   - gaussian: every value N(0,1);
 //   - local: Q and K carry a sinusoidal position code, so q_i·k_j is largest
@@ -35,10 +35,10 @@ func Generate(kind string, s variants.Shape, seed uint64) (q, k, v variants.Tens
 	if q, err = variants.AllocTensor(s.B, s.H, s.N, s.D); err != nil {
 		return q, k, v, err
 	}
-	if k, err = variants.AllocTensor(s.B, s.H, s.M, s.D); err != nil {
+	if k, err = variants.AllocTensor(s.B, s.KVHeads(), s.M, s.D); err != nil {
 		return q, k, v, err
 	}
-	if v, err = variants.AllocTensor(s.B, s.H, s.M, s.D); err != nil {
+	if v, err = variants.AllocTensor(s.B, s.KVHeads(), s.M, s.D); err != nil {
 		return q, k, v, err
 	}
 	switch kind {
@@ -49,8 +49,9 @@ func Generate(kind string, s variants.Shape, seed uint64) (q, k, v variants.Tens
 		fillNormal(rng, q.Data, 30)
 		fillNormal(rng, k.Data, 30)
 	case "local":
-		addPositionCode(rng, q)
-		addPositionCode(rng, k)
+		// Queries sit at positions i + M − N (the last N positions).
+		addPositionCode(rng, q, s.M-s.N)
+		addPositionCode(rng, k, 0)
 	case "llm":
 		fillLLM(rng, q, k, v)
 		return q, k, v, nil
@@ -67,12 +68,12 @@ func fillNormal(rng *rand.Rand, x []float32, sd float64) {
 	}
 }
 
-// addPositionCode sets t[b,h,i,:] = a·pe(i) + 0.3·noise, where pe(i) pairs
+// addPositionCode sets t[b,h,i,:] = a·pe(i+offset) + 0.3·noise, where pe(i) pairs
 // sin(i·ω_f) and cos(i·ω_f), so pe(i)·pe(j) = Σ_f cos((i−j)·ω_f) peaks at
 // i = j. Frequencies run from π/2 down to 2π/1024: neighbours within a few
 // dozen positions stay similar, distant ones decorrelate. The amplitude puts
 // the diagonal logit near 8 at scale 1/√D.
-func addPositionCode(rng *rand.Rand, t variants.Tensor) {
+func addPositionCode(rng *rand.Rand, t variants.Tensor, offset int) {
 	pairs := max(1, t.D/2)
 	amp := math.Sqrt(16 / math.Sqrt(float64(t.D)))
 	for b := range t.B {
@@ -82,9 +83,10 @@ func addPositionCode(rng *rand.Rand, t variants.Tensor) {
 				row := x[i*t.D : (i+1)*t.D]
 				for f := range pairs {
 					w := math.Pi / 2 * math.Pow(1.0/256, float64(f)/float64(pairs))
-					row[2*f%t.D] += float32(amp * math.Sin(float64(i)*w))
+					pos := float64(i + offset)
+					row[2*f%t.D] += float32(amp * math.Sin(pos*w))
 					if 2*f+1 < t.D {
-						row[2*f+1] += float32(amp * math.Cos(float64(i)*w))
+						row[2*f+1] += float32(amp * math.Cos(pos*w))
 					}
 				}
 				for d := range row {

@@ -28,6 +28,7 @@ func measurePeak(k *asm.Kernels, threads int, dur time.Duration) float64 {
 	return asm.MeasurePeak(k, threads, dur)
 }
 
-// measureBandwidth returns the memory bandwidth in GB/s of a streaming
-// y += a·x on all cores (bytes of x and y read and y written).
+// measureBandwidth returns the memory bandwidth in GB/s of a streaming read
+// of two buffers each ≥ 2× the last-level cache, on all cores
+// (asm.MeasureBandwidth).
 func measureBandwidth(dur time.Duration) float64 { return asm.MeasureBandwidth(dur) }

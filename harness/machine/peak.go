@@ -22,7 +22,7 @@ type Peak struct {
 	Cores     int       `json:"cores"`
 	GFLOPS1   float64   `json:"gflops_1_thread"`
 	GFLOPSAll float64   `json:"gflops_all_threads"`
-	Bandwidth float64   `json:"bandwidth_gb_per_s"` // streaming copy, read + written bytes
+	Bandwidth float64   `json:"bandwidth_gb_per_s"` // streaming read far beyond the last-level cache
 	Measured  time.Time `json:"measured"`
 }
 

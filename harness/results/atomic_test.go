@@ -27,7 +27,7 @@ func TestNoRowLeavesFileAsItWas(t *testing.T) {
 			// Rows of the right format, so that -resume accepts them.
 			old := map[Format]string{
 				Text: "goos: linux\nBenchmarkAttention/variant=full-2 1 5 ns/op\n",
-				CSV:  strings.Join(testSchema.columns(), ",") + "\nx-2,1,full,16,false,,5,,,,,,,,,,cpu,generic\n",
+				CSV:  strings.Join(testSchema.columns(), ",") + "\n" + csvLine(map[string]string{"name": "x-2", "iters": "1", "variant": "full", "n": "16", "causal": "false", "ns/op": "5", "cpu": "cpu", "kernels": "generic"}),
 				JSON: `{"name":"x-2","iters":1,"ns/op":5}` + "\n",
 			}[f]
 			os.WriteFile(path, []byte(old), 0o644)
@@ -117,7 +117,10 @@ func mustRead(t *testing.T, path string) []byte {
 // kept.
 func TestResumeDropsTheUnfinishedLastLine(t *testing.T) {
 	header := strings.Join(testSchema.columns(), ",") + "\n"
-	csvRow := func(name, ns string) string { return name + ",2,full,16,false,," + ns + ",,,2304,0,0,,,,,cpu,generic\n" }
+	csvRow := func(name, ns string) string {
+		return csvLine(map[string]string{"name": name, "iters": "2", "variant": "full", "n": "16", "causal": "false",
+			"ns/op": ns, "peak-B/op": "2304", "B/op": "0", "allocs/op": "0", "cpu": "cpu", "kernels": "generic"})
+	}
 	const a, b = "Attention/variant=full/n=16-2", "Attention/variant=full/n=32-2"
 	for _, c := range []struct {
 		name   string
@@ -205,7 +208,7 @@ func TestResumeRefusesOtherFiles(t *testing.T) {
 		{"one junk json line", "junk.json", "[1,2,3]\n", JSON, "junk.json:1: not a JSON object"},
 		{"csv without header", "r.csv", "a,b,c\n1,2,3\n", CSV, "not a CSV results file"},
 		{"csv other columns", "other.csv", "name,iters,other\n", CSV, "columns differ"},
-		{"csv bad row before the last", "mid.csv", header + "x-2,one,,,,,5,,,,,,,,,,,\n" + "x-2,1,,,,,5,,,,,,,,,,,\n", CSV, "mid.csv:2: iters"},
+		{"csv bad row before the last", "mid.csv", header + csvLine(map[string]string{"name": "x-2", "iters": "one", "ns/op": "5"}) + csvLine(map[string]string{"name": "x-2", "iters": "1", "ns/op": "5"}), CSV, "mid.csv:2: iters"},
 	} {
 		path := filepath.Join(dir, c.file)
 		os.WriteFile(path, []byte(c.content), 0o644)
@@ -369,4 +372,14 @@ func TestResumeWithoutRowsDropsTheCutLine(t *testing.T) {
 		t.Error("Saved() = true for a file left as it was")
 	}
 	checkBytes(t, path, whole)
+}
+
+// csvLine is one CSV row of testSchema with the given columns set and the
+// others empty, so the rows follow the schema's columns as they grow.
+func csvLine(cols map[string]string) string {
+	var cells []string
+	for _, c := range testSchema.columns() {
+		cells = append(cells, cols[c])
+	}
+	return strings.Join(cells, ",") + "\n"
 }

@@ -46,6 +46,7 @@ var Units = []Unit{
 	{"ns/op", "lower"},
 	{"GFLOP/s", "higher"},
 	{"%peak", "higher"},
+	{"GB/s", "higher"},
 	{"peak-B/op", "lower"},
 	{"B/op", "lower"},
 	{"allocs/op", "lower"},

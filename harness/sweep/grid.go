@@ -4,7 +4,7 @@
 // The grid is expanded and every case checked (each knob value with
 // Options.Set, each case with Variant.Validate) before anything runs, so a
 // bad value costs nothing and leaves an existing results file alone. Cases
-// come in a fixed order: shapes outermost (batch, heads, d, n, m), then
+// come in a fixed order: shapes outermost (batch, heads, kv-heads, d, n, m), then
 // causal, threads, variant and the variant's knobs; the same spec always
 // gives the same list, which is what makes -shard and -resume work.
 package sweep
@@ -40,6 +40,7 @@ type Spec struct {
 	N, M     []int // query and key lengths
 	D        []int // head dimension
 	Heads    []int
+	KVHeads  []int // K/V heads (grouped-query attention); empty: = heads
 	Batch    []int
 	Causal   []bool
 	Threads  []int // 0 = all cores
@@ -261,17 +262,31 @@ func shapes(spec Spec, src *source) ([]variants.Shape, error) {
 			return nil, err
 		}
 	}
+	if len(spec.KVHeads) > 0 {
+		if err := checkInts("kv-heads", spec.KVHeads, 1); err != nil {
+			return nil, err
+		}
+	}
 	var out []variants.Shape
 	for _, b := range spec.Batch {
 		for _, h := range spec.Heads {
-			for _, d := range spec.D {
-				for _, n := range spec.N {
-					ms := spec.M
-					if len(ms) == 0 {
-						ms = []int{n}
-					}
-					for _, m := range ms {
-						out = append(out, variants.Shape{B: b, H: h, N: n, M: m, D: d})
+			kvs := spec.KVHeads
+			if len(kvs) == 0 {
+				kvs = []int{h}
+			}
+			for _, kv := range kvs {
+				if kv > h || h%kv != 0 {
+					return nil, fmt.Errorf("-kv-heads %d: -heads %d is not a multiple of it (each K/V head serves H/Hkv query heads)", kv, h)
+				}
+				for _, d := range spec.D {
+					for _, n := range spec.N {
+						ms := spec.M
+						if len(ms) == 0 {
+							ms = []int{n}
+						}
+						for _, m := range ms {
+							out = append(out, variants.Shape{B: b, H: h, Hkv: kv, N: n, M: m, D: d})
+						}
 					}
 				}
 			}
@@ -305,9 +320,10 @@ func checkList[T comparable](flag string, vals []T) error {
 }
 
 // newCase names a case. Keys, in order (DESIGN §5): variant, causal,
-// batch, heads, n, m (only when m ≠ n), d; then, only when not at their
-// defaults, threads, inputs (default gaussian), err-inputs (only when the
-// error figures come from other inputs than the timing), the variant's own
+// batch, heads, kv-heads (only when it differs from heads), n, m (only
+// when m ≠ n), d; then, only when not at their defaults, threads, inputs
+// (default gaussian), err-inputs (only when the error figures come from
+// other inputs than the timing), the variant's own
 // parameters in variants.Params order and the universal ones (scale,
 // seed). The suffix is GOMAXPROCS, as go test writes it.
 func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src, errSrc *source) Case {
@@ -317,8 +333,11 @@ func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src, er
 		{"causal", strconv.FormatBool(opt.Causal)},
 		{"batch", strconv.Itoa(s.B)},
 		{"heads", strconv.Itoa(s.H)},
-		{"n", strconv.Itoa(s.N)},
 	}
+	if s.KVHeads() != s.H {
+		keys = append(keys, kv{"kv-heads", strconv.Itoa(s.KVHeads())})
+	}
+	keys = append(keys, kv{"n", strconv.Itoa(s.N)})
 	if s.M != s.N {
 		keys = append(keys, kv{"m", strconv.Itoa(s.M)})
 	}
@@ -353,7 +372,7 @@ func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src, er
 	}
 	cols := map[string]string{
 		"variant": v.Name(), "causal": strconv.FormatBool(opt.Causal),
-		"batch": strconv.Itoa(s.B), "heads": strconv.Itoa(s.H),
+		"batch": strconv.Itoa(s.B), "heads": strconv.Itoa(s.H), "kv-heads": strconv.Itoa(s.KVHeads()),
 		"n": strconv.Itoa(s.N), "m": strconv.Itoa(s.M), "d": strconv.Itoa(s.D),
 		"threads": strconv.Itoa(threads), "inputs": src.label, "err-inputs": errSrc.label,
 	}
@@ -380,7 +399,7 @@ func nameValue(s string) string {
 // keys, then every variant parameter. It depends only on the parameter
 // table, so files written by different sweeps share one header.
 func KeyColumns() []string {
-	cols := []string{"variant", "causal", "batch", "heads", "n", "m", "d", "threads", "inputs", "err-inputs"}
+	cols := []string{"variant", "causal", "batch", "heads", "kv-heads", "n", "m", "d", "threads", "inputs", "err-inputs"}
 	for _, p := range variants.Params() {
 		cols = append(cols, p.Name)
 	}

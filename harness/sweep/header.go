@@ -12,8 +12,9 @@ import (
 
 // Schema returns what a sweep's results file carries besides its rows
 // (DESIGN §5): the configuration lines goos, goarch, cpu, kernels, go,
-// attnbench, peak-gflops and peak-gflops-all (with peak-method, when a peak
-// is known) and command; and the CSV/JSON columns.
+// attnbench, peak-gflops and peak-gflops-all (with peak-method and
+// peak-bandwidth, when a peak is known) and command; and the CSV/JSON
+// columns.
 func Schema(peak *machine.Peak, command string) results.Schema {
 	cfg := []results.KV{
 		{Key: "goos", Value: runtime.GOOS},
@@ -29,6 +30,9 @@ func Schema(peak *machine.Peak, command string) results.Schema {
 			results.KV{Key: "peak-gflops-all", Value: fmt.Sprintf("%.4g", peak.GFLOPSAll)},
 			results.KV{Key: "peak-method", Value: peak.Method},
 		)
+		if peak.Bandwidth > 0 {
+			cfg = append(cfg, results.KV{Key: "peak-bandwidth", Value: fmt.Sprintf("%.4g", peak.Bandwidth)})
+		}
 	}
 	cfg = append(cfg, results.KV{Key: "command", Value: command})
 	return results.Schema{

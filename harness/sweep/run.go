@@ -227,6 +227,9 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 			vals = append(vals, results.Value{Unit: "%peak", Value: sig(100*gflops/p, 4)})
 		}
 	}
+	if c.Shape.N <= KVBoundN && c.Variant.Exact() {
+		vals = append(vals, results.Value{Unit: "GB/s", Value: sig(KVBytes(c.Shape)/ns, 4)})
+	}
 	vals = append(vals,
 		results.Value{Unit: "peak-B/op", Value: float64(peakBytes)},
 		results.Value{Unit: "B/op", Value: float64(s.AllocBytes / uint64(s.Iters))},
@@ -243,6 +246,19 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 		vals = append(vals, results.Value{Unit: "coverage", Value: sig(*coverage, 4)})
 	}
 	return results.Row{Name: c.Name, Iters: s.Iters, Values: vals, Keys: c.Keys}
+}
+
+// KVBoundN is the largest N whose result lines carry GB/s: with so few
+// queries per K/V row the time is bound by reading K and V (decode, small
+// prefill chunks), and bytes per second is the figure to hold against the
+// machine's memory bandwidth (DESIGN §4). Only exact variants carry it:
+// they read every key, while a window or a sparse pattern reads a few.
+const KVBoundN = 16
+
+// KVBytes is the K and V bytes one Forward reads at least once:
+// 2·B·Hkv·M·D·4.
+func KVBytes(s variants.Shape) float64 {
+	return 2 * 4 * float64(s.B) * float64(s.KVHeads()) * float64(s.M) * float64(s.D)
 }
 
 // threadsOf returns the goroutines a case's Forward may use.

@@ -610,3 +610,56 @@ func TestRunRatesByCountedFlops(t *testing.T) {
 		t.Errorf("GFLOP/s %v, want the counted %v", gf, want/cost)
 	}
 }
+
+// TestKVHeads: -kv-heads names the case when it differs from heads, a
+// value that does not divide heads is an error naming the flag, and
+// decode-like cases (n ≤ 16) carry GB/s = 2·B·Hkv·M·D·4 bytes / time.
+func TestKVHeads(t *testing.T) {
+	spec := baseSpec("flash")
+	spec.N, spec.M, spec.D, spec.Heads, spec.KVHeads = []int{1, 32}, []int{64}, []int{8}, []int{4}, []int{4, 2}
+	spec.Causal, spec.Threads = []bool{true}, []int{1}
+	cases, _, err := Expand(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := procs()
+	want := []string{
+		"Attention/variant=flash/causal=true/batch=1/heads=4/n=1/m=64/d=8/threads=1" + p,
+		"Attention/variant=flash/causal=true/batch=1/heads=4/n=32/m=64/d=8/threads=1" + p,
+		"Attention/variant=flash/causal=true/batch=1/heads=4/kv-heads=2/n=1/m=64/d=8/threads=1" + p,
+		"Attention/variant=flash/causal=true/batch=1/heads=4/kv-heads=2/n=32/m=64/d=8/threads=1" + p,
+	}
+	if got := names(cases); !slices.Equal(got, want) {
+		t.Errorf("names:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if cases[2].Keys["kv-heads"] != "2" || cases[0].Keys["kv-heads"] != "4" {
+		t.Errorf("kv-heads keys %q, %q", cases[0].Keys["kv-heads"], cases[2].Keys["kv-heads"])
+	}
+	sink := &memSink{done: map[string]int{}}
+	if _, err := Run(context.Background(), cases, sink, Config{Count: 1, BenchTime: timing.BenchTime{N: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sink.rows {
+		gbs, ok := value(r, "GB/s")
+		if r.Keys["n"] == "32" {
+			if ok {
+				t.Errorf("%s: GB/s on a case with n > %d", r.Name, KVBoundN)
+			}
+			continue
+		}
+		ns, _ := value(r, "ns/op")
+		kv := 4.0
+		if r.Keys["kv-heads"] == "2" {
+			kv = 2
+		}
+		if wantGB := 2 * kv * 64 * 8 * 4 / ns; !ok || math.Abs(gbs-wantGB) > 1e-3*wantGB {
+			t.Errorf("%s: GB/s %v (present %v), want %v", r.Name, gbs, ok, wantGB)
+		}
+	}
+	for _, kv := range []int{3, 8} {
+		spec.KVHeads = []int{kv}
+		if _, _, err := Expand(spec); err == nil || !strings.Contains(err.Error(), "-kv-heads") {
+			t.Errorf("-kv-heads %d with -heads 4: err %v, want one naming -kv-heads", kv, err)
+		}
+	}
+}
