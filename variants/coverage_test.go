@@ -193,33 +193,38 @@ func TestCoverageMatchesReference(t *testing.T) {
 }
 
 // Linear attention's implicit weights reproduce its Reference: with V the
-// identity, out_i is exactly row i of the weights.
+// identity, out_i is exactly row i of the weights. Causal FAVOR+ included
+// (its prefix stabiliser moves ε's share), with queries at the last
+// positions (N < M) and two query heads on one K/V head.
 func TestLinearWeightsMatchReference(t *testing.T) {
-	const n = 24
-	s := variants.Shape{B: 1, H: 2, N: n, M: n, D: n}
+	const n, m = 24, 40
+	s := variants.Shape{B: 1, H: 2, Hkv: 1, N: n, M: m, D: m}
 	q, k, _, _ := inputs.Generate("llm", s, 3)
-	id := variants.NewTensor(1, 2, n, n)
-	for h := range 2 {
-		for j := range n {
-			id.Head(0, h)[j*n+j] = 1
-		}
+	id := variants.NewTensor(1, 1, m, m)
+	for j := range m {
+		id.Head(0, 0)[j*m+j] = 1
 	}
 	v := lookup(t, "linear")
 	for _, kernel := range []string{"elu", "favor"} {
-		opt := variants.DefaultOptions()
-		opt.Kernel = kernel
-		ref, err := v.Reference(q, k, id, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for h := range 2 {
-			m, ok, err := variants.EffectiveMap(v, q, k, id, opt, 0, h)
-			if err != nil || !ok {
-				t.Fatalf("%s: ok=%v err=%v", kernel, ok, err)
+		for _, causal := range []bool{false, true} {
+			opt := variants.DefaultOptions()
+			opt.Kernel, opt.Causal = kernel, causal
+			ref, err := v.Reference(q, k, id, opt)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for x, w := range m.Weights {
-				if r := ref[h*n*n+x]; math.Abs(w-r) > 1e-12*max(1, math.Abs(r)) || !m.In[x] {
-					t.Fatalf("%s head %d: weight[%d,%d] %g, Reference %g", kernel, h, x/n, x%n, w, r)
+			for h := range 2 {
+				mp, ok, err := variants.EffectiveMap(v, q, k, id, opt, 0, h)
+				if err != nil || !ok {
+					t.Fatalf("%s causal=%v: ok=%v err=%v", kernel, causal, ok, err)
+				}
+				for x, w := range mp.Weights {
+					if r := ref[h*n*m+x]; math.Abs(w-r) > 1e-12*max(1, math.Abs(r)) {
+						t.Fatalf("%s causal=%v head %d: weight[%d,%d] %g, Reference %g", kernel, causal, h, x/m, x%m, w, r)
+					}
+					if p := x/m + m - n; mp.In[x] != (!causal || x%m <= p) {
+						t.Fatalf("%s causal=%v head %d: key %d in row %d's set: %v", kernel, causal, h, x%m, x/m, mp.In[x])
+					}
 				}
 			}
 		}
