@@ -120,6 +120,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			helpAsked = true
 		}
 	}
+	switch name {
+	case "sweep", "run", "parity":
+		// The commands that run Forward use the cached tiles (DESIGN §6).
+		loadTuning(stderr)
+	}
 	err := c.run(args[1:], stdout, stderr)
 	switch {
 	case err == nil:
