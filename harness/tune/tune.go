@@ -194,7 +194,17 @@ func tilesString(t variants.Tiles) string {
 // tuneCase times every candidate of c in cfg.Rounds interleaved rounds
 // within about share and chooses.
 func tuneCase(ctx context.Context, cfg Config, c Case, share time.Duration) (Choice, error) {
-	cands := Candidates(c)
+	// Candidates that the shape cuts to the same tiles as an earlier one
+	// (tiles longer than the sequence) are the same code: time each once.
+	var cands []variants.Tiles
+	seen := map[variants.Tiles]bool{}
+	for _, t := range Candidates(c) {
+		eff := variants.Tiles{BQ: min(t.BQ, cfg.N), BK: min(t.BK, cfg.N)}
+		if !seen[eff] {
+			seen[eff] = true
+			cands = append(cands, t)
+		}
+	}
 	// Each candidate costs a warm-up call and Rounds samples of about 1.2×
 	// the sample time (the timer aims 20% past it).
 	sample := time.Duration(float64(share) / (float64(len(cands)) * (1.2*float64(cfg.Rounds) + 1)))
@@ -226,9 +236,9 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share time.Duration) (Cho
 // choose picks the winner of a case from its samples (ns[i][r]: candidate
 // i, round r; candidate 0 is the default). A candidate wins only if its
 // fastest sample beats the default's by more than minGain and more than
-// the default's own spread over the rounds, and it was faster than the
-// default in every round; the fastest such candidate is chosen, else the
-// default is kept. The spread is the default's median over its fastest
+// the default's own spread over the rounds, and it beat the default by
+// more than minGain in every round; the fastest such candidate is chosen,
+// else the default is kept. The spread is the default's median over its fastest
 // sample: a robust measure, where the max would let one preempted sample
 // (the machine is shared) veto every candidate.
 func choose(c Case, cands []variants.Tiles, ns [][]float64, minGain float64) Choice {
@@ -244,7 +254,7 @@ func choose(c Case, cands []variants.Tiles, ns [][]float64, minGain float64) Cho
 		}
 		consistent := true
 		for r, x := range ns[i] {
-			consistent = consistent && x < def[r]
+			consistent = consistent && x < def[r]*(1-minGain)
 		}
 		if consistent {
 			ch.Tiles, ch.BestNs = cands[i], best
