@@ -163,9 +163,13 @@ func Run(ctx context.Context, cfg Config) ([]Choice, error) {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		ch, err := tuneCase(ctx, cfg, c, left/time.Duration(len(cases)-i))
+		ch, done, err := tuneCase(ctx, cfg, c, left/time.Duration(len(cases)-i), deadline)
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", c, err)
+		}
+		if !done {
+			progress(cfg.Progress, "tune: time is up during %s: it and %d more cases left at their defaults\n", c, len(cases)-i-1)
+			break
 		}
 		out = append(out, ch)
 		verdict := "default kept"
@@ -192,8 +196,9 @@ func tilesString(t variants.Tiles) string {
 }
 
 // tuneCase times every candidate of c in cfg.Rounds interleaved rounds
-// within about share and chooses.
-func tuneCase(ctx context.Context, cfg Config, c Case, share time.Duration) (Choice, error) {
+// within about share and chooses; done is false when the deadline passed
+// before it could finish (a Forward slower than the budget foresaw).
+func tuneCase(ctx context.Context, cfg Config, c Case, share, deadline time.Duration) (ch Choice, done bool, err error) {
 	// Candidates that the shape cuts to the same tiles as an earlier one
 	// (tiles longer than the sequence) are the same code: time each once.
 	var cands []variants.Tiles
@@ -213,7 +218,7 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share time.Duration) (Cho
 	for i, t := range cands {
 		op, err := cfg.Run(c, t)
 		if err != nil {
-			return Choice{}, err
+			return Choice{}, false, err
 		}
 		timers[i] = timing.New(op, timing.BenchTime{D: sample}, cfg.Clock)
 	}
@@ -222,15 +227,18 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share time.Duration) (Cho
 		// Rotate the order each round, so that no candidate always runs
 		// right after the same one (or first, on a cold cache).
 		for j := range cands {
+			if cfg.Clock() > deadline {
+				return Choice{}, false, nil
+			}
 			i := (j + r) % len(cands)
 			s, err := timers[i].Sample(ctx)
 			if err != nil {
-				return Choice{}, err
+				return Choice{}, false, err
 			}
 			ns[i] = append(ns[i], s.NsPerOp())
 		}
 	}
-	return choose(c, cands, ns, cfg.MinGain), nil
+	return choose(c, cands, ns, cfg.MinGain), true, nil
 }
 
 // choose picks the winner of a case from its samples (ns[i][r]: candidate

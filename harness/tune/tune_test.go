@@ -232,3 +232,44 @@ func TestCandidates(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowCaseCut: a case whose Forward is too slow for the budget is
+// abandoned at the deadline (its default stands), not finished late.
+func TestSlowCaseCut(t *testing.T) {
+	const op = 400 * time.Millisecond
+	m := newFakeMachine(func(Case, variants.Tiles, int) time.Duration { return op })
+	var log strings.Builder
+	cfg := fakeConfig(m, 3*time.Second)
+	cfg.Progress = &log
+	out, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 0 {
+		t.Errorf("%d cases recorded, want none (each needs 36 calls of %v)", len(out), op)
+	}
+	// At most one sample, after a warm-up call, runs past the deadline.
+	if m.now > cfg.Time+2*op {
+		t.Errorf("took %v of a %v budget", m.now, cfg.Time)
+	}
+	if !strings.Contains(log.String(), "time is up during generic flash d=64 causal=false") {
+		t.Errorf("progress does not say which case ran out of time:\n%s", log.String())
+	}
+}
+
+// TestCandidatesCutToShape: tiles that the sequence length cuts to the same
+// size are one candidate, timed once (the default among them).
+func TestCandidatesCutToShape(t *testing.T) {
+	m := newFakeMachine(func(Case, variants.Tiles, int) time.Duration { return time.Millisecond })
+	cfg := fakeConfig(m, 10*time.Second)
+	cfg.N = 48
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	flash := m.calls[Case{"generic", variants.EngineFlash, 64, false}]
+	def := variants.DefaultTiles(variants.EngineFlash, 64)
+	// 64×k and 128×k for every k are 48×48 at n = 48; 32×k is 32×48.
+	if len(flash) != 2 || flash[def] == 0 || flash[variants.Tiles{BQ: 32, BK: def.BK}] == 0 {
+		t.Errorf("timed %v, want the default and 32×%d only", flash, def.BK)
+	}
+}
