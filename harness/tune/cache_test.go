@@ -53,7 +53,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	}
 	tun := c.Tuning()
 	want := map[variants.TileKey]variants.Tiles{
-		{Engine: variants.EngineFlash, D: 64}:  {BQ: 128, BK: 128},
+		{Engine: variants.EngineFlash, D: 64}: {BQ: 128, BK: 128},
 		{Engine: variants.EngineBlock, D: 32}: {BK: 512},
 	}
 	if tun == nil || tun.Kernels != "avx2" || len(tun.Tiles) != len(want) {
