@@ -28,7 +28,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	dur := fs.Duration("time", time.Minute, "time for the whole tuning (the cases it has no time for keep their defaults)")
 	kernelList := fs.String("kernels", "all", "kernel sets to tune, comma-separated, or all (the one in use first)")
 	dList := fs.String("d", "64,128,32", "head dimensions")
-	n := fs.Int("n", 1024, "sequence length of the timed Forward calls (1 head, 1 thread)")
+	n := fs.Int("n", 2048, "sequence length of the timed Forward calls (1 head, 1 thread): long enough that K and V outgrow L2, as at the lengths that matter")
 	rounds := fs.Int("rounds", tune.DefaultRounds, "interleaved rounds per case; a candidate must win every one")
 	minGain := fs.Float64("min-gain", tune.DefaultMinGain, "least speed-up over the default a candidate needs (0.03 = 3%), beside the measured noise")
 	if err := parseSweepFlags(fs, args, stderr); err != nil {
