@@ -74,7 +74,10 @@ func (f Full) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		return err
 	}
 	bq, bk := fullTiles(s, opt)
-	scores := ws.Float32s(fullScores(s, bq))
+	// Every score is written (by its tile's ScoresT) before it is read, so
+	// the matrix is not cleared first: clearing it was a second pass of
+	// stores over N×M floats, as costly as writing P itself.
+	scores := ws.Float32sDirty(fullScores(s, bq))
 	defer ws.PutFloat32s(scores)
 	blocks := (s.N + bq - 1) / bq
 	threads := fullThreads(s, opt, bq)

@@ -2,6 +2,7 @@ package variants_test
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/attnbench/attnbench/asm"
@@ -56,6 +57,45 @@ func TestTunedTilesParity(t *testing.T) {
 								t.Errorf("%s: max error %.3g exceeds tolerance %.3g", label, r.MaxErr, r.Tol)
 							}
 						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestFullDirtyWorkspace: full takes its score matrix uncleared, so it must
+// write every score before reading it: a workspace whose buffers hold NaN
+// gives bit for bit the output of a fresh one.
+func TestFullDirtyWorkspace(t *testing.T) {
+	v, err := variants.Lookup("full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, s := range parityShapes {
+			for _, causal := range []bool{false, true} {
+				opt := variants.DefaultOptions()
+				opt.Causal, opt.Threads = causal, 2
+				q, k, vv, _ := inputs.Generate("gaussian", s, 17)
+				fresh := variants.NewTensor(s.B, s.H, s.N, s.D)
+				if err := v.Forward(q, k, vv, fresh, opt, variants.NewWorkspace()); err != nil {
+					t.Fatal(err)
+				}
+				ws := variants.NewWorkspace()
+				poison := ws.Float32s(4*s.N*s.M + 4096)
+				for i := range poison {
+					poison[i] = float32(math.NaN())
+				}
+				ws.PutFloat32s(poison)
+				out := variants.NewTensor(s.B, s.H, s.N, s.D)
+				if err := v.Forward(q, k, vv, out, opt, ws); err != nil {
+					t.Fatal(err)
+				}
+				for i, x := range out.Data {
+					if math.Float32bits(x) != math.Float32bits(fresh.Data[i]) {
+						t.Errorf("%v causal=%v: out[%d] = %v from a NaN-filled workspace, %v from a fresh one", s, causal, i, x, fresh.Data[i])
+						break
 					}
 				}
 			}
