@@ -3,8 +3,9 @@
 // tile engine (flash, full, and the block engine of window/sparse/lsh),
 // head dimension and causality it times a small set of candidate tile sizes
 // against the built-in default, with the harness's own timer (timing), in
-// interleaved rounds, and keeps a candidate only when it beats the default
-// by more than the noise in every round. The winners are cached per CPU
+// rounds that bracket every candidate sample between two default samples,
+// and keeps a candidate only when it beats the default by more than the
+// noise in every round. The winners are cached per CPU
 // model, core count, kernel set and attnbench version (cache.go); Forward
 // reads them through variants.SetTuning.
 package tune
@@ -210,9 +211,9 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share, deadline time.Dura
 			cands = append(cands, t)
 		}
 	}
-	// Each candidate costs a warm-up call and Rounds samples of about 1.2×
-	// the sample time (the timer aims 20% past it).
-	sample := time.Duration(float64(share) / (float64(len(cands)) * (1.2*float64(cfg.Rounds) + 1)))
+	// A round takes 2·len(cands) − 1 samples of about 1.2× the sample time
+	// (the timer aims 20% past it), and each candidate a warm-up call.
+	sample := time.Duration(float64(share) / (float64(len(cands)) + 1.2*float64(cfg.Rounds*(2*len(cands)-1))))
 	sample = max(sample, time.Millisecond)
 	timers := make([]*timing.Timer, len(cands))
 	for i, t := range cands {
@@ -222,50 +223,82 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share, deadline time.Dura
 		}
 		timers[i] = timing.New(op, timing.BenchTime{D: sample}, cfg.Clock)
 	}
-	ns := make([][]float64, len(cands)) // ns[candidate][round]
+	// Each round times the default, then each candidate followed by the
+	// default again (D C₁ D C₂ D …), so that every candidate sample is
+	// bracketed by two default samples taken right before and after it: a
+	// burst of load from elsewhere on a shared machine slows a bracket as
+	// much as the candidate, or shows as noise in the default.
+	var s samples
+	s.cand = make([][]float64, len(cands))
+	s.ref = make([][]float64, len(cands))
+	take := func(i int) (float64, bool, error) {
+		if cfg.Clock() > deadline {
+			return 0, false, nil
+		}
+		x, err := timers[i].Sample(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		return x.NsPerOp(), true, nil
+	}
 	for r := range cfg.Rounds {
+		before, ok, err := take(0)
+		if !ok || err != nil {
+			return Choice{}, false, err
+		}
+		s.def = append(s.def, before)
 		// Rotate the order each round, so that no candidate always runs
-		// right after the same one (or first, on a cold cache).
-		for j := range cands {
-			if cfg.Clock() > deadline {
-				return Choice{}, false, nil
-			}
-			i := (j + r) % len(cands)
-			s, err := timers[i].Sample(ctx)
-			if err != nil {
+		// at the same point of a round.
+		for j := range len(cands) - 1 {
+			i := 1 + (j+r)%(len(cands)-1)
+			x, ok, err := take(i)
+			if !ok || err != nil {
 				return Choice{}, false, err
 			}
-			ns[i] = append(ns[i], s.NsPerOp())
+			after, ok, err := take(0)
+			if !ok || err != nil {
+				return Choice{}, false, err
+			}
+			s.def = append(s.def, after)
+			s.cand[i] = append(s.cand[i], x)
+			s.ref[i] = append(s.ref[i], min(before, after))
+			before = after
 		}
 	}
-	return choose(c, cands, ns, cfg.MinGain), true, nil
+	return choose(c, cands, s, cfg.MinGain), true, nil
 }
 
-// choose picks the winner of a case from its samples (ns[i][r]: candidate
-// i, round r; candidate 0 is the default). A candidate wins only if its
-// fastest sample beats the default's by more than minGain and more than
-// the default's own spread over the rounds, and it beat the default by
-// more than minGain in every round; the fastest such candidate is chosen,
-// else the default is kept. The spread is the default's median over its fastest
-// sample: a robust measure, where the max would let one preempted sample
-// (the machine is shared) veto every candidate.
-func choose(c Case, cands []variants.Tiles, ns [][]float64, minGain float64) Choice {
-	def := ns[0]
-	defMin := slices.Min(def)
-	noise := median(def)/defMin - 1
-	bar := defMin * (1 - max(minGain, noise))
+// samples are the measurements of one case, in ns per Forward: def every
+// sample of the default (candidate 0); cand[i][r] candidate i's sample in
+// round r, and ref[i][r] the faster of the two default samples around it.
+type samples struct {
+	def       []float64
+	cand, ref [][]float64
+}
+
+// choose picks the winner of a case. The noise is the default's spread,
+// the median of its samples over the fastest one (a robust measure, where
+// the slowest would let one preempted sample veto every candidate). A
+// candidate wins only if in every round it beat the faster of the default
+// samples around it by more than minGain and more than the noise; of
+// those, the one whose worst round is best wins, else the default is kept.
+func choose(c Case, cands []variants.Tiles, s samples, minGain float64) Choice {
+	defMin := slices.Min(s.def)
+	noise := median(s.def)/defMin - 1
+	bar := 1 - max(minGain, noise)
 	ch := Choice{Case: c, Default: cands[0], Tiles: cands[0], DefaultNs: defMin, BestNs: defMin, Noise: noise, Candidates: len(cands)}
+	bestWorst := bar
 	for i := 1; i < len(cands); i++ {
-		best := slices.Min(ns[i])
-		if best >= bar || best >= ch.BestNs || math.IsNaN(best) {
+		if len(s.cand[i]) == 0 {
 			continue
 		}
-		consistent := true
-		for r, x := range ns[i] {
-			consistent = consistent && x < def[r]*(1-minGain)
+		worst := 0.0
+		for r, x := range s.cand[i] {
+			worst = max(worst, x/s.ref[i][r])
 		}
-		if consistent {
-			ch.Tiles, ch.BestNs = cands[i], best
+		if worst < bestWorst && !math.IsNaN(worst) {
+			bestWorst = worst
+			ch.Tiles, ch.BestNs = cands[i], slices.Min(s.cand[i])
 		}
 	}
 	return ch
