@@ -211,9 +211,10 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share, deadline time.Dura
 			cands = append(cands, t)
 		}
 	}
-	// A round takes 2·len(cands) − 1 samples of about 1.2× the sample time
-	// (the timer aims 20% past it), and each candidate a warm-up call.
-	sample := time.Duration(float64(share) / (float64(len(cands)) + 1.2*float64(cfg.Rounds*(2*len(cands)-1))))
+	// A round takes 2·len(cands) − 1 samples of about 1.5× the sample time
+	// (the timer aims 20% past it, and a sample's first batch may fall
+	// short), and each candidate a warm-up call.
+	sample := time.Duration(float64(share) / (float64(len(cands)) + 1.5*float64(cfg.Rounds*(2*len(cands)-1))))
 	sample = max(sample, time.Millisecond)
 	timers := make([]*timing.Timer, len(cands))
 	for i, t := range cands {
