@@ -136,14 +136,12 @@ func tilesText(t variants.Tiles) string {
 }
 
 // loadTuning makes the cached tuning of the kernel set in use the one
-// Forward consults, and says on stderr why a cache that exists is not
-// used.
-func loadTuning(stderr io.Writer) {
+// Forward consults, and returns why a cache that exists is not used ("" when
+// it is, or when there is none).
+func loadTuning() (note string) {
 	c, _, note := tune.Load(asm.Active().Name)
-	if note != "" {
-		fmt.Fprintf(stderr, "attnbench: %s\n", note)
-	}
 	variants.SetTuning(c.Tuning())
+	return note
 }
 
 // tuningLine says whether a tuning of kernel set kernels is cached, and

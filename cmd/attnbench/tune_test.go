@@ -84,6 +84,10 @@ func TestTuningConfigLine(t *testing.T) {
 	if got != "none" || !strings.Contains(errOut, "ignored: corrupt") {
 		t.Errorf("corrupt cache: tuning: %q, stderr %q; want none and a note", got, errOut)
 	}
+	// Bad usage still gets its one line, the note not added to it.
+	if code, _, errOut := runCLI("sweep", "-n", "zero"); code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("bad -n with a corrupt cache: exit %d, stderr %q; want 2 and one line", code, errOut)
+	}
 	if code, out, _ := runCLI("cpu"); code != 0 || !strings.Contains(out, "tuning:    none: ") {
 		t.Errorf("cpu with a corrupt cache: exit %d\n%s", code, out)
 	}
