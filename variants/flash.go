@@ -40,7 +40,7 @@ func (Flash) Validate(s Shape, opt Options) error {
 		return err
 	}
 	if opt.BlockQ < 0 {
-		return fmt.Errorf("-block-q %d: must be ≥ 1 (or 0 to choose by d)", opt.BlockQ)
+		return fmt.Errorf("-block-q %d: must be ≥ 1 (or 0 for the tuned tile, else 64)", opt.BlockQ)
 	}
 	if opt.BlockK < 0 {
 		return fmt.Errorf("-block-k %d: must be ≥ 1 (or 0 to choose by d)", opt.BlockK)

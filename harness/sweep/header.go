@@ -16,8 +16,9 @@ import (
 // Schema returns what a sweep's results file carries besides its rows
 // (DESIGN §5): the configuration lines goos, goarch, cpu, kernels, tuning
 // (the cached tile choices in effect, or none: a tuned and an untuned run
-// must not merge in benchstat), go, attnbench, peak-gflops and peak-gflops-all (with peak-method, when a peak
-// is known) and command; and the CSV/JSON columns.
+// must not merge in benchstat), go, attnbench, peak-gflops and
+// peak-gflops-all (with peak-method, when a peak is known) and command; and
+// the CSV/JSON columns.
 func Schema(peak *machine.Peak, command string) results.Schema {
 	cfg := []results.KV{
 		{Key: "goos", Value: runtime.GOOS},
