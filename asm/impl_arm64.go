@@ -15,10 +15,12 @@ var _ = func() int {
 	return 0
 }()
 
-// neonFuncs has no fused score or softmax kernels: ScoresT runs through the
-// accumulating GEMM kernel and MaxInto, SoftmaxT through the generic Go code,
-// and so do PackT, ScatterRows (Go copies) and LSH's MaskMatches and
-// ArgMaxPlusMinus.
+// neonFuncs has the fused tile kernels of flash on 16-column tiles
+// (gemms4_neon: the scores with the column maxima folded in; gemmacc4_neon:
+// O += P·V with the rescale folded in) and the column softmax with a
+// vectorised 2^x on 4 columns at a time (exp2cols_neon). PackT, ColMax,
+// ScatterRows (Go copies) and LSH's MaskMatches and ArgMaxPlusMinus run
+// the generic Go code.
 var neonFuncs = &simdFuncs{
 	name:         "neon",
 	lanes:        4,
@@ -28,10 +30,13 @@ var neonFuncs = &simdFuncs{
 	vmax:         vmax_neon,
 	dot:          dot_neon,
 	expsum:       expsum_neon,
+	exp2cols:     exp2cols_neon,
+	exp2Group:    4,
 	fmapeak:      fmapeak_neon,
 	flopsPerIter: 8 * 2 * 4,
 	gemmnt:       gemmnt_neon,
 	ntRows:       1,
+	gemms:        []gemmKernel{{16, gemms4_neon}},
 	gemmacc:      []gemmKernel{{16, gemmacc4_neon}},
 }
 
@@ -46,3 +51,5 @@ func expsum_neon(x *float32, n int, m float32) float32
 func fmapeak_neon(iters int)
 func gemmnt_neon(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m, n, k int)
 func gemmacc4_neon(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)
+func gemms4_neon(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)
+func exp2cols_neon(sp *float32, rows, width, ld int, m, alpha, l *float32)

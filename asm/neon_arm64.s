@@ -425,3 +425,290 @@ acc_single_store:
 
 acc_done:
 	RET
+
+// func gemms4_neon(a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc int, rows, k int, vec *float32)
+// c[i][j] = Σ_p a[i·aRow+p·aK]·b[p·ldb+j] for j < 16, and vec[j] =
+// max(vec[j], c[i][j]) row by row in order, a NaN never replacing vec[j]
+// (as ScoresT's generic code: vec[j] takes c[i][j] only when greater).
+// Four rows at a time (16 accumulators), then single rows.
+TEXT ·gemms4_neon(SB), NOSPLIT, $0-80
+	MOVD a+0(FP), R0
+	MOVD aRow+8(FP), R1
+	LSL  $2, R1
+	MOVD aK+16(FP), R2
+	LSL  $2, R2
+	MOVD ldb+32(FP), R3
+	LSL  $2, R3
+	MOVD c+40(FP), R4
+	MOVD ldc+48(FP), R5
+	LSL  $2, R5
+	MOVD rows+56(FP), R6
+	MOVD vec+72(FP), R7
+
+s_block:
+	CMP  $4, R6
+	BLT  s_single
+	MOVD R4, R8
+	ADD  R5, R8, R9
+	ADD  R5, R9, R10
+	ADD  R5, R10, R11
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	MOVD R0, R12
+	ADD  R1, R12, R13
+	ADD  R1, R13, R14
+	ADD  R1, R14, R15
+	MOVD b+24(FP), R16
+	MOVD k+64(FP), R17
+
+s_block_p:
+	CBZ   R17, s_block_store
+	VLD1  (R16), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD   R3, R16
+	VLD1R (R12), [V20.S4]
+	VLD1R (R13), [V21.S4]
+	VLD1R (R14), [V22.S4]
+	VLD1R (R15), [V23.S4]
+	ADD   R2, R12
+	ADD   R2, R13
+	ADD   R2, R14
+	ADD   R2, R15
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V20.S4, V1.S4
+	VFMLA V18.S4, V20.S4, V2.S4
+	VFMLA V19.S4, V20.S4, V3.S4
+	VFMLA V16.S4, V21.S4, V4.S4
+	VFMLA V17.S4, V21.S4, V5.S4
+	VFMLA V18.S4, V21.S4, V6.S4
+	VFMLA V19.S4, V21.S4, V7.S4
+	VFMLA V16.S4, V22.S4, V8.S4
+	VFMLA V17.S4, V22.S4, V9.S4
+	VFMLA V18.S4, V22.S4, V10.S4
+	VFMLA V19.S4, V22.S4, V11.S4
+	VFMLA V16.S4, V23.S4, V12.S4
+	VFMLA V17.S4, V23.S4, V13.S4
+	VFMLA V18.S4, V23.S4, V14.S4
+	VFMLA V19.S4, V23.S4, V15.S4
+	SUB   $1, R17
+	B     s_block_p
+
+s_block_store:
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R8)
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R9)
+	VST1 [V8.S4, V9.S4, V10.S4, V11.S4], (R10)
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R11)
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6eb8e41c // FCMGT V28.4S, V0.4S, V24.4S
+	VBIT V28.B16, V0.B16, V24.B16
+	WORD $0x6eb9e43c // FCMGT V28.4S, V1.4S, V25.4S
+	VBIT V28.B16, V1.B16, V25.B16
+	WORD $0x6ebae45c // FCMGT V28.4S, V2.4S, V26.4S
+	VBIT V28.B16, V2.B16, V26.B16
+	WORD $0x6ebbe47c // FCMGT V28.4S, V3.4S, V27.4S
+	VBIT V28.B16, V3.B16, V27.B16
+	WORD $0x6eb8e49c // FCMGT V28.4S, V4.4S, V24.4S
+	VBIT V28.B16, V4.B16, V24.B16
+	WORD $0x6eb9e4bc // FCMGT V28.4S, V5.4S, V25.4S
+	VBIT V28.B16, V5.B16, V25.B16
+	WORD $0x6ebae4dc // FCMGT V28.4S, V6.4S, V26.4S
+	VBIT V28.B16, V6.B16, V26.B16
+	WORD $0x6ebbe4fc // FCMGT V28.4S, V7.4S, V27.4S
+	VBIT V28.B16, V7.B16, V27.B16
+	WORD $0x6eb8e51c // FCMGT V28.4S, V8.4S, V24.4S
+	VBIT V28.B16, V8.B16, V24.B16
+	WORD $0x6eb9e53c // FCMGT V28.4S, V9.4S, V25.4S
+	VBIT V28.B16, V9.B16, V25.B16
+	WORD $0x6ebae55c // FCMGT V28.4S, V10.4S, V26.4S
+	VBIT V28.B16, V10.B16, V26.B16
+	WORD $0x6ebbe57c // FCMGT V28.4S, V11.4S, V27.4S
+	VBIT V28.B16, V11.B16, V27.B16
+	WORD $0x6eb8e59c // FCMGT V28.4S, V12.4S, V24.4S
+	VBIT V28.B16, V12.B16, V24.B16
+	WORD $0x6eb9e5bc // FCMGT V28.4S, V13.4S, V25.4S
+	VBIT V28.B16, V13.B16, V25.B16
+	WORD $0x6ebae5dc // FCMGT V28.4S, V14.4S, V26.4S
+	VBIT V28.B16, V14.B16, V26.B16
+	WORD $0x6ebbe5fc // FCMGT V28.4S, V15.4S, V27.4S
+	VBIT V28.B16, V15.B16, V27.B16
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD  R1<<2, R0
+	ADD  R5<<2, R4
+	SUB  $4, R6
+	B    s_block
+
+s_single:
+	CBZ  R6, s_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	MOVD R0, R12
+	MOVD b+24(FP), R16
+	MOVD k+64(FP), R17
+
+s_single_p:
+	CBZ   R17, s_single_store
+	VLD1  (R16), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD   R3, R16
+	VLD1R (R12), [V20.S4]
+	ADD   R2, R12
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V20.S4, V1.S4
+	VFMLA V18.S4, V20.S4, V2.S4
+	VFMLA V19.S4, V20.S4, V3.S4
+	SUB   $1, R17
+	B     s_single_p
+
+s_single_store:
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6eb8e41c // FCMGT V28.4S, V0.4S, V24.4S
+	VBIT V28.B16, V0.B16, V24.B16
+	WORD $0x6eb9e43c // FCMGT V28.4S, V1.4S, V25.4S
+	VBIT V28.B16, V1.B16, V25.B16
+	WORD $0x6ebae45c // FCMGT V28.4S, V2.4S, V26.4S
+	VBIT V28.B16, V2.B16, V26.B16
+	WORD $0x6ebbe47c // FCMGT V28.4S, V3.4S, V27.4S
+	VBIT V28.B16, V3.B16, V27.B16
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD  R1, R0
+	ADD  R5, R4
+	SUB  $1, R6
+	B    s_single
+
+s_done:
+	RET
+
+// func exp2cols_neon(sp *float32, rows, width, ld int, m, alpha, l *float32)
+// The softmax step of a transposed score tile, 4 columns at a time (width
+// a multiple of 4, row stride ld floats), as SoftmaxT defines it:
+// s[j][i] = 2^((s[j][i] − m[i])·log₂e), alpha[i] = 2^((alpha[i] − m[i])·log₂e),
+// l[i] = alpha[i]·l[i] + Σ_j s[j][i]. 2^y as the AVX kernels compute it
+// (_gen's exp, base 2): t = clamp(y, −126, 128), n = round(t), r = t − n,
+// 2^r = 1 + r·Q(r) (Cephes exp2f), times 2^n from n's bits; 0 for y < −126,
+// NaN for NaN (FMAX/FMIN propagate it and the compare keeps it).
+TEXT ·exp2cols_neon(SB), NOSPLIT, $0-56
+	MOVD  sp+0(FP), R0
+	MOVD  width+16(FP), R2
+	MOVD  ld+24(FP), R3
+	LSL   $2, R3
+	MOVD  m+32(FP), R4
+	MOVD  alpha+40(FP), R5
+	MOVD  l+48(FP), R6
+	VEOR  V18.B16, V18.B16, V18.B16
+	MOVW  $127, R7
+	VDUP  R7, V19.S4
+	MOVW  $0xc2fc0000, R7 // −126
+	VDUP  R7, V20.S4
+	MOVW  $0x43000000, R7 // 128
+	VDUP  R7, V21.S4
+	MOVW  $0x3fb8aa3b, R7 // log₂e
+	VDUP  R7, V22.S4
+	MOVW  $0x3920fdde, R7 // e2p0
+	VDUP  R7, V23.S4
+	MOVW  $0x3aaf9f29, R7 // e2p1
+	VDUP  R7, V24.S4
+	MOVW  $0x3c1d96a6, R7 // e2p2
+	VDUP  R7, V25.S4
+	MOVW  $0x3d635774, R7 // e2p3
+	VDUP  R7, V26.S4
+	MOVW  $0x3e75fdee, R7 // e2p4
+	VDUP  R7, V27.S4
+	MOVW  $0x3f317218, R7 // e2p5
+	VDUP  R7, V28.S4
+	MOVW  $0x3f800000, R7 // 1
+	VDUP  R7, V29.S4
+
+e2_group:
+	CBZ   R2, e2_done
+	VLD1  (R4), [V16.S4]
+	VEOR  V17.B16, V17.B16, V17.B16
+	MOVD  R0, R8
+	MOVD  rows+8(FP), R1
+
+e2_row:
+	CBZ   R1, e2_alpha
+	VLD1  (R8), [V1.S4]
+	WORD $0x4eb0d421 // FSUB V1.4S, V1.4S, V16.4S
+	WORD $0x6e36dc21 // FMUL V1.4S, V1.4S, V22.4S
+	WORD $0x6ea1e682 // FCMGT V2.4S, V20.4S, V1.4S
+	WORD $0x4e34f423 // FMAX V3.4S, V1.4S, V20.4S
+	WORD $0x4eb5f463 // FMIN V3.4S, V3.4S, V21.4S
+	WORD $0x4e218864 // FRINTN V4.4S, V3.4S
+	WORD $0x4ea4d463 // FSUB V3.4S, V3.4S, V4.4S
+	VMOV  V24.B16, V6.B16
+	VFMLA V3.S4, V23.S4, V6.S4
+	VMOV  V25.B16, V5.B16
+	VFMLA V3.S4, V6.S4, V5.S4
+	VMOV  V26.B16, V6.B16
+	VFMLA V3.S4, V5.S4, V6.S4
+	VMOV  V27.B16, V5.B16
+	VFMLA V3.S4, V6.S4, V5.S4
+	VMOV  V28.B16, V6.B16
+	VFMLA V3.S4, V5.S4, V6.S4
+	VMOV  V29.B16, V5.B16
+	VFMLA V3.S4, V6.S4, V5.S4
+	WORD $0x4e21a889 // FCVTNS V9.4S, V4.4S
+	VADD  V19.S4, V9.S4, V9.S4
+	VSHL  $23, V9.S4, V9.S4
+	WORD $0x6e29dcaa // FMUL V10.4S, V5.4S, V9.4S
+	VBIT  V2.B16, V18.B16, V10.B16
+	VST1  [V10.S4], (R8)
+	WORD $0x4e2ad631 // FADD V17.4S, V17.4S, V10.4S
+	ADD   R3, R8
+	SUB   $1, R1
+	B     e2_row
+
+e2_alpha:
+	VLD1  (R5), [V1.S4]
+	WORD $0x4eb0d421 // FSUB V1.4S, V1.4S, V16.4S
+	WORD $0x6e36dc21 // FMUL V1.4S, V1.4S, V22.4S
+	WORD $0x6ea1e682 // FCMGT V2.4S, V20.4S, V1.4S
+	WORD $0x4e34f423 // FMAX V3.4S, V1.4S, V20.4S
+	WORD $0x4eb5f463 // FMIN V3.4S, V3.4S, V21.4S
+	WORD $0x4e218864 // FRINTN V4.4S, V3.4S
+	WORD $0x4ea4d463 // FSUB V3.4S, V3.4S, V4.4S
+	VMOV  V24.B16, V6.B16
+	VFMLA V3.S4, V23.S4, V6.S4
+	VMOV  V25.B16, V5.B16
+	VFMLA V3.S4, V6.S4, V5.S4
+	VMOV  V26.B16, V6.B16
+	VFMLA V3.S4, V5.S4, V6.S4
+	VMOV  V27.B16, V5.B16
+	VFMLA V3.S4, V6.S4, V5.S4
+	VMOV  V28.B16, V6.B16
+	VFMLA V3.S4, V5.S4, V6.S4
+	VMOV  V29.B16, V5.B16
+	VFMLA V3.S4, V6.S4, V5.S4
+	WORD $0x4e21a889 // FCVTNS V9.4S, V4.4S
+	VADD  V19.S4, V9.S4, V9.S4
+	VSHL  $23, V9.S4, V9.S4
+	WORD $0x6e29dcaa // FMUL V10.4S, V5.4S, V9.4S
+	VBIT  V2.B16, V18.B16, V10.B16
+	VST1  [V10.S4], (R5)
+	VLD1  (R6), [V11.S4]
+	VFMLA V10.S4, V11.S4, V17.S4
+	VST1  [V17.S4], (R6)
+	ADD   $16, R0
+	ADD   $16, R4
+	ADD   $16, R5
+	ADD   $16, R6
+	SUB   $4, R2
+	B     e2_group
+
+e2_done:
+	RET
