@@ -1,6 +1,7 @@
 package variants
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 
@@ -39,8 +40,8 @@ func (Flash) Validate(s Shape, opt Options) error {
 	if err := s.Check(); err != nil {
 		return err
 	}
-	if opt.BlockQ < 1 {
-		return fmt.Errorf("-block-q %d: must be ≥ 1", opt.BlockQ)
+	if opt.BlockQ < 0 {
+		return fmt.Errorf("-block-q %d: must be ≥ 1 (or 0 for the tuned tile, else 64)", opt.BlockQ)
 	}
 	if opt.BlockK < 0 {
 		return fmt.Errorf("-block-k %d: must be ≥ 1 (or 0 to choose by d)", opt.BlockK)
@@ -50,14 +51,11 @@ func (Flash) Validate(s Shape, opt Options) error {
 
 func (Flash) Flops(s Shape, opt Options) float64 { return Full{}.Flops(s, opt) }
 
-// flashTiles returns the query and key tile sizes for shape s.
+// flashTiles returns the query and key tile sizes for shape s: the
+// options', else the tuned ones (tuning.go), else the defaults.
 func flashTiles(s Shape, opt Options) (bq, bk int) {
-	bq, bk = opt.BlockQ, opt.BlockK
-	if bk == 0 {
-		// A K tile and a V tile of bk×D floats each stay in L2 with room
-		// to spare; bk in 64..256 as DESIGN §2 says.
-		bk = min(256, max(64, 16384/s.D))
-	}
+	t := tilesFor(EngineFlash, s.D, opt.Causal)
+	bq, bk = cmp.Or(opt.BlockQ, t.BQ), cmp.Or(opt.BlockK, t.BK)
 	return min(bq, s.N), min(bk, s.M)
 }
 

@@ -19,8 +19,8 @@ type Options struct {
 	Seed    uint64  // all randomness of a variant (BigBird blocks, LSH rotations, FAVOR features)
 
 	// flash
-	BlockQ int // query tile rows
-	BlockK int // key tile rows; 0 picks by D
+	BlockQ int // query tile rows; 0: tuned (tuning.go), else 64
+	BlockK int // key tile rows; 0: tuned, else chosen by D
 
 	// window
 	Window   int // radius w
@@ -189,8 +189,8 @@ var params = []Param{
 		},
 		get: func(o Options) string { return strconv.FormatUint(o.Seed, 10) },
 	},
-	intParam("block-q", "64", "flash: query tile rows", 1, func(o *Options) *int { return &o.BlockQ }),
-	intParam("block-k", "0", "flash: key tile rows (0 = chosen by d)", 0, func(o *Options) *int { return &o.BlockK }),
+	intParam("block-q", "0", "flash: query tile rows (0 = tuned, else 64)", 0, func(o *Options) *int { return &o.BlockQ }),
+	intParam("block-k", "0", "flash: key tile rows (0 = tuned, else chosen by d)", 0, func(o *Options) *int { return &o.BlockK }),
 	intParam("window", "128", "window: radius w (keys i+dilation·t, |t| ≤ w)", 0, func(o *Options) *int { return &o.Window }),
 	intParam("dilation", "1", "window: step between keys", 1, func(o *Options) *int { return &o.Dilation }),
 	intParam("global", "0", "window: global tokens (first g positions)", 0, func(o *Options) *int { return &o.Global }),

@@ -318,8 +318,9 @@ func (sp Sparse) Naive(q, k, v Tensor, opt Options) ([]float32, error) {
 	return candidateAttention[float32](q, k, v, float64(opt.ScaleFor(s.D)), sparseCandidates(s, opt)), nil
 }
 
-// keyTile is the key tile width of the sparse-style variants: as flash's.
-func keyTile(d int) int { return min(256, max(64, 16384/d)) }
+// keyTile is the key tile width of the sparse-style variants: flash's
+// default, or the block engine's tuned one (tuning.go).
+func keyTile(d int) int { return tilesFor(EngineBlock, d, false).BK }
 
 // sparseRowTile returns the query tile height for a pattern: for strided,
 // as for a window of radius l−1 (windowTiles); for fixed, the tiles stay

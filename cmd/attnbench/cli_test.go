@@ -191,7 +191,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 		"heads not a multiple": {"run", "-variant", "flash", "-q", q3, "-k", k2, "-v", k2, "-o", o},
 		"not npy":              {"run", "-variant", "full", "-q", notNpy, "-k", k, "-v", k, "-o", o},
 		"missing file":         {"run", "-variant", "full", "-q", filepath.Join(dir, "none.npy"), "-k", k, "-v", k, "-o", o},
-		"bad knob value":       {"run", "-variant", "flash", "-block-q", "0", "-q", q, "-k", k, "-v", k, "-o", o},
+		"bad knob value":       {"run", "-variant", "flash", "-block-q", "-1", "-q", q, "-k", k, "-v", k, "-o", o},
 		"knob not applied":     {"run", "-variant", "full", "-block-q", "16", "-q", q, "-k", k, "-v", k, "-o", o},
 		"unknown flag":         {"run", "-variant", "full", "-frob", "-q", q, "-k", k, "-v", k, "-o", o},
 		"unwritable out":       {"run", "-variant", "full", "-q", q, "-k", k, "-v", k, "-o", filepath.Join(dir, "no", "dir", "o.npy")},

@@ -52,6 +52,7 @@ func runCPU(args []string, stdout, stderr io.Writer) error {
 		int16 = "yes (LSH hashes in int16 where nb/2 is a multiple of 64, certified to give the float32 buckets)"
 	}
 	fmt.Fprintf(stdout, "int16:     %s\n", int16)
+	fmt.Fprintf(stdout, "tuning:    %s\n", tuningLine(asm.Active().Name))
 	if asm.EnvError != nil {
 		return badInput("%v", asm.EnvError)
 	}

@@ -128,7 +128,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "attnbench %s: %v\n", name, err)
 		return exitBadInput
 	}
+	var tuningNote string
+	switch name {
+	case "sweep", "run", "parity":
+		// The commands that run Forward use the cached tiles (DESIGN §6).
+		tuningNote = loadTuning()
+	}
 	err := c.run(args[1:], stdout, stderr)
+	if tuningNote != "" && (err == nil || errors.Is(err, errCheckFailed)) {
+		// Said after the run, so that bad usage still gets its one line.
+		fmt.Fprintf(stderr, "attnbench: %s\n", tuningNote)
+	}
 	switch {
 	case err == nil:
 		return exitOK

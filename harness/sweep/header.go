@@ -8,19 +8,22 @@ import (
 	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/machine"
 	"github.com/attnbench/attnbench/harness/results"
+	"github.com/attnbench/attnbench/variants"
 )
 
 // Schema returns what a sweep's results file carries besides its rows
-// (DESIGN §5): the configuration lines goos, goarch, cpu, kernels, go,
-// attnbench, peak-gflops and peak-gflops-all (with peak-method and
-// peak-bandwidth, when a peak is known) and command; and the CSV/JSON
-// columns.
+// (DESIGN §5): the configuration lines goos, goarch, cpu, kernels, tuning
+// (the cached tile choices in effect, or none: a tuned and an untuned run
+// must not merge in benchstat), go, attnbench, peak-gflops and
+// peak-gflops-all (with peak-method and peak-bandwidth, when a peak is
+// known) and command; and the CSV/JSON columns.
 func Schema(peak *machine.Peak, command string) results.Schema {
 	cfg := []results.KV{
 		{Key: "goos", Value: runtime.GOOS},
 		{Key: "goarch", Value: runtime.GOARCH},
 		{Key: "cpu", Value: machine.CPUModel()},
 		{Key: "kernels", Value: asm.Active().Name},
+		{Key: "tuning", Value: variants.TuningName()},
 		{Key: "go", Value: runtime.Version()},
 		{Key: "attnbench", Value: machine.Version()},
 	}
@@ -38,7 +41,7 @@ func Schema(peak *machine.Peak, command string) results.Schema {
 	return results.Schema{
 		Config:        cfg,
 		KeyColumns:    KeyColumns(),
-		ConfigColumns: []string{"goos", "goarch", "cpu", "kernels", "go", "attnbench", "peak-gflops", "peak-gflops-all"},
+		ConfigColumns: []string{"goos", "goarch", "cpu", "kernels", "tuning", "go", "attnbench", "peak-gflops", "peak-gflops-all"},
 	}
 }
 
