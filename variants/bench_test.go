@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // BenchmarkAttention times every registered variant at default parameters

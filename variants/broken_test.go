@@ -4,9 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // TestBrokenEfficientVariantsFail proves the parity cases of TestParity can
@@ -46,7 +46,7 @@ func TestBrokenEfficientVariantsFail(t *testing.T) {
 						continue
 					}
 					q, k, vv, _ := inputs.Generate("gaussian", s, 3)
-					r, _, err := parity.CheckFastPath(b.v, q, k, vv, opt)
+					r, _, err := oracle.CheckFastPath(b.v, q, k, vv, opt)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // exactRows is exact softmax attention's weights, brute force in float64:

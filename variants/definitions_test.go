@@ -6,8 +6,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // This file is a second, independent reading of DESIGN §2's candidate sets

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // withKnobs returns the defaults with the given parameters set.
@@ -253,7 +253,7 @@ func TestCoveringPatternsAreExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			exact, _ := variants.SoftmaxAttention64(q, k, vv, opt)
-			if e := parity.MaxAbsDiff(out.Data, exact); e > 1e-5 {
+			if e := oracle.MaxAbsDiff(out.Data, exact); e > 1e-5 {
 				t.Errorf("%s %v causal=%v: max error %.3g against exact attention", c.name, c.knobs, causal, e)
 			}
 		}
@@ -277,7 +277,7 @@ func meanRelErr(t *testing.T, v variants.Variant, s variants.Shape, kind string,
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum += parity.Approximate(out.Data, exact, s.D).RelErr
+		sum += oracle.Approximate(out.Data, exact, s.D).RelErr
 	}
 	return sum / float64(seeds)
 }
@@ -307,7 +307,7 @@ func TestFavorErrorFallsWithFeatures(t *testing.T) {
 					t.Fatal(err)
 				}
 				exact, _ := variants.ExactAttention(v, q, k, vv, opt)
-				sum += parity.Approximate(out.Data, exact, s.D).RelErr
+				sum += oracle.Approximate(out.Data, exact, s.D).RelErr
 			}
 			e := sum / seeds
 			t.Logf("causal=%v features %s: relerr %.4f", causal, m, e)
@@ -583,7 +583,7 @@ func TestLSHStreamingStores(t *testing.T) {
 					if !slices.Equal(got.Data, want.Data) {
 						t.Errorf("%s: streaming stores change the output", label)
 					}
-					r, _, err := parity.CheckFastPath(variants.LSHStreaming, q, k, vv, opt)
+					r, _, err := oracle.CheckFastPath(variants.LSHStreaming, q, k, vv, opt)
 					if err != nil {
 						t.Fatal(err)
 					}

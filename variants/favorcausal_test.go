@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // replaceLaterKeys returns copies of k and v whose rows at positions ≥ t

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // TestWorkspaceBytesNoWrap: estimates from hostile shapes and knobs

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/attnbench/attnbench/asm"
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // BenchmarkKernels times full and flash with every kernel set this CPU can

@@ -6,9 +6,9 @@ import (
 	"math"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // This file holds every variant to DESIGN §1–§2 on the shapes of language
@@ -337,8 +337,8 @@ func TestLLMShapes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", label, err)
 				}
-				tol := parity.Tolerance(parity.MaxAbsDiff(naive, want), parity.MaxAbs(vv.Data), variants.MaxLogit(v, q, k, opt))
-				if e := parity.MaxAbsDiff(out.Data, want); !(e <= tol) {
+				tol := oracle.Tolerance(oracle.MaxAbsDiff(naive, want), oracle.MaxAbs(vv.Data), variants.MaxLogit(v, q, k, opt))
+				if e := oracle.MaxAbsDiff(out.Data, want); !(e <= tol) {
 					t.Errorf("%s: Forward differs from the brute force by %.3g (tolerance %.3g)", label, e, tol)
 				}
 				if causal {
@@ -411,7 +411,7 @@ func TestFlashSplitK(t *testing.T) {
 				if err := v.Forward(q, k, vv, out, opt, ws); err != nil {
 					t.Fatal(err)
 				}
-				if e := parity.MaxAbsDiff(out.Data, want); e > 1e-5 {
+				if e := oracle.MaxAbsDiff(out.Data, want); e > 1e-5 {
 					t.Errorf("%s threads=%d: %.3g from the brute force", label, threads, e)
 				}
 				if first == nil {

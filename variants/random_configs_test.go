@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // TestRandomConfigurations draws shapes (N, M, D, batch × heads, grouped
@@ -101,7 +101,7 @@ func TestRandomConfigurations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, out, err := parity.CheckFastPath(v, q, k, vv, opt)
+		r, out, err := oracle.CheckFastPath(v, q, k, vv, opt)
 		if err != nil {
 			t.Errorf("%s: %v", label, err)
 			fails++

@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/attnbench/attnbench/asm"
-	"github.com/attnbench/attnbench/harness/inputs"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // TestTunedTilesParity runs the variants whose tiles a tuning chooses
@@ -51,7 +51,7 @@ func TestTunedTilesParity(t *testing.T) {
 							if err != nil {
 								t.Fatal(err)
 							}
-							r, _, err := parity.CheckFastPath(v, q, k, vv, opt)
+							r, _, err := oracle.CheckFastPath(v, q, k, vv, opt)
 							if err != nil {
 								t.Errorf("%s: %v", label, err)
 								continue

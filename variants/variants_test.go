@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/attnbench/attnbench/asm"
-	"github.com/attnbench/attnbench/harness/inputs"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // parityShapes cover N=1, M≠N (both ways), odd and non-multiple-of-8 D,
@@ -123,7 +123,7 @@ func TestParity(t *testing.T) {
 							if err != nil {
 								t.Fatal(err)
 							}
-							r, _, err := parity.CheckFastPath(v, q, k, vv, opt)
+							r, _, err := oracle.CheckFastPath(v, q, k, vv, opt)
 							if err != nil {
 								t.Errorf("%s: %v", label, err)
 								continue
@@ -156,7 +156,7 @@ func TestBrokenVariantsFail(t *testing.T) {
 					opt.Causal = causal
 					opt.BlockQ, opt.BlockK = 16, 24
 					q, k, vv, _ := inputs.Generate("gaussian", s, 3)
-					r, _, err := parity.CheckFastPath(v, q, k, vv, opt)
+					r, _, err := oracle.CheckFastPath(v, q, k, vv, opt)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -217,7 +217,7 @@ func TestAgainstDirectDefinition(t *testing.T) {
 			if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
 				t.Fatal(err)
 			}
-			if e := parity.MaxAbsDiff(out.Data, want); e > 1e-5 {
+			if e := oracle.MaxAbsDiff(out.Data, want); e > 1e-5 {
 				t.Errorf("%s causal=%v: max error %.3g against the direct definition", name, causal, e)
 			}
 		}

@@ -8,10 +8,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/attnbench/attnbench/harness/guard"
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/harness/sweep"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 func init() {

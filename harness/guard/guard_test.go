@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 func TestParseMaxMem(t *testing.T) {

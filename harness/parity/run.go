@@ -1,11 +1,16 @@
+// Package parity runs DESIGN §3's checks over a grid of cases: it makes each
+// case's inputs, refuses what would not fit in memory, and asks
+// variants/oracle both questions (is the fast path right, how far is it from
+// exact attention) plus the variant's coverage.
 package parity
 
 import (
 	"fmt"
 
 	"github.com/attnbench/attnbench/harness/guard"
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // Case is one parity check: a variant with its options on one shape and
@@ -21,8 +26,8 @@ type Case struct {
 // Result holds both answers of DESIGN §3 for one case.
 type Result struct {
 	Case
-	FastPath FastPath
-	Approx   Approximation
+	FastPath oracle.FastPath
+	Approx   oracle.Approximation
 	// Coverage is the exact attention mass the variant's candidate sets
 	// keep (variants.Coverage); HasCoverage is false for variants without
 	// candidate sets.
@@ -58,7 +63,7 @@ func Run(c Case) (Result, error) {
 	if err := variants.CheckRange(v, q, k, vv, c.Opt); err != nil {
 		return r, fmt.Errorf("%s on %v: %w", c.Variant, c.Shape, err)
 	}
-	fp, out, ref, err := checkFastPath(v, q, k, vv, c.Opt)
+	fp, out, ref, err := oracle.CheckFastPathWithReference(v, q, k, vv, c.Opt)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", c.Variant, err)
 	}
@@ -71,7 +76,7 @@ func Run(c Case) (Result, error) {
 			return r, err
 		}
 	}
-	r.Approx = Approximate(out, exact, c.Shape.D)
+	r.Approx = oracle.Approximate(out, exact, c.Shape.D)
 	if r.Coverage, r.HasCoverage, err = variants.Coverage(v, q, k, vv, c.Opt); err != nil {
 		return r, err
 	}

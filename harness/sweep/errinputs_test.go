@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attnbench/attnbench/harness/inputs"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/harness/timing"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // With ErrInputs set, cases are timed on Inputs but their error figures
@@ -41,7 +41,7 @@ func TestErrorFiguresFromErrInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		exact, _ := variants.ExactAttention(c.Variant, q, k, vv, c.Opt)
-		want := parity.Approximate(out.Data, exact, 16)
+		want := oracle.Approximate(out.Data, exact, 16)
 		for _, u := range []struct {
 			unit string
 			want float64

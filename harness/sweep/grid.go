@@ -18,8 +18,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // Universal lists the parameters every variant takes (DESIGN §2): they

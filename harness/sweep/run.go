@@ -10,11 +10,11 @@ import (
 
 	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/machine"
-	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/harness/results"
 	"github.com/attnbench/attnbench/harness/timing"
 	"github.com/attnbench/attnbench/internal/checked"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/oracle"
 )
 
 // Sink receives rows as they are measured (a *results.Output).
@@ -166,7 +166,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 	if err := guard.Finite(o.Data, c.Shape.D); err != nil {
 		return 0, &caseError{c.Name, err}
 	}
-	var approx *parity.Approximation
+	var approx *oracle.Approximation
 	var coverage *float64
 	if computesError(c, cfg.ErrMaxN) {
 		if approx, coverage, err = errorFigures(c, q, k, v, o, ws, st); err != nil {
@@ -215,7 +215,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 // mean something (timing noise is far above 1e-5), so the file stays
 // readable: 5 significant digits for ns/op, 4 for rates and errors; B/op
 // and allocs/op are whole numbers as go test writes them.
-func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.Peak, approx *parity.Approximation, coverage *float64) results.Row {
+func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.Peak, approx *oracle.Approximation, coverage *float64) results.Row {
 	ns := s.NsPerOp()
 	gflops := flops / ns // flop/ns = GFLOP/s
 	vals := []results.Value{
@@ -375,7 +375,7 @@ func (ec *exactCache) get(c Case, q, k, v variants.Tensor) (out, lse []float64, 
 // cosine; coverage for candidate-set variants) on its error inputs: the
 // timing inputs q, k, v with their output o, or, when the error comes from
 // other inputs, those, with one more Forward.
-func errorFigures(c Case, q, k, v, o variants.Tensor, ws *variants.Workspace, st *runState) (*parity.Approximation, *float64, error) {
+func errorFigures(c Case, q, k, v, o variants.Tensor, ws *variants.Workspace, st *runState) (*oracle.Approximation, *float64, error) {
 	if c.errSrc != c.src {
 		var err error
 		if q, k, v, err = st.errInputs.get(c.errSrc, c.Shape); err != nil {
@@ -390,7 +390,7 @@ func errorFigures(c Case, q, k, v, o variants.Tensor, ws *variants.Workspace, st
 	if err != nil {
 		return nil, nil, err
 	}
-	a := parity.Approximate(o.Data, want, c.Shape.D)
+	a := oracle.Approximate(o.Data, want, c.Shape.D)
 	var cov float64
 	var ok bool
 	if lse != nil {

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/attnbench/attnbench/asm"
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/harness/timing"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 // Case is one tuned shape of one tile engine under one kernel set.

@@ -1,12 +1,12 @@
-package parity
+package oracle
 
 import (
 	"math"
 	"testing"
 
 	"github.com/attnbench/attnbench/asm"
-	"github.com/attnbench/attnbench/harness/inputs"
 	"github.com/attnbench/attnbench/variants"
+	"github.com/attnbench/attnbench/variants/inputs"
 )
 
 func TestApproximateByHand(t *testing.T) {

@@ -1,8 +1,10 @@
-// Package parity answers DESIGN §3's two questions about a variant: is its
-// float32 fast path right (Forward against its own float64 definition, held
-// to a tolerance set by a naive float32 evaluation), and how far is it from
-// exact softmax attention (reported, not gated).
-package parity
+// Package oracle judges a variant's float32 output against float64
+// definitions, DESIGN §3's two questions: is the fast path right (Forward
+// against the variant's own Reference, held to a tolerance set by a naive
+// float32 evaluation, §3.1), and how far is it from exact softmax attention
+// (reported, not gated, §3.2). It sits beside variants, below harness, so
+// that variants' own tests and harness/parity's grid use one rule.
+package oracle
 
 import (
 	"fmt"
@@ -48,12 +50,14 @@ func Tolerance(naiveErr, maxV, maxLogit float64) float64 {
 // CheckFastPath runs v's Forward, Reference and Naive on the same inputs and
 // applies the tolerance rule. A NaN or Inf in the output fails the check.
 func CheckFastPath(v variants.Variant, q, k, vv variants.Tensor, opt variants.Options) (FastPath, []float32, error) {
-	r, out, _, err := checkFastPath(v, q, k, vv, opt)
+	r, out, _, err := CheckFastPathWithReference(v, q, k, vv, opt)
 	return r, out, err
 }
 
-// checkFastPath is CheckFastPath that also returns the Reference output.
-func checkFastPath(v variants.Variant, q, k, vv variants.Tensor, opt variants.Options) (FastPath, []float32, []float64, error) {
+// CheckFastPathWithReference is CheckFastPath that also returns the
+// Reference output, so a caller that goes on to §3.2 need not evaluate the
+// definition twice.
+func CheckFastPathWithReference(v variants.Variant, q, k, vv variants.Tensor, opt variants.Options) (FastPath, []float32, []float64, error) {
 	var r FastPath
 	out := variants.NewTensor(q.B, q.H, q.S, q.D)
 	if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
@@ -79,7 +83,7 @@ func checkFastPath(v variants.Variant, q, k, vv variants.Tensor, opt variants.Op
 // MaxAbsDiff returns max_i |a_i − b_i|, +Inf when some a_i is NaN or Inf.
 func MaxAbsDiff(a []float32, b []float64) float64 {
 	if len(a) != len(b) {
-		panic(fmt.Sprintf("parity: length mismatch %d vs %d", len(a), len(b)))
+		panic(fmt.Sprintf("oracle: length mismatch %d vs %d", len(a), len(b)))
 	}
 	var m float64
 	for i, x := range a {
@@ -113,7 +117,7 @@ type Approximation struct {
 // both are zero and 0 otherwise.
 func Approximate(out []float32, exact []float64, d int) Approximation {
 	if len(out) != len(exact) || d < 1 || len(out)%d != 0 {
-		panic(fmt.Sprintf("parity: bad lengths %d, %d for d=%d", len(out), len(exact), d))
+		panic(fmt.Sprintf("oracle: bad lengths %d, %d for d=%d", len(out), len(exact), d))
 	}
 	var diff2, ref2, cosSum float64
 	rows := len(out) / d
