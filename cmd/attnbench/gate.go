@@ -69,7 +69,7 @@ func runGate(args []string, stdout, stderr io.Writer) error {
 
 	rep, err := gate.CompareFiles(files[0], files[1], opt)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
