@@ -202,3 +202,17 @@ func TestFlagMessageOfEveryValidateError(t *testing.T) {
 		t.Errorf("flagMessage of a plain error: %q", got)
 	}
 }
+
+// TestThresholdErrorIsOneFlagLine: a -threshold gate.ParseThreshold
+// refuses reads as the flag, its value and the reason, once.
+func TestThresholdErrorIsOneFlagLine(t *testing.T) {
+	for value, reason := range map[string]string{
+		"-1": "want a percentage such as 5% or a fraction such as 0.05",
+		"5":  "a fraction above 1; write 5% for a percentage",
+	} {
+		code, _, stderr := runCLI("gate", "a.txt", "b.txt", "-threshold", value)
+		if want := "attnbench gate: -threshold " + value + ": " + reason + "\n"; code != exitBadInput || stderr != want {
+			t.Errorf("-threshold %s: exit %d, stderr %q; want %q", value, code, stderr, want)
+		}
+	}
+}

@@ -521,13 +521,13 @@ func ParseThreshold(s string) (float64, error) {
 	text = strings.TrimSuffix(text, "%")
 	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return 0, fmt.Errorf("threshold %q: want a percentage such as 5%% or a fraction such as 0.05", s)
+		return 0, &setting.Error{Name: "threshold", Value: s, Reason: "want a percentage such as 5% or a fraction such as 0.05"}
 	}
 	if percent {
 		return v / 100, nil
 	}
 	if v > 1 {
-		return 0, fmt.Errorf("threshold %q: a fraction above 1; write %s%% for a percentage", s, text)
+		return 0, &setting.Error{Name: "threshold", Value: s, Reason: fmt.Sprintf("a fraction above 1; write %s%% for a percentage", text)}
 	}
 	return v, nil
 }
