@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attnbench/attnbench/internal/setting"
 	"github.com/attnbench/attnbench/variants"
 	"github.com/attnbench/attnbench/variants/inputs"
 	"github.com/attnbench/attnbench/variants/oracle"
@@ -380,7 +381,7 @@ func TestSeeds(t *testing.T) {
 }
 
 // TestValidateNamesTheFlag: knob values that make no sense are refused
-// with an error that names the flag.
+// with a *setting.Error that names the parameter (the flag) and the value.
 func TestValidateNamesTheFlag(t *testing.T) {
 	s := variants.Shape{B: 1, H: 1, N: 100, M: 100, D: 16}
 	cases := []struct {
@@ -389,28 +390,29 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		flag        string
 		unsupported bool
 	}{
-		{"window", func(o *variants.Options) { o.Window = -1 }, "-window -1", false},
-		{"window", func(o *variants.Options) { o.Dilation = 0 }, "-dilation 0", false},
-		{"window", func(o *variants.Options) { o.Global = -2 }, "-global -2", false},
-		{"sparse", func(o *variants.Options) { o.Stride = 0 }, "-stride 0", false},
-		{"sparse", func(o *variants.Options) { o.Pattern = "fixed"; o.Summary = 0 }, "-summary 0", false},
-		{"sparse", func(o *variants.Options) { o.Pattern = "diagonal" }, "-pattern \"diagonal\"", false},
-		{"sparse", func(o *variants.Options) { o.Pattern = "bigbird"; o.Block = 128 }, "-block 128", true},
-		{"sparse", func(o *variants.Options) { o.Pattern = "bigbird"; o.Random = -1 }, "-random -1", false},
-		{"lsh", func(o *variants.Options) { o.Buckets = 3 }, "-buckets 3: must be even", false},
-		{"lsh", func(o *variants.Options) { o.Buckets = -2 }, "-buckets -2", false},
-		{"lsh", func(o *variants.Options) { o.Rounds = 0 }, "-rounds 0", false},
-		{"lsh", func(o *variants.Options) { o.Chunk = 0 }, "-chunk 0", false},
-		{"linear", func(o *variants.Options) { o.Kernel = "relu" }, "-kernel \"relu\"", false},
-		{"linear", func(o *variants.Options) { o.Kernel = "favor"; o.Features = 0 }, "-features 0", false},
-		{"linear", func(o *variants.Options) { o.Eps = math.NaN() }, "-eps", false},
+		{"window", func(o *variants.Options) { o.Window = -1 }, "window -1", false},
+		{"window", func(o *variants.Options) { o.Dilation = 0 }, "dilation 0", false},
+		{"window", func(o *variants.Options) { o.Global = -2 }, "global -2", false},
+		{"sparse", func(o *variants.Options) { o.Stride = 0 }, "stride 0", false},
+		{"sparse", func(o *variants.Options) { o.Pattern = "fixed"; o.Summary = 0 }, "summary 0", false},
+		{"sparse", func(o *variants.Options) { o.Pattern = "diagonal" }, "pattern \"diagonal\"", false},
+		{"sparse", func(o *variants.Options) { o.Pattern = "bigbird"; o.Block = 128 }, "block 128", true},
+		{"sparse", func(o *variants.Options) { o.Pattern = "bigbird"; o.Random = -1 }, "random -1", false},
+		{"lsh", func(o *variants.Options) { o.Buckets = 3 }, "buckets 3: must be even", false},
+		{"lsh", func(o *variants.Options) { o.Buckets = -2 }, "buckets -2", false},
+		{"lsh", func(o *variants.Options) { o.Rounds = 0 }, "rounds 0", false},
+		{"lsh", func(o *variants.Options) { o.Chunk = 0 }, "chunk 0", false},
+		{"linear", func(o *variants.Options) { o.Kernel = "relu" }, "kernel \"relu\"", false},
+		{"linear", func(o *variants.Options) { o.Kernel = "favor"; o.Features = 0 }, "features 0", false},
+		{"linear", func(o *variants.Options) { o.Eps = math.NaN() }, "eps", false},
 	}
 	for _, c := range cases {
 		v := mustLookup(t, c.name)
 		opt := variants.DefaultOptions()
 		c.set(&opt)
 		err := v.Validate(s, opt)
-		if err == nil || !strings.Contains(err.Error(), c.flag) {
+		var bad *setting.Error
+		if !errors.As(err, &bad) || !strings.HasPrefix(err.Error(), c.flag) {
 			t.Errorf("%s: error %v, want one naming %q", c.name, err, c.flag)
 			continue
 		}
@@ -426,7 +428,8 @@ func TestValidateNamesTheFlag(t *testing.T) {
 	// The options parser refuses the same values at the flag.
 	for _, c := range [][2]string{{"window", "-1"}, {"buckets", "3"}, {"stride", "0"}, {"features", "0"}, {"pattern", "x"}, {"kernel", "x"}} {
 		o := variants.DefaultOptions()
-		if err := o.Set(c[0], c[1]); err == nil || !strings.HasPrefix(err.Error(), "-"+c[0]+" "+c[1]) {
+		var bad *setting.Error
+		if err := o.Set(c[0], c[1]); !errors.As(err, &bad) || bad.Name != c[0] || bad.Value != c[1] {
 			t.Errorf("Set(%s, %s): %v, want an error naming the flag", c[0], c[1], err)
 		}
 	}

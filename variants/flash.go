@@ -2,7 +2,6 @@ package variants
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 
 	"github.com/attnbench/attnbench/asm"
@@ -41,10 +40,10 @@ func (Flash) Validate(s Shape, opt Options) error {
 		return err
 	}
 	if opt.BlockQ < 0 {
-		return fmt.Errorf("-block-q %d: must be ≥ 1 (or 0 for the tuned tile, else 64)", opt.BlockQ)
+		return badParam("block-q", opt.BlockQ, "must be ≥ 1 (or 0 for the tuned tile, else 64)")
 	}
 	if opt.BlockK < 0 {
-		return fmt.Errorf("-block-k %d: must be ≥ 1 (or 0 to choose by d)", opt.BlockK)
+		return badParam("block-k", opt.BlockK, "must be ≥ 1 (or 0 to choose by d)")
 	}
 	return nil
 }

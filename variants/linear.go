@@ -74,15 +74,15 @@ func (Linear) Validate(s Shape, opt Options) error {
 	}
 	switch {
 	case opt.Kernel != "elu" && opt.Kernel != "favor":
-		return fmt.Errorf("-kernel %q: unknown (want elu or favor)", opt.Kernel)
+		return badParam("kernel", fmt.Sprintf("%q", opt.Kernel), "unknown (want elu or favor)")
 	case opt.Kernel == "favor" && opt.Features < 1:
-		return fmt.Errorf("-features %d: must be ≥ 1", opt.Features)
+		return badParam("features", opt.Features, "must be ≥ 1")
 	case math.IsNaN(opt.Eps) || math.IsInf(opt.Eps, 0) || opt.Eps < 0:
-		return fmt.Errorf("-eps %g: must be a finite number ≥ 0", opt.Eps)
+		return badParam("eps", opt.Eps, "must be a finite number ≥ 0")
 	case opt.Scale != 0:
 		// The feature maps of DESIGN §2 have no logit scale (FAVOR+ scales
 		// by D^-¼ itself); accepting one and ignoring it would mislead.
-		return fmt.Errorf("-scale %g: linear attention has no logit scale", opt.Scale)
+		return badParam("scale", opt.Scale, "linear attention has no logit scale")
 	}
 	return nil
 }

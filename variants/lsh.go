@@ -77,17 +77,17 @@ func (LSH) Validate(s Shape, opt Options) error {
 	}
 	switch {
 	case opt.Buckets < 0 || opt.Buckets == 1:
-		return fmt.Errorf("-buckets %d: must be an even number ≥ 2 (or 0 for 2·max(1, n/chunk))", opt.Buckets)
+		return badParam("buckets", opt.Buckets, "must be an even number ≥ 2 (or 0 for 2·max(1, n/chunk))")
 	case opt.Buckets%2 != 0:
-		return fmt.Errorf("-buckets %d: must be even", opt.Buckets)
+		return badParam("buckets", opt.Buckets, "must be even")
 	case opt.Rounds < 1:
-		return fmt.Errorf("-rounds %d: must be ≥ 1", opt.Rounds)
+		return badParam("rounds", opt.Rounds, "must be ≥ 1")
 	case opt.Chunk < 1:
-		return fmt.Errorf("-chunk %d: must be ≥ 1", opt.Chunk)
+		return badParam("chunk", opt.Chunk, "must be ≥ 1")
 	case opt.SharedQK && s.M != s.N:
-		return fmt.Errorf("-shared-qk: the keys are the queries, so m must equal n (got n=%d m=%d; use -shared-qk=false for cross-attention): %w", s.N, s.M, ErrUnsupported)
+		return unsupportedParam("shared-qk", "", fmt.Sprintf("the keys are the queries, so m must equal n (got n=%d m=%d; use -shared-qk=false for cross-attention)", s.N, s.M))
 	case opt.SharedQK && s.KVHeads() != s.H:
-		return fmt.Errorf("-shared-qk: the keys are the queries, so K/V heads must equal query heads (got %d and %d; use -shared-qk=false for grouped heads): %w", s.KVHeads(), s.H, ErrUnsupported)
+		return unsupportedParam("shared-qk", "", fmt.Sprintf("the keys are the queries, so K/V heads must equal query heads (got %d and %d; use -shared-qk=false for grouped heads)", s.KVHeads(), s.H))
 	}
 	return nil
 }

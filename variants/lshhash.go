@@ -1,6 +1,7 @@
 package variants
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/attnbench/attnbench/asm"
@@ -81,11 +82,30 @@ func newLSHHasher(kern *asm.Kernels, d, half, rounds int, seed uint64, rot []flo
 	for p := range d {
 		clear(rot[p*h.width+rounds*half : (p+1)*h.width])
 	}
-	h.useInt = forceInt || (kern.FastInt16 && half%64 == 0)
+	h.useInt = forceInt || lshHashesInt16(kern, half)
 	if h.useInt {
 		h.quantizeRotations(rq)
 	}
 	return h
+}
+
+// lshInt16Panel is the panel the int16 path multiplies whole: nb/2 must be
+// a multiple of it.
+const lshInt16Panel = 64
+
+// lshHashesInt16 reports whether the hashing of nb/2 = half columns per
+// round takes the int16 path on kern (unforced).
+func lshHashesInt16(kern *asm.Kernels, half int) bool {
+	return kern.FastInt16 && half%lshInt16Panel == 0
+}
+
+// LSHHashing says whether LSH can hash in int16 on kernel set kern, and
+// how it hashes there, in words for a report (attnbench cpu).
+func LSHHashing(kern *asm.Kernels) (int16 bool, how string) {
+	if !kern.FastInt16 {
+		return false, "LSH hashes in float32"
+	}
+	return true, fmt.Sprintf("LSH hashes in int16 where nb/2 is a multiple of %d, certified to give the float32 buckets", lshInt16Panel)
 }
 
 // lshInt16Bits is the largest b ≤ 14 for which rows and rotations of

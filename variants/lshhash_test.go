@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/attnbench/attnbench/asm"
@@ -212,6 +213,26 @@ func TestLSHInt16ForwardSameBits(t *testing.T) {
 						t.Fatalf("%s %+v threads=%d: element %d = %v with int16 hashing, %v without", kern.Name, c, threads, i, got.Data[i], want.Data[i])
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestLSHHashingSaysWhenInt16: what LSHHashing tells attnbench cpu is what
+// the hasher does: on a kernel set it says hashes in int16, the int16 path
+// is taken exactly where nb/2 is a multiple of 64 (as it says); elsewhere
+// never.
+func TestLSHHashingSaysWhenInt16(t *testing.T) {
+	for _, kern := range asm.Impls() {
+		int16, how := LSHHashing(kern)
+		if int16 != kern.FastInt16 || int16 != strings.Contains(how, "int16 where nb/2 is a multiple of 64") {
+			t.Errorf("%s (FastInt16 %v): %v, %q", kern.Name, kern.FastInt16, int16, how)
+		}
+		for _, half := range []int{1, 2, 16, 24, 32, 64, 96, 128, 192} {
+			nf, ni := lshHashSizes(8, half, 1)
+			h := newLSHHasher(kern, 8, half, 1, 1, make([]float32, nf), make([]int32, ni), false)
+			if want := int16 && half%64 == 0; h.useInt != want {
+				t.Errorf("%s, nb/2 = %d: int16 path %v, want %v", kern.Name, half, h.useInt, want)
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/attnbench/attnbench/internal/setting"
 )
 
 // Options configures one Forward call. Build it with DefaultOptions and
@@ -94,16 +96,30 @@ func LookupParam(name string) (Param, bool) {
 	return Param{}, false
 }
 
-// Set sets the parameter called name from its text form.
+// Set sets the parameter called name from its text form. Its errors are
+// *setting.Error, named by the parameter.
 func (o *Options) Set(name, value string) error {
 	p, ok := LookupParam(name)
 	if !ok {
-		return fmt.Errorf("unknown parameter %q", name)
+		return &setting.Error{Name: name, Reason: "unknown parameter"}
 	}
 	if err := p.set(o, value); err != nil {
-		return fmt.Errorf("-%s %s: %v", name, value, err)
+		return &setting.Error{Name: name, Value: value, Reason: err.Error()}
 	}
 	return nil
+}
+
+// badParam is the error for a parameter value that makes no sense; the
+// command line spells it as its flag (-window -1: must be ≥ 0).
+func badParam(name string, value any, reason string) error {
+	return &setting.Error{Name: name, Value: fmt.Sprint(value), Reason: reason}
+}
+
+// unsupportedParam is the error for a parameter value this variant does not
+// support on the shape by design; it wraps ErrUnsupported, so a sweep skips
+// the case instead of failing.
+func unsupportedParam(name string, value any, reason string) error {
+	return &setting.Error{Name: name, Value: fmt.Sprint(value), Reason: reason, Err: ErrUnsupported}
 }
 
 // Get returns the text form of the parameter called name.

@@ -64,25 +64,25 @@ func (Sparse) Validate(s Shape, opt Options) error {
 	switch opt.Pattern {
 	case "strided", "fixed":
 		if opt.Stride < 1 {
-			return fmt.Errorf("-stride %d: must be ≥ 1", opt.Stride)
+			return badParam("stride", opt.Stride, "must be ≥ 1")
 		}
 		if opt.Pattern == "fixed" && opt.Summary < 1 {
-			return fmt.Errorf("-summary %d: must be ≥ 1", opt.Summary)
+			return badParam("summary", opt.Summary, "must be ≥ 1")
 		}
 		return positionsDefined(s, opt)
 	case "bigbird":
 		switch {
 		case opt.Block < 1:
-			return fmt.Errorf("-block %d: must be ≥ 1", opt.Block)
+			return badParam("block", opt.Block, "must be ≥ 1")
 		case opt.Random < 0:
-			return fmt.Errorf("-random %d: must be ≥ 0", opt.Random)
+			return badParam("random", opt.Random, "must be ≥ 0")
 		case s.M != s.N:
-			return fmt.Errorf("-pattern bigbird: needs m = n (self-attention), got n=%d m=%d: %w", s.N, s.M, ErrUnsupported)
+			return unsupportedParam("pattern", "bigbird", fmt.Sprintf("needs m = n (self-attention), got n=%d m=%d", s.N, s.M))
 		case opt.Block > s.N:
-			return fmt.Errorf("-block %d: larger than n=%d; bigbird needs the sequence cut into blocks: %w", opt.Block, s.N, ErrUnsupported)
+			return unsupportedParam("block", opt.Block, fmt.Sprintf("larger than n=%d; bigbird needs the sequence cut into blocks", s.N))
 		}
 	default:
-		return fmt.Errorf("-pattern %q: unknown (want strided, fixed or bigbird)", opt.Pattern)
+		return badParam("pattern", fmt.Sprintf("%q", opt.Pattern), "unknown (want strided, fixed or bigbird)")
 	}
 	return nil
 }

@@ -50,11 +50,11 @@ func (Window) Validate(s Shape, opt Options) error {
 	}
 	switch {
 	case opt.Window < 0:
-		return fmt.Errorf("-window %d: must be ≥ 0", opt.Window)
+		return badParam("window", opt.Window, "must be ≥ 0")
 	case opt.Dilation < 1:
-		return fmt.Errorf("-dilation %d: must be ≥ 1", opt.Dilation)
+		return badParam("dilation", opt.Dilation, "must be ≥ 1")
 	case opt.Global < 0:
-		return fmt.Errorf("-global %d: must be ≥ 0", opt.Global)
+		return badParam("global", opt.Global, "must be ≥ 0")
 	}
 	return positionsDefined(s, opt)
 }

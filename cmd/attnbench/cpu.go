@@ -9,6 +9,7 @@ import (
 
 	"github.com/attnbench/attnbench/asm"
 	"github.com/attnbench/attnbench/harness/machine"
+	"github.com/attnbench/attnbench/variants"
 )
 
 func init() {
@@ -47,11 +48,12 @@ func runCPU(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "features:  %s\n", features)
 	fmt.Fprintf(stdout, "kernels:   %s available\n", strings.Join(sets, ", "))
 	fmt.Fprintf(stdout, "in use:    %s (%s)\n", asm.Active().Name, why)
-	int16 := "no (LSH hashes in float32)"
-	if asm.Active().FastInt16 {
-		int16 = "yes (LSH hashes in int16 where nb/2 is a multiple of 64, certified to give the float32 buckets)"
+	int16, how := variants.LSHHashing(asm.Active())
+	answer := "no"
+	if int16 {
+		answer = "yes"
 	}
-	fmt.Fprintf(stdout, "int16:     %s\n", int16)
+	fmt.Fprintf(stdout, "int16:     %s (%s)\n", answer, how)
 	fmt.Fprintf(stdout, "tuning:    %s\n", tuningLine(asm.Active().Name))
 	if asm.EnvError != nil {
 		return badInput("%v", asm.EnvError)

@@ -18,6 +18,7 @@ type knobFlags struct {
 	lists   bool
 	values  map[string][]string // parameter name → values given, in order
 	ordered []string            // parameter names in the order first given
+	bad     error               // the value that stopped the parse (see parseError)
 }
 
 func addKnobFlags(fs *flag.FlagSet, lists bool) *knobFlags {
@@ -35,7 +36,8 @@ func addKnobFlags(fs *flag.FlagSet, lists bool) *knobFlags {
 			for _, v := range vals {
 				var o variants.Options
 				if err := o.Set(p.Name, strings.TrimSpace(v)); err != nil {
-					return fmt.Errorf("%v", strings.TrimPrefix(err.Error(), "-"+p.Name+" "+v+": "))
+					kf.bad = err
+					return err
 				}
 			}
 			if _, seen := kf.values[p.Name]; !seen {
@@ -53,6 +55,17 @@ func addKnobFlags(fs *flag.FlagSet, lists bool) *knobFlags {
 		}
 	}
 	return kf
+}
+
+// parseError is the error to report when fs.Parse returned err: a bad
+// parameter value as Options.Set names it, which flagMessage words as
+// "-window x: not an integer" (the flag package's text would repeat the
+// flag and value around it, and lose the value's place in a list).
+func (kf *knobFlags) parseError(err error) error {
+	if kf.bad != nil {
+		return kf.bad
+	}
+	return err
 }
 
 // universal parameters apply to every variant.

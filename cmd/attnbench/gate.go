@@ -17,7 +17,13 @@ func init() {
 }
 
 // thresholdFlag accepts "5%" or "0.05".
-type thresholdFlag struct{ value *float64 }
+// thresholdFlag is -threshold, parsed by gate.ParseThreshold. A refused
+// value is kept in bad, so that it is reported in the flag's own words
+// rather than inside the flag package's.
+type thresholdFlag struct {
+	value *float64
+	bad   *error
+}
 
 func (t thresholdFlag) String() string {
 	if t.value == nil {
@@ -29,6 +35,7 @@ func (t thresholdFlag) String() string {
 func (t thresholdFlag) Set(s string) error {
 	v, err := gate.ParseThreshold(s)
 	if err != nil {
+		*t.bad = err
 		return err
 	}
 	*t.value = v
@@ -38,7 +45,8 @@ func (t thresholdFlag) Set(s string) error {
 func runGate(args []string, stdout, stderr io.Writer) error {
 	opt := gate.DefaultOptions()
 	fs := newFlagSet("gate", stderr)
-	fs.Var(thresholdFlag{&opt.Threshold}, "threshold", "smallest change of the median, in the unit's bad direction, that is a regression: 5% or 0.05")
+	var badThreshold error
+	fs.Var(thresholdFlag{&opt.Threshold, &badThreshold}, "threshold", "smallest change of the median, in the unit's bad direction, that is a regression: 5% or 0.05")
 	fs.Float64Var(&opt.Alpha, "alpha", opt.Alpha, "significance level of the Mann–Whitney U test")
 	units := fs.String("units", strings.Join(gate.DefaultUnits, ","), "comma-separated units to compare (ns/op = sec/op; e.g. sec/op,peak-B/op,GFLOP/s)")
 	fs.BoolVar(&opt.AllowMismatch, "allow-mismatch", false, "compare files whose cpu, goarch or kernels differ (with a warning) instead of refusing")
@@ -51,6 +59,9 @@ func runGate(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	files, err := parseInterspersed(fs, args)
+	if badThreshold != nil {
+		return badThreshold
+	}
 	if err != nil {
 		return err
 	}
@@ -69,7 +80,7 @@ func runGate(args []string, stdout, stderr io.Writer) error {
 
 	rep, err := gate.CompareFiles(files[0], files[1], opt)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	if err := rep.WriteTable(stdout); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/attnbench/attnbench/harness/guard"
+	"github.com/attnbench/attnbench/internal/setting"
 )
 
 // Exit codes, as DESIGN §6 defines them.
@@ -54,9 +55,26 @@ func checkFailed(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errCheckFailed}, a...)...)
 }
 
-// badInput reports bad usage or input (exit 2).
+// badInput reports bad usage or input (exit 2). Wrap a library error with
+// %w, so that flagMessage finds the setting it names.
 func badInput(format string, a ...any) error {
 	return fmt.Errorf(format, a...)
+}
+
+// flagMessage is err's text in the command line's words: the setting a
+// library error names (a *setting.Error, "window -1: must be ≥ 0") is
+// spelled as its flag ("-window -1: must be ≥ 0"), wherever the wrapping
+// puts it.
+func flagMessage(err error) string {
+	msg := err.Error()
+	var bad *setting.Error
+	if !errors.As(err, &bad) {
+		return msg
+	}
+	if i := strings.LastIndex(msg, bad.Error()); i >= 0 {
+		return msg[:i] + "-" + msg[i:]
+	}
+	return msg
 }
 
 // helpAsked is set when the command line asks for help, so that flag
@@ -145,10 +163,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.Is(err, errCheckFailed):
-		fmt.Fprintf(stderr, "attnbench %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "attnbench %s: %s\n", name, flagMessage(err))
 		return exitCheck
 	default:
-		fmt.Fprintf(stderr, "attnbench %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "attnbench %s: %s\n", name, flagMessage(err))
 		return exitBadInput
 	}
 }

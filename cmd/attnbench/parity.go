@@ -39,7 +39,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	llmShapes := fs.Bool("llm-shapes", true, "also check language-model inference shapes: 4 query heads on 2 and on 1 K/V heads, decode (n=1) and chunks (n=77) against m=300 keys, n=300 against m=77, causal")
 	knobs := addKnobFlags(fs, true)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return knobs.parseError(err)
 	}
 	if fs.NArg() > 0 {
 		return unexpectedArgs(fs, args, "")
@@ -54,18 +54,18 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	}
 	var err error
 	if spec.N, err = parseInts("n", *nList, 1); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	if *mList != "" {
 		if spec.M, err = parseInts("m", *mList, 1); err != nil {
-			return badInput("%v", err)
+			return badInput("%w", err)
 		}
 	}
 	if spec.D, err = parseInts("d", *dList, 1); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	if spec.Causal, err = parseBools("causal", *causalList); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	kinds := splitList(*inputList)
 	if len(kinds) == 0 {
@@ -84,10 +84,10 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 		spec.Inputs = kind
 		grid, unsupported, err := sweep.Expand(spec)
 		if err != nil {
-			return badInput("%v", err)
+			return badInput("%w", err)
 		}
 		for _, u := range unsupported {
-			fmt.Fprintf(stderr, "attnbench parity: unsupported, not checked: %s: %s\n", u.Name, u.Reason)
+			fmt.Fprintf(stderr, "attnbench parity: unsupported, not checked: %s: %s\n", u.Name, flagMessage(u.Err))
 		}
 		for _, c := range grid {
 			cases = append(cases, parity.Case{Variant: c.Variant.Name(), Shape: c.Shape, Opt: c.Opt, Input: kind, Seed: *seed})
@@ -111,7 +111,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 			}
 			grid, _, err := sweep.Expand(llm)
 			if err != nil {
-				return badInput("%v", err)
+				return badInput("%w", err)
 			}
 			for _, c := range grid {
 				cases = append(cases, parity.Case{Variant: c.Variant.Name(), Shape: c.Shape, Opt: c.Opt, Input: kind, Seed: *seed})
@@ -121,11 +121,11 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	names := spec.Variants
 	limit, err := guard.Limit(*maxMem)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	for _, c := range cases {
 		if err := parity.CheckMemory(c, limit); err != nil {
-			return badInput("%v", err)
+			return badInput("%w", err)
 		}
 	}
 
@@ -137,7 +137,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 		r, err := parity.Run(c)
 		if err != nil {
 			tw.Flush()
-			return badInput("%v", err)
+			return badInput("%w", err)
 		}
 		verdict := "ok"
 		if !r.FastPath.Pass {

@@ -40,11 +40,11 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		return badInput("-pareto-n %d: must be ≥ 0", *paretoN)
 	}
 	if err := reports.CheckInputs(*out, files); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	res, err := reports.Generate(*out, files, reports.Options{ParetoN: *paretoN, Merge: *merge})
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	if !*quiet {
 		for _, n := range res.Notes {

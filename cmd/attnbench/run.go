@@ -32,7 +32,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	maxMem := fs.String("max-mem", guard.DefaultMaxMem, guard.MaxMemUsage)
 	knobs := addKnobFlags(fs, false)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return knobs.parseError(err)
 	}
 	if fs.NArg() > 0 {
 		return unexpectedArgs(fs, args, "")
@@ -50,11 +50,11 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return badInput("-variant: %v", err)
 	}
 	if err := knobs.checkApplies([]string{*variant}); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	opt, err := knobs.single(variants.DefaultOptions())
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	opt.Causal, opt.Threads = *causal, *threads
 	if err := refuseOutputOverInput(*outPath, [][2]string{{"q", *qPath}, {"k", *kPath}, {"v", *vPath}}); err != nil {
@@ -62,7 +62,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	limit, err := guard.Limit(*maxMem)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 
 	q, qShape, err := npy.LoadShape(*qPath)
@@ -85,11 +85,11 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return badInput("-q %s, -k %s, -v %s: %v", *qPath, *kPath, *vPath, err)
 	}
 	if err := v.Validate(s, opt); err != nil {
-		return badInput("%s: %v", *variant, err)
+		return badInput("%s: %w", *variant, err)
 	}
 	out, err := guard.Forward(v, q, k, vv, opt, limit)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	if err := npy.Save(*outPath, out, qShape); err != nil {
 		return badInput("-o %v", err)

@@ -109,7 +109,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	reportDir := fs.String("report", "", "after the sweep, draw the report of the -o file into this `directory` (as attnbench report does)")
 	knobs := addKnobFlags(fs, true)
 	if err := parseSweepFlags(fs, args, stderr); err != nil {
-		return err
+		return knobs.parseError(err)
 	}
 	if *reportDir != "" && !reportable(*outPath, *format) {
 		return badInput("-report needs the results in a Go benchmark format file (-o FILE.txt, not -format csv/json or -)")
@@ -144,25 +144,25 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 			dst  *[]int
 		}{{"n", *nList, &spec.N}, {"d", *dList, &spec.D}, {"heads", *headList, &spec.Heads}, {"batch", *batchList, &spec.Batch}} {
 			if *l.dst, err = parseInts(l.flag, l.s, 1); err != nil {
-				return badInput("%v", err)
+				return badInput("%w", err)
 			}
 		}
 		if *mList != "" {
 			if spec.M, err = parseInts("m", *mList, 1); err != nil {
-				return badInput("%v", err)
+				return badInput("%w", err)
 			}
 		}
 		if *kvHeadList != "" {
 			if spec.KVHeads, err = parseInts("kv-heads", *kvHeadList, 1); err != nil {
-				return badInput("%v", err)
+				return badInput("%w", err)
 			}
 		}
 	}
 	if spec.Causal, err = parseBools("causal", *causalList); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	if spec.Threads, err = parseInts("threads", *threadList, 0); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	spec.Knobs = knobs.sweepKnobs()
 	if *count < 1 {
@@ -176,22 +176,22 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	bt, err := timing.ParseBenchTime(*benchTime)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	memory, _ := machine.Memory()
 	limit, err := sweep.ParseMaxMem(*maxMem, memory)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	cases, unsupported, err := sweep.Expand(spec)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	total := len(cases)
 	if *shard != "" {
 		k, n, err := sweep.ParseShard(*shard)
 		if err != nil {
-			return badInput("%v", err)
+			return badInput("%w", err)
 		}
 		cases = sweep.Shard(cases, k, n)
 		if len(cases) == 0 {
@@ -200,16 +200,16 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	fmtName, err := results.FormatFor(*outPath, *format)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 
 	peak, err := sweepPeak(*measurePeak, stderr)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	schema := sweep.Schema(peak, sweepCommandLine(fs, knobs))
 	if err := checkSweepFiles(*outPath, *inputKind, *reportDir); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	// The attention maps are computed now (a bad -pattern-n costs
 	// nothing) and written once the results file is open.
@@ -229,7 +229,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		}
 		out = results.NewOutput(stdout, fmtName, schema)
 	} else if out, err = results.Prepare(*outPath, fmtName, schema, *resume); err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	defer out.Close()
 	if a := out.Adopted; a != "" {
@@ -258,8 +258,8 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	prog := sweep.NewProgress(stderr, mode)
 	for _, s := range unsupported {
 		// Cases a variant does not support by design (ErrUnsupported).
-		out.Comment(fmt.Sprintf("unsupported: %s: %s", s.Name, s.Reason))
-		fmt.Fprintf(stderr, "attnbench sweep: unsupported, not run: %s: %s\n", s.Name, s.Reason)
+		out.Comment(fmt.Sprintf("unsupported: %s: %s", s.Name, flagMessage(s.Err)))
+		fmt.Fprintf(stderr, "attnbench sweep: unsupported, not run: %s: %s\n", s.Name, flagMessage(s.Err))
 	}
 
 	where := *outPath
@@ -294,9 +294,9 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%v: the %d rows measured are in %s; run the same command with -resume to finish", err, sum.Rows, where)
 	case err != nil && !errors.Is(err, sweep.ErrFailed):
 		if cerr := out.Close(); cerr != nil {
-			return fmt.Errorf("%v; %v", err, cerr)
+			return fmt.Errorf("%w; %v", err, cerr)
 		}
-		return fmt.Errorf("%v (the %d rows measured before are in %s)", err, sum.Rows, where)
+		return fmt.Errorf("%w (the %d rows measured before are in %s)", err, sum.Rows, where)
 	}
 	if ferr := out.Finish(); ferr != nil {
 		return ferr
@@ -390,7 +390,7 @@ func parseSweepFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		return err
 	}
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	}
 	ds, err := parseInts("d", *dList, 1)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%w", err)
 	}
 	for _, d := range ds {
 		if d > 1024 {

@@ -53,6 +53,8 @@ import (
 
 	"golang.org/x/perf/benchmath"
 	"golang.org/x/perf/benchunit"
+
+	"github.com/attnbench/attnbench/internal/setting"
 )
 
 // Options configure a comparison. Start from DefaultOptions.
@@ -210,10 +212,10 @@ func CompareFiles(basePath, newPath string, opt Options) (*Report, error) {
 
 func (opt *Options) validate() error {
 	if math.IsNaN(opt.Threshold) || opt.Threshold < 0 || math.IsInf(opt.Threshold, 0) {
-		return fmt.Errorf("-threshold %v: want a fraction ≥ 0, such as 5%% or 0.05", opt.Threshold)
+		return &setting.Error{Name: "threshold", Value: fmt.Sprint(opt.Threshold), Reason: "want a fraction ≥ 0, such as 5% or 0.05"}
 	}
 	if !(opt.Alpha > 0 && opt.Alpha < 1) {
-		return fmt.Errorf("-alpha %v: want a level between 0 and 1, such as 0.05", opt.Alpha)
+		return &setting.Error{Name: "alpha", Value: fmt.Sprint(opt.Alpha), Reason: "want a level between 0 and 1, such as 0.05"}
 	}
 	if !(opt.Confidence > 0 && opt.Confidence < 1) {
 		return fmt.Errorf("confidence %v: want a level between 0 and 1, such as 0.95", opt.Confidence)
@@ -223,7 +225,7 @@ func (opt *Options) validate() error {
 	}
 	for _, u := range opt.Units {
 		if u == "" || strings.ContainsAny(u, " \t") {
-			return fmt.Errorf("-units: %q is not a unit", u)
+			return &setting.Error{Name: "units", Reason: fmt.Sprintf("%q is not a unit", u)}
 		}
 	}
 	return nil
@@ -519,13 +521,13 @@ func ParseThreshold(s string) (float64, error) {
 	text = strings.TrimSuffix(text, "%")
 	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return 0, fmt.Errorf("threshold %q: want a percentage such as 5%% or a fraction such as 0.05", s)
+		return 0, &setting.Error{Name: "threshold", Value: s, Reason: "want a percentage such as 5% or a fraction such as 0.05"}
 	}
 	if percent {
 		return v / 100, nil
 	}
 	if v > 1 {
-		return 0, fmt.Errorf("threshold %q: a fraction above 1; write %s%% for a percentage", s, text)
+		return 0, &setting.Error{Name: "threshold", Value: s, Reason: fmt.Sprintf("a fraction above 1; write %s%% for a percentage", text)}
 	}
 	return v, nil
 }

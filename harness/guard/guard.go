@@ -23,6 +23,7 @@ import (
 	"github.com/attnbench/attnbench/asm"
 	"github.com/attnbench/attnbench/harness/machine"
 	"github.com/attnbench/attnbench/internal/checked"
+	"github.com/attnbench/attnbench/internal/setting"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -41,7 +42,7 @@ const MaxMemUsage = "memory limit of a case, estimated before anything is alloca
 // percentage of memory. A limit below one page is refused: it would round
 // to nothing, and 0 is not "no limit".
 func ParseMaxMem(s string, memory int64) (int64, error) {
-	bad := fmt.Errorf("-max-mem %s: want a size such as 8GiB, 512MB, 2e9, or a share of memory such as 50%%", s)
+	bad := &setting.Error{Name: "max-mem", Value: s, Reason: "want a size such as 8GiB, 512MB, 2e9, or a share of memory such as 50%"}
 	t := strings.TrimSpace(s)
 	var limit float64
 	if pct, ok := strings.CutSuffix(t, "%"); ok {
@@ -72,7 +73,7 @@ func ParseMaxMem(s string, memory int64) (int64, error) {
 		limit = v * mult
 	}
 	if page := os.Getpagesize(); limit < float64(page) {
-		return 0, fmt.Errorf("-max-mem %s: %s is below one page (%d B); give a limit a case can fit in", s, FormatBytes(int64(limit)), page)
+		return 0, &setting.Error{Name: "max-mem", Value: s, Reason: fmt.Sprintf("%s is below one page (%d B); give a limit a case can fit in", FormatBytes(int64(limit)), page)}
 	}
 	return int64(limit), nil
 }
@@ -155,7 +156,7 @@ func Estimate(v variants.Variant, s variants.Shape, opt variants.Options, x Extr
 func Check(v variants.Variant, s variants.Shape, opt variants.Options, x Extras, limit int64) error {
 	need, err := Estimate(v, s, opt, x)
 	if err != nil {
-		return fmt.Errorf("%s on %v: %v; refused before allocating", v.Name(), s, err)
+		return fmt.Errorf("%s on %v: %w; refused before allocating", v.Name(), s, err)
 	}
 	if need > limit {
 		return fmt.Errorf("%s on %v needs an estimated %s, over -max-mem %s; refused before allocating", v.Name(), s, FormatBytes(need), FormatBytes(limit))
@@ -202,17 +203,17 @@ func Forward(v variants.Variant, q, k, vv variants.Tensor, opt variants.Options,
 		return variants.Tensor{}, err
 	}
 	if err := variants.CheckRange(v, q, k, vv, opt); err != nil {
-		return variants.Tensor{}, fmt.Errorf("%s: %v", v.Name(), err)
+		return variants.Tensor{}, fmt.Errorf("%s: %w", v.Name(), err)
 	}
 	out, err := variants.AllocTensor(s.B, s.H, s.N, s.D)
 	if err != nil {
 		return out, err
 	}
 	if err := v.Forward(q, k, vv, out, opt, variants.NewWorkspace()); err != nil {
-		return out, fmt.Errorf("%s: %v", v.Name(), err)
+		return out, fmt.Errorf("%s: %w", v.Name(), err)
 	}
 	if err := Finite(out.Data, s.D); err != nil {
-		return out, fmt.Errorf("%s: %v", v.Name(), err)
+		return out, fmt.Errorf("%s: %w", v.Name(), err)
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attnbench/attnbench/internal/setting"
 	"github.com/attnbench/attnbench/variants"
 	"github.com/attnbench/attnbench/variants/inputs"
 )
@@ -25,12 +26,14 @@ func TestParseMaxMem(t *testing.T) {
 	// Below one page: they used to round to 0, which read as "no limit".
 	for _, in := range []string{"0.5", "1e-12%", "1B", "4095", "1KiB", "0.0001%"} {
 		_, err := ParseMaxMem(in, 1000<<20)
-		if err == nil || !strings.Contains(err.Error(), "-max-mem "+in) || !strings.Contains(err.Error(), "below one page") {
+		var bad *setting.Error
+		if !errors.As(err, &bad) || bad.Name != "max-mem" || bad.Value != in || !strings.Contains(bad.Reason, "below one page") {
 			t.Errorf("ParseMaxMem(%q) = %v; want an error naming -max-mem and the page (%d B)", in, err, page)
 		}
 	}
 	for _, in := range []string{"", "0", "-1", "lots", "101%", "0%", "NaN", "Inf", "1e300"} {
-		if _, err := ParseMaxMem(in, 1000<<20); err == nil || !strings.Contains(err.Error(), "-max-mem") {
+		var bad *setting.Error
+		if _, err := ParseMaxMem(in, 1000<<20); !errors.As(err, &bad) || bad.Name != "max-mem" {
 			t.Errorf("ParseMaxMem(%q) = %v; want an error naming -max-mem", in, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/attnbench/attnbench/internal/atomicfile"
+	"github.com/attnbench/attnbench/internal/setting"
 )
 
 // Output is the destination of a sweep's rows.
@@ -61,18 +62,18 @@ type Output struct {
 func Prepare(path string, format Format, schema Schema, resume bool) (*Output, error) {
 	o := &Output{path: path, target: path, format: format, schema: schema, resume: resume, prev: Existing{Done: map[string]int{}}}
 	if path == "" {
-		return nil, fmt.Errorf("-o: no output file given")
+		return nil, &setting.Error{Name: "o", Reason: "no output file given"}
 	}
 	dir := filepath.Dir(path)
 	info, err := os.Stat(path)
 	switch {
 	case err == nil && !info.Mode().IsRegular():
-		return nil, fmt.Errorf("-o %s: not a regular file", path)
+		return nil, &setting.Error{Name: "o", Value: path, Reason: "not a regular file"}
 	case err == nil:
 		// A link is written through, as os.Create would: the file it
 		// points to is replaced, not the link.
 		if o.target, err = filepath.EvalSymlinks(path); err != nil {
-			return nil, fmt.Errorf("-o %s: %v", path, unwrapPath(err))
+			return nil, &setting.Error{Name: "o", Value: path, Err: unwrapPath(err)}
 		}
 		dir = filepath.Dir(o.target)
 		// Opened for writing without truncation, then closed: the file
@@ -80,7 +81,7 @@ func Prepare(path string, format Format, schema Schema, resume bool) (*Output, e
 		// is not to be replaced.
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
-			return nil, fmt.Errorf("-o %s: %v", path, unwrapPath(err))
+			return nil, &setting.Error{Name: "o", Value: path, Err: unwrapPath(err)}
 		}
 		f.Close()
 		if resume {
@@ -90,16 +91,16 @@ func Prepare(path string, format Format, schema Schema, resume bool) (*Output, e
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("-o %s: %v", path, unwrapPath(err))
+			return nil, &setting.Error{Name: "o", Value: path, Err: unwrapPath(err)}
 		}
 	default:
-		return nil, fmt.Errorf("-o %s: %v", path, unwrapPath(err))
+		return nil, &setting.Error{Name: "o", Value: path, Err: unwrapPath(err)}
 	}
 	// The rows go to a temporary file in the same directory, renamed
 	// over path at the end: the directory must take new files.
 	probe, err := os.CreateTemp(dir, ".attnbench-probe-*")
 	if err != nil {
-		return nil, fmt.Errorf("-o %s: cannot create files in %s: %v", path, dir, unwrapPath(err))
+		return nil, &setting.Error{Name: "o", Value: path, Reason: "cannot create files in " + dir, Err: unwrapPath(err)}
 	}
 	probe.Close()
 	os.Remove(probe.Name())

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/attnbench/attnbench/internal/setting"
 )
 
 // Existing is what a results file already holds, as -resume reads it.
@@ -44,11 +46,16 @@ func ReadExisting(path string, format Format, schema Schema) (Existing, error) {
 	ex := Existing{Done: map[string]int{}}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return ex, fmt.Errorf("-resume %s: %v", path, unwrapPath(err))
+		return ex, &setting.Error{Name: "resume", Value: path, Err: unwrapPath(err)}
 	}
 	p, err := parseRows(b, format, schema)
 	if err != nil {
-		return ex, fmt.Errorf("-resume %s%v", path, err)
+		where := path
+		var bad *badLine
+		if errors.As(err, &bad) {
+			where = fmt.Sprintf("%s:%d", path, bad.num)
+		}
+		return ex, &setting.Error{Name: "resume", Value: where, Err: err}
 	}
 	for _, r := range p.rows {
 		ex.Done[r.Name]++
@@ -72,17 +79,20 @@ type line struct {
 	num   int // 1-based
 }
 
-// badLine is a line that is not a valid row.
+// badLine is a line that is not a valid row; as an error it goes after the
+// file's name and line number.
 type badLine struct {
 	num int
 	msg string
 }
 
-// parseRows reads the rows of a file in format. Errors start with ":" and a
-// line number where there is one, so the caller puts the path in front.
+func (b *badLine) Error() string { return b.msg + "; remove the line, or write to a new file" }
+
+// parseRows reads the rows of a file in format. Its errors say what is
+// wrong; the caller names the file (and, for a *badLine, the line).
 func parseRows(b []byte, format Format, schema Schema) (*parsed, error) {
 	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
-		return nil, errors.New(": not a results file (it holds binary data)")
+		return nil, errors.New("not a results file (it holds binary data)")
 	}
 	p := &parsed{}
 	body := b
@@ -120,10 +130,10 @@ func parseRows(b []byte, format Format, schema Schema) (*parsed, error) {
 		bad = bad[:len(bad)-1]
 	}
 	if len(bad) > 0 {
-		return nil, fmt.Errorf(":%d: %s; remove the line, or write to a new file", bad[0].num, bad[0].msg)
+		return nil, &bad[0]
 	}
 	if len(p.rows) == 0 && !headerOnly(lines[:min(last, len(lines))], format) {
-		return nil, fmt.Errorf(": not a %s results file (no result rows)", formatWord(format))
+		return nil, fmt.Errorf("not a %s results file (no result rows)", formatWord(format))
 	}
 	if format == Text {
 		p.config = endConfig(body[:p.keep], rowLines)
@@ -292,9 +302,9 @@ func parseCSV(lines []line, schema Schema) (rows []Row, rowLines []int, bad []ba
 	header, herr := csvRecord(lines[0].text)
 	switch {
 	case herr != nil || len(header) < 2 || header[0] != "name" || header[1] != "iters":
-		return nil, nil, nil, errors.New(": not a CSV results file (its first line is not a header name,iters,…)")
+		return nil, nil, nil, errors.New("not a CSV results file (its first line is not a header name,iters,…)")
 	case !slices.Equal(header, want):
-		return nil, nil, nil, fmt.Errorf(": its columns differ from the ones this sweep writes (%d vs %d columns); write to a new file", len(header), len(want))
+		return nil, nil, nil, fmt.Errorf("its columns differ from the ones this sweep writes (%d vs %d columns); write to a new file", len(header), len(want))
 	}
 	keyAt := 2
 	unitAt := keyAt + len(schema.KeyColumns)

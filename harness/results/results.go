@@ -32,6 +32,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
+
+	"github.com/attnbench/attnbench/internal/setting"
 )
 
 // Unit is a metric of a result line and the direction that is better.
@@ -113,7 +115,7 @@ func FormatFor(path, flag string) (Format, error) {
 		return JSON, nil
 	case "":
 	default:
-		return "", fmt.Errorf("-format %s: want txt, csv or json", flag)
+		return "", &setting.Error{Name: "format", Value: flag, Reason: "want txt, csv or json"}
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":

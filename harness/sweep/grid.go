@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnbench/attnbench/internal/setting"
 	"github.com/attnbench/attnbench/variants"
 	"github.com/attnbench/attnbench/variants/inputs"
 )
@@ -79,26 +80,26 @@ type Case struct {
 
 // Skipped is a case left out before running, and why.
 type Skipped struct {
-	Name   string
-	Reason string
+	Name string
+	Err  error // wraps variants.ErrUnsupported
 }
 
 // Expand checks spec and returns its cases in order, and the cases that a
 // variant does not support by design (variants.ErrUnsupported, e.g. m ≠ n
 // for a self-attention-only variant), which are skipped with their reason.
-// Any other problem is an error naming the flag.
+// Any other problem is an error; a bad setting is a *setting.Error naming it.
 func Expand(spec Spec) ([]Case, []Skipped, error) {
 	if len(spec.Variants) == 0 {
-		return nil, nil, errors.New("-variants: no variant given")
+		return nil, nil, &setting.Error{Name: "variants", Reason: "no variant given"}
 	}
 	var vs []variants.Variant
 	for _, name := range spec.Variants {
 		v, err := variants.Lookup(name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("-variants: %v", err)
+			return nil, nil, &setting.Error{Name: "variants", Err: err}
 		}
 		if slices.ContainsFunc(vs, func(x variants.Variant) bool { return x.Name() == name }) {
-			return nil, nil, fmt.Errorf("-variants: %s given twice", name)
+			return nil, nil, &setting.Error{Name: "variants", Reason: name + " given twice"}
 		}
 		vs = append(vs, v)
 	}
@@ -111,7 +112,7 @@ func Expand(spec Spec) ([]Case, []Skipped, error) {
 		es := spec
 		es.Inputs = spec.ErrInputs
 		if errSrc, err = newSource(es); err != nil {
-			return nil, nil, fmt.Errorf("error inputs: %v", err)
+			return nil, nil, fmt.Errorf("error inputs: %w", err)
 		}
 		if errSrc.label == src.label {
 			errSrc = src
@@ -143,10 +144,10 @@ func Expand(spec Spec) ([]Case, []Skipped, error) {
 						opt.Causal, opt.Threads = causal, threads
 						c := newCase(v, s, opt, src, errSrc)
 						if err := v.Validate(s, opt); errors.Is(err, variants.ErrUnsupported) {
-							skipped = append(skipped, Skipped{c.Name, err.Error()})
+							skipped = append(skipped, Skipped{c.Name, err})
 							continue
 						} else if err != nil {
-							return nil, nil, fmt.Errorf("%s: %v", c.Name, err)
+							return nil, nil, fmt.Errorf("%s: %w", c.Name, err)
 						}
 						if seen[c.Name] {
 							return nil, nil, fmt.Errorf("%s: the same case twice (a value given twice?)", c.Name)
@@ -159,9 +160,9 @@ func Expand(spec Spec) ([]Case, []Skipped, error) {
 		}
 	}
 	if len(cases) == 0 {
-		msg := "no case to run: every case is unsupported by its variant"
+		const msg = "no case to run: every case is unsupported by its variant"
 		if len(skipped) > 0 {
-			msg += fmt.Sprintf(" (%s: %s)", skipped[0].Name, skipped[0].Reason)
+			return nil, skipped, fmt.Errorf(msg+" (%s: %w)", skipped[0].Name, skipped[0].Err)
 		}
 		return nil, skipped, errors.New(msg)
 	}
@@ -176,13 +177,13 @@ func checkKnobs(knobs []Knob, vs []variants.Variant) ([]Knob, error) {
 	byName := map[string]Knob{}
 	for _, k := range knobs {
 		if _, ok := variants.LookupParam(k.Name); !ok {
-			return nil, fmt.Errorf("unknown parameter -%s", k.Name)
+			return nil, &setting.Error{Name: k.Name, Reason: "unknown parameter"}
 		}
 		if _, dup := byName[k.Name]; dup {
-			return nil, fmt.Errorf("-%s given twice", k.Name)
+			return nil, &setting.Error{Name: k.Name, Reason: "given twice"}
 		}
 		if len(k.Values) == 0 {
-			return nil, fmt.Errorf("-%s: no value given", k.Name)
+			return nil, &setting.Error{Name: k.Name, Reason: "no value given"}
 		}
 		seen := map[string]bool{}
 		for _, val := range k.Values {
@@ -191,7 +192,7 @@ func checkKnobs(knobs []Knob, vs []variants.Variant) ([]Knob, error) {
 				return nil, err
 			}
 			if seen[val] {
-				return nil, fmt.Errorf("-%s: %s given twice", k.Name, val)
+				return nil, &setting.Error{Name: k.Name, Reason: val + " given twice"}
 			}
 			seen[val] = true
 		}
@@ -206,7 +207,7 @@ func checkKnobs(knobs []Knob, vs []variants.Variant) ([]Knob, error) {
 			if len(params) == 0 {
 				params = []string{"none"}
 			}
-			return nil, fmt.Errorf("-%s does not apply to %s (their parameters: %s)", k.Name, strings.Join(names, ", "), strings.Join(params, ", "))
+			return nil, &setting.Error{Name: k.Name, Reason: fmt.Sprintf("does not apply to %s (their parameters: %s)", strings.Join(names, ", "), strings.Join(params, ", "))}
 		}
 		byName[k.Name] = k
 	}
@@ -276,7 +277,7 @@ func shapes(spec Spec, src *source) ([]variants.Shape, error) {
 			}
 			for _, kv := range kvs {
 				if kv > h || h%kv != 0 {
-					return nil, fmt.Errorf("-kv-heads %d: -heads %d is not a multiple of it (each K/V head serves H/Hkv query heads)", kv, h)
+					return nil, &setting.Error{Name: "kv-heads", Value: strconv.Itoa(kv), Reason: fmt.Sprintf("-heads %d is not a multiple of it (each K/V head serves H/Hkv query heads)", h)}
 				}
 				for _, d := range spec.D {
 					for _, n := range spec.N {
@@ -301,7 +302,7 @@ func checkInts(flag string, vals []int, least int) error {
 	}
 	for _, v := range vals {
 		if v < least {
-			return fmt.Errorf("-%s %d: must be ≥ %d", flag, v, least)
+			return &setting.Error{Name: flag, Value: strconv.Itoa(v), Reason: fmt.Sprintf("must be ≥ %d", least)}
 		}
 	}
 	return nil
@@ -309,11 +310,11 @@ func checkInts(flag string, vals []int, least int) error {
 
 func checkList[T comparable](flag string, vals []T) error {
 	if len(vals) == 0 {
-		return fmt.Errorf("-%s: no value given", flag)
+		return &setting.Error{Name: flag, Reason: "no value given"}
 	}
 	for i, v := range vals {
 		if slices.Contains(vals[:i], v) {
-			return fmt.Errorf("-%s: %v given twice", flag, v)
+			return &setting.Error{Name: flag, Reason: fmt.Sprintf("%v given twice", v)}
 		}
 	}
 	return nil
@@ -425,26 +426,26 @@ func newSource(spec Spec) (*source, error) {
 	dir, isNPY := strings.CutPrefix(kind, "npy:")
 	if !isNPY {
 		if !slices.Contains(inputs.Kinds, kind) {
-			return nil, fmt.Errorf("-inputs %s: want %s or npy:DIR", kind, strings.Join(inputs.Kinds, ", "))
+			return nil, &setting.Error{Name: "inputs", Value: kind, Reason: "want " + strings.Join(inputs.Kinds, ", ") + " or npy:DIR"}
 		}
 		return &source{kind: kind, seed: spec.InputSeed, label: kind}, nil
 	}
 	if dir == "" {
-		return nil, errors.New("-inputs npy:DIR: no directory given")
+		return nil, &setting.Error{Name: "inputs", Value: "npy:DIR", Reason: "no directory given"}
 	}
 	if spec.LoadNPY == nil {
-		return nil, errors.New("-inputs npy: this build cannot read .npy files")
+		return nil, &setting.Error{Name: "inputs", Value: "npy", Reason: "this build cannot read .npy files"}
 	}
 	var t [3]variants.Tensor
 	for i, name := range []string{"q.npy", "k.npy", "v.npy"} {
 		var err error
 		if t[i], err = spec.LoadNPY(filepath.Join(dir, name)); err != nil {
-			return nil, fmt.Errorf("-inputs %s: %v", kind, err)
+			return nil, &setting.Error{Name: "inputs", Value: kind, Err: err}
 		}
 	}
 	s, err := variants.ShapeOf(t[0], t[1], t[2])
 	if err != nil {
-		return nil, fmt.Errorf("-inputs %s: %v", kind, err)
+		return nil, &setting.Error{Name: "inputs", Value: kind, Err: err}
 	}
 	label := "npy:" + nameValue(filepath.Base(filepath.Clean(dir)))
 	return &source{kind: "npy", label: label, npy: &t, shape: s}, nil
@@ -477,11 +478,11 @@ func ParseShard(s string) (k, n int, err error) {
 	n, err2 := strconv.Atoi(b)
 	switch {
 	case !ok || err1 != nil || err2 != nil:
-		return 0, 0, fmt.Errorf("-shard %s: want k/n, e.g. 2/4", s)
+		return 0, 0, &setting.Error{Name: "shard", Value: s, Reason: "want k/n, e.g. 2/4"}
 	case n < 1:
-		return 0, 0, fmt.Errorf("-shard %s: n must be ≥ 1", s)
+		return 0, 0, &setting.Error{Name: "shard", Value: s, Reason: "n must be ≥ 1"}
 	case k < 1 || k > n:
-		return 0, 0, fmt.Errorf("-shard %s: k must be between 1 and %d", s, n)
+		return 0, 0, &setting.Error{Name: "shard", Value: s, Reason: fmt.Sprintf("k must be between 1 and %d", n)}
 	}
 	return k, n, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/attnbench/attnbench/internal/atomicfile"
+	"github.com/attnbench/attnbench/internal/setting"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -81,7 +82,7 @@ func PatternsPath(resultsPath string) string {
 // when the inputs are .npy files, whose shape is fixed.
 func MakePatterns(cases []Case, n int) (*Patterns, error) {
 	if len(cases) == 0 || n < 1 {
-		return nil, fmt.Errorf("-pattern-n %d: must be ≥ 1", n)
+		return nil, &setting.Error{Name: "pattern-n", Value: fmt.Sprint(n), Reason: "must be ≥ 1"}
 	}
 	first := cases[0]
 	src := first.errSrc

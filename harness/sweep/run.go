@@ -13,6 +13,7 @@ import (
 	"github.com/attnbench/attnbench/harness/results"
 	"github.com/attnbench/attnbench/harness/timing"
 	"github.com/attnbench/attnbench/internal/checked"
+	"github.com/attnbench/attnbench/internal/setting"
 	"github.com/attnbench/attnbench/variants"
 	"github.com/attnbench/attnbench/variants/oracle"
 )
@@ -68,7 +69,7 @@ var ErrFailed = errors.New("some cases failed")
 func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, error) {
 	sum := Summary{Cases: len(cases)}
 	if cfg.Count < 1 {
-		return sum, fmt.Errorf("-count %d: must be ≥ 1", cfg.Count)
+		return sum, &setting.Error{Name: "count", Value: strconv.Itoa(cfg.Count), Reason: "must be ≥ 1"}
 	}
 	done := out.Done()
 	prog := cfg.Progress

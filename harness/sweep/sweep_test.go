@@ -19,6 +19,7 @@ import (
 	"github.com/attnbench/attnbench/harness/machine"
 	"github.com/attnbench/attnbench/harness/results"
 	"github.com/attnbench/attnbench/harness/timing"
+	"github.com/attnbench/attnbench/internal/setting"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -116,7 +117,7 @@ func TestNames(t *testing.T) {
 		t.Errorf("names:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// fake does not support m ≠ n: skipped by design, not an error.
-	if len(skipped) != 2 || !strings.Contains(skipped[0].Name, "variant=fake") || !strings.Contains(skipped[0].Reason, "not supported") {
+	if len(skipped) != 2 || !strings.Contains(skipped[0].Name, "variant=fake") || !errors.Is(skipped[0].Err, variants.ErrUnsupported) {
 		t.Errorf("skipped = %+v", skipped)
 	}
 	// The CSV/JSON keys: defaults filled in, parameters a variant does not
@@ -174,20 +175,20 @@ func TestExpandErrors(t *testing.T) {
 	}{
 		"unknown variant":    {func(s *Spec) { s.Variants = []string{"full", "nope"} }, `unknown variant "nope"`},
 		"variant twice":      {func(s *Spec) { s.Variants = []string{"full", "full"} }, "full given twice"},
-		"no variant":         {func(s *Spec) { s.Variants = nil }, "-variants"},
-		"n = 0":              {func(s *Spec) { s.N = []int{0} }, "-n 0: must be ≥ 1"},
-		"n = -5":             {func(s *Spec) { s.N = []int{512, -5} }, "-n -5: must be ≥ 1"},
-		"d = 0":              {func(s *Spec) { s.D = []int{0} }, "-d 0"},
-		"m = 0":              {func(s *Spec) { s.M = []int{0} }, "-m 0"},
-		"heads":              {func(s *Spec) { s.Heads = nil }, "-heads: no value"},
-		"threads":            {func(s *Spec) { s.Threads = []int{-1} }, "-threads -1: must be ≥ 0"},
-		"n twice":            {func(s *Spec) { s.N = []int{16, 16} }, "-n: 16 given twice"},
-		"unknown knob":       {func(s *Spec) { s.Knobs = []Knob{{"frob", []string{"1"}}} }, "unknown parameter -frob"},
-		"knob out of range":  {func(s *Spec) { s.Knobs = []Knob{{"buckets", []string{"4", "3"}}} }, "-buckets 3: must be an even number"},
-		"knob for no one":    {func(s *Spec) { s.Knobs = []Knob{{"block-q", []string{"16"}}} }, "-block-q does not apply to full, fake"},
-		"knob value twice":   {func(s *Spec) { s.Knobs = []Knob{{"window", []string{"8", "8"}}} }, "-window: 8 given twice"},
+		"no variant":         {func(s *Spec) { s.Variants = nil }, "variants: no variant given"},
+		"n = 0":              {func(s *Spec) { s.N = []int{0} }, "n 0: must be ≥ 1"},
+		"n = -5":             {func(s *Spec) { s.N = []int{512, -5} }, "n -5: must be ≥ 1"},
+		"d = 0":              {func(s *Spec) { s.D = []int{0} }, "d 0: must be ≥ 1"},
+		"m = 0":              {func(s *Spec) { s.M = []int{0} }, "m 0: must be ≥ 1"},
+		"heads":              {func(s *Spec) { s.Heads = nil }, "heads: no value"},
+		"threads":            {func(s *Spec) { s.Threads = []int{-1} }, "threads -1: must be ≥ 0"},
+		"n twice":            {func(s *Spec) { s.N = []int{16, 16} }, "n: 16 given twice"},
+		"unknown knob":       {func(s *Spec) { s.Knobs = []Knob{{"frob", []string{"1"}}} }, "frob: unknown parameter"},
+		"knob out of range":  {func(s *Spec) { s.Knobs = []Knob{{"buckets", []string{"4", "3"}}} }, "buckets 3: must be an even number"},
+		"knob for no one":    {func(s *Spec) { s.Knobs = []Knob{{"block-q", []string{"16"}}} }, "block-q: does not apply to full, fake"},
+		"knob value twice":   {func(s *Spec) { s.Knobs = []Knob{{"window", []string{"8", "8"}}} }, "window: 8 given twice"},
 		"invalid for a case": {func(s *Spec) { s.Knobs = []Knob{{"window", []string{"2000"}}} }, "larger than the fake allows"},
-		"inputs":             {func(s *Spec) { s.Inputs = "uniform" }, "-inputs uniform"},
+		"inputs":             {func(s *Spec) { s.Inputs = "uniform" }, "inputs uniform"},
 		"npy without dir":    {func(s *Spec) { s.Inputs = "npy:" }, "no directory"},
 		"all unsupported":    {func(s *Spec) { s.Variants = []string{"fake"}; s.M = []int{8} }, "no case to run"},
 	} {
@@ -658,7 +659,8 @@ func TestKVHeads(t *testing.T) {
 	}
 	for _, kv := range []int{3, 8} {
 		spec.KVHeads = []int{kv}
-		if _, _, err := Expand(spec); err == nil || !strings.Contains(err.Error(), "-kv-heads") {
+		var bad *setting.Error
+		if _, _, err := Expand(spec); !errors.As(err, &bad) || bad.Name != "kv-heads" {
 			t.Errorf("-kv-heads %d with -heads 4: err %v, want one naming -kv-heads", kv, err)
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/attnbench/attnbench/internal/setting"
 )
 
 // BenchTime is the -benchtime setting: a minimum duration per sample, or a
@@ -32,13 +34,13 @@ func ParseBenchTime(s string) (BenchTime, error) {
 	if c, ok := strings.CutSuffix(s, "x"); ok {
 		n, err := strconv.Atoi(c)
 		if err != nil || n < 1 {
-			return BenchTime{}, fmt.Errorf("-benchtime %s: want a positive iteration count such as 100x", s)
+			return BenchTime{}, &setting.Error{Name: "benchtime", Value: s, Reason: "want a positive iteration count such as 100x"}
 		}
 		return BenchTime{N: n, input: s}, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return BenchTime{}, fmt.Errorf("-benchtime %s: want a positive duration (1s, 250ms) or an iteration count (100x)", s)
+		return BenchTime{}, &setting.Error{Name: "benchtime", Value: s, Reason: "want a positive duration (1s, 250ms) or an iteration count (100x)"}
 	}
 	return BenchTime{D: d, input: s}, nil
 }
