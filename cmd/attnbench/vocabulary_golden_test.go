@@ -42,6 +42,12 @@ func TestVocabularyGolden(t *testing.T) {
 	section := func(title string, lines []string) {
 		got.WriteString("## " + title + "\n")
 		for _, l := range lines {
+			// The example of docs/variants.md is registered by another
+			// test of this package, or not: the real registry is what
+			// counts.
+			if strings.Contains(l, "variant="+exampleName+"/") {
+				continue
+			}
 			got.WriteString(l + "\n")
 		}
 		got.WriteString("\n")
