@@ -410,10 +410,7 @@ func summarize(vals []float64) Stat {
 // key in name-key order, a key at its default (absent) first and numbers
 // numerically.
 func compareSeries(a, b *Series) int {
-	if c := vocab.VariantRank(a.Variant) - vocab.VariantRank(b.Variant); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Variant, b.Variant); c != 0 {
+	if c := vocab.CompareVariants(a.Variant, b.Variant); c != 0 {
 		return c
 	}
 	var keys []string

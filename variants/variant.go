@@ -101,12 +101,7 @@ func Names() []string {
 	for n := range registry {
 		names = append(names, n)
 	}
-	slices.SortFunc(names, func(a, b string) int {
-		if c := vocab.VariantRank(a) - vocab.VariantRank(b); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
+	slices.SortFunc(names, vocab.CompareVariants)
 	return names
 }
 

@@ -10,7 +10,10 @@
 // every parameter to these tables.
 package vocab
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Units, as result lines carry them (DESIGN §4).
 const (
@@ -117,38 +120,24 @@ type NameKey struct {
 // (DESIGN §5): the case keys, each variant's own parameters (grouped by
 // variant, as variants/options.go lists them), then the universal ones.
 var nameKeys = []NameKey{
-	{"variant", CaseKey, ""},
-	{"causal", CaseKey, ""},
-	{"batch", CaseKey, ""},
-	{"heads", CaseKey, ""},
-	{"kv-heads", CaseKey, ""},
-	{"n", CaseKey, ""},
-	{"m", CaseKey, ""},
-	{"d", CaseKey, ""},
-	{"threads", CaseKey, ""},
-	{"inputs", CaseKey, ""},
-	{"err-inputs", CaseKey, ""},
-
-	{"block-q", VariantParam, ""}, // flash
-	{"block-k", VariantParam, ""},
-	{"window", VariantParam, "w"}, // window
-	{"dilation", VariantParam, ""},
-	{"global", VariantParam, "g"},
-	{"pattern", VariantParam, ""}, // sparse
-	{"stride", VariantParam, "l"},
-	{"summary", VariantParam, "c"},
-	{"block", VariantParam, "b"},
-	{"random", VariantParam, "r"},
-	{"buckets", VariantParam, "nb"}, // lsh
-	{"rounds", VariantParam, ""},
-	{"chunk", VariantParam, "c"},
+	{"variant", CaseKey, ""}, {"causal", CaseKey, ""},
+	{"batch", CaseKey, ""}, {"heads", CaseKey, ""}, {"kv-heads", CaseKey, ""},
+	{"n", CaseKey, ""}, {"m", CaseKey, ""}, {"d", CaseKey, ""},
+	{"threads", CaseKey, ""}, {"inputs", CaseKey, ""}, {"err-inputs", CaseKey, ""},
+	// flash
+	{"block-q", VariantParam, ""}, {"block-k", VariantParam, ""},
+	// window
+	{"window", VariantParam, "w"}, {"dilation", VariantParam, ""}, {"global", VariantParam, "g"},
+	// sparse
+	{"pattern", VariantParam, ""}, {"stride", VariantParam, "l"}, {"summary", VariantParam, "c"},
+	{"block", VariantParam, "b"}, {"random", VariantParam, "r"},
+	// lsh
+	{"buckets", VariantParam, "nb"}, {"rounds", VariantParam, ""}, {"chunk", VariantParam, "c"},
 	{"shared-qk", VariantParam, ""},
-	{"kernel", VariantParam, ""}, // linear
-	{"features", VariantParam, "m"},
-	{"eps", VariantParam, ""},
+	// linear
+	{"kernel", VariantParam, ""}, {"features", VariantParam, "m"}, {"eps", VariantParam, ""},
 
-	{"scale", UniversalParam, ""},
-	{"seed", UniversalParam, ""},
+	{"scale", UniversalParam, ""}, {"seed", UniversalParam, ""},
 }
 
 // NameKeys returns every name key, in the order benchmark names carry them.
@@ -208,4 +197,13 @@ func VariantRank(name string) int {
 		return i
 	}
 	return len(variantOrder)
+}
+
+// CompareVariants orders variant names for display: in the display order,
+// the unlisted ones after, alphabetically.
+func CompareVariants(a, b string) int {
+	if c := VariantRank(a) - VariantRank(b); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
 }

@@ -57,6 +57,11 @@ func TestKindsComeInNameOrder(t *testing.T) {
 	if Symbol("buckets") != "nb" || Symbol("rounds") != "rounds" || Symbol("nope") != "nope" {
 		t.Error("Symbol")
 	}
+	names := []string{"zeta", "linear", "alpha", "full"}
+	slices.SortFunc(names, CompareVariants)
+	if !slices.Equal(names, []string{"full", "linear", "alpha", "zeta"}) {
+		t.Errorf("CompareVariants sorts to %v, want the listed in display order, then the unlisted alphabetically", names)
+	}
 	if KeyRank("nope") != len(NameKeys()) || VariantRank("nope") != len(VariantOrder()) {
 		t.Error("an unlisted name does not rank last")
 	}
