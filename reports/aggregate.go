@@ -10,19 +10,8 @@ import (
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
 	"golang.org/x/perf/benchproc"
-)
 
-// Units as the result files spell them, after benchfmt tidies ns/op into
-// sec/op.
-const (
-	unitTime    = "sec/op"
-	unitGFLOPS  = "GFLOP/s"
-	unitPctPeak = "%peak"
-	unitPeakMem = "peak-B/op"
-	unitRelErr  = "relerr"
-	// unitCoverage is the share of exact attention mass a candidate-set
-	// variant keeps (docs/accuracy.md).
-	unitCoverage = "coverage"
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // confidence is the level of every interval in the report.
@@ -337,7 +326,7 @@ func (g *groupAcc) finish() *Group {
 	}
 	for _, s := range out.Series {
 		for _, p := range s.Points {
-			if st, ok := p.Stats[unitTime]; ok && st.Samples < minSamplesForInterval {
+			if st, ok := p.Stats[vocab.SecPerOp]; ok && st.Samples < minSamplesForInterval {
 				out.Notes = append(out.Notes, fmt.Sprintf("some points have fewer than %d samples: no 95%% interval there (±∞, no error bar); use -count ≥ %d", minSamplesForInterval, minSamplesForInterval))
 				return out
 			}
@@ -351,7 +340,7 @@ func (g *groupAcc) finish() *Group {
 // a sweep without -inputs measures error on llm inputs, err-inputs=llm).
 func gaussianErrors(series []*Series) bool {
 	for _, s := range series {
-		if s.Variant == "full" || s.Variant == "flash" || !s.hasUnit(unitRelErr) {
+		if s.Variant == "full" || s.Variant == "flash" || !s.hasUnit(vocab.RelErr) {
 			continue
 		}
 		in, ok := s.Param("err-inputs") // error measured on other inputs than the timing
@@ -421,10 +410,7 @@ func summarize(vals []float64) Stat {
 // key in name-key order, a key at its default (absent) first and numbers
 // numerically.
 func compareSeries(a, b *Series) int {
-	if c := variantRank(a.Variant) - variantRank(b.Variant); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Variant, b.Variant); c != 0 {
+	if c := vocab.CompareVariants(a.Variant, b.Variant); c != 0 {
 		return c
 	}
 	var keys []string
@@ -434,7 +420,7 @@ func compareSeries(a, b *Series) int {
 		}
 	}
 	slices.SortStableFunc(keys, func(x, y string) int {
-		if c := keyRank(x) - keyRank(y); c != 0 {
+		if c := vocab.KeyRank(x) - vocab.KeyRank(y); c != 0 {
 			return c
 		}
 		return strings.Compare(x, y)
@@ -472,18 +458,6 @@ func compareValues(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// nameKeyOrder is the order of name keys in DESIGN §5.
-var nameKeyOrder = []string{"variant", "causal", "batch", "heads", "kv-heads", "n", "m", "d", "threads", "inputs",
-	"window", "dilation", "global", "pattern", "stride", "summary", "block", "random", "buckets", "rounds",
-	"chunk", "shared-qk", "kernel", "features", "block-q", "block-k", "scale", "seed"}
-
-func keyRank(k string) int {
-	if i := slices.Index(nameKeyOrder, k); i >= 0 {
-		return i
-	}
-	return len(nameKeyOrder)
-}
-
 // contextKeys are the name keys that describe the problem rather than the
 // variant's method: a speed-up compares series only when these match.
 var contextKeys = []string{"causal", "batch", "heads", "kv-heads", "m", "d", "threads", "inputs"}
@@ -516,16 +490,10 @@ func labelSeries(g *Group) {
 			g.Common = append(g.Common, Param{k, v})
 		}
 	}
-	slices.SortStableFunc(g.Common, func(a, b Param) int { return keyRank(a.Key) - keyRank(b.Key) })
+	slices.SortStableFunc(g.Common, func(a, b Param) int { return vocab.KeyRank(a.Key) - vocab.KeyRank(b.Key) })
 	for _, s := range g.Series {
 		s.Label = seriesLabel(s, varies, "")
 	}
-}
-
-// shortKeys are DESIGN §2's symbols for knobs, to keep legends short.
-var shortKeys = map[string]string{
-	"window": "w", "global": "g", "stride": "l", "summary": "c", "block": "b", "random": "r",
-	"buckets": "nb", "chunk": "c", "features": "m",
 }
 
 // seriesLabel is the variant and its varying keys, leaving out skip.
@@ -540,10 +508,9 @@ func seriesLabel(s *Series, varies func(string) bool, skip string) string {
 			if p.Value == "true" {
 				parts = append(parts, "causal")
 			}
-		case shortKeys[p.Key] != "":
-			parts = append(parts, shortKeys[p.Key]+"="+p.Value)
 		default:
-			parts = append(parts, p.Key+"="+p.Value)
+			// DESIGN §2's symbol where the knob has one keeps legends short.
+			parts = append(parts, vocab.Symbol(p.Key)+"="+p.Value)
 		}
 	}
 	return strings.Join(parts, " ")

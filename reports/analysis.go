@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // speedup is a series' time against its baseline's, at the n both have.
@@ -68,8 +70,8 @@ func (g *Group) speedupOf(s *Series) *speedup {
 		if j < 0 {
 			continue
 		}
-		ts, ok1 := s.stat(i, unitTime)
-		tb, ok2 := b.stat(j, unitTime)
+		ts, ok1 := s.stat(i, vocab.SecPerOp)
+		tb, ok2 := b.stat(j, vocab.SecPerOp)
 		if ok1 && ok2 && ts.Median > 0 && tb.Median > 0 {
 			sp.ns = append(sp.ns, float64(p.N))
 			sp.ratios = append(sp.ratios, tb.Median/ts.Median)
@@ -83,7 +85,7 @@ func (g *Group) speedupOf(s *Series) *speedup {
 func (s *Series) timeSlope() (float64, bool) {
 	var xs, ys []float64
 	for i, p := range s.Points {
-		if st, ok := s.stat(i, unitTime); ok {
+		if st, ok := s.stat(i, vocab.SecPerOp); ok {
 			xs = append(xs, float64(p.N))
 			ys = append(ys, st.Median)
 		}
@@ -148,19 +150,19 @@ func (g *Group) Rows() []Row {
 		last := len(s.Points) - 1
 		r := Row{Series: s.Label, N: strconv.Itoa(s.Points[last].N),
 			Time: none, Memory: none, Slope: none, Crossover: none, PctPeak: none, RelErr: none, Coverage: none}
-		if st, ok := s.stat(last, unitTime); ok {
+		if st, ok := s.stat(last, vocab.SecPerOp); ok {
 			r.Time = fmtTime(st.Median) + " " + fmtInterval(st)
 		}
-		if st, ok := s.stat(last, unitPeakMem); ok {
+		if st, ok := s.stat(last, vocab.PeakBytes); ok {
 			r.Memory = fmtBytes(st.Median)
 		}
 		if slope, ok := s.timeSlope(); ok {
 			r.Slope = fmt.Sprintf("%.2f", slope)
 		}
 		r.Crossover = g.crossoverCell(s)
-		if st, ok := s.stat(last, unitPctPeak); ok {
+		if st, ok := s.stat(last, vocab.PctPeak); ok {
 			r.PctPeak = fmt.Sprintf("%.1f%%", st.Median)
-		} else if st, ok := s.stat(last, unitGFLOPS); ok {
+		} else if st, ok := s.stat(last, vocab.GFLOPS); ok {
 			if peak, _ := g.Machine.peakFor(s.threads()); peak > 0 {
 				r.PctPeak = fmt.Sprintf("%.1f%%", st.Median/peak*100)
 			}
@@ -169,12 +171,12 @@ func (g *Group) Rows() []Row {
 		// show the largest n that has one, and say which when it is not
 		// the row's n.
 		for i := last; i >= 0; i-- {
-			if st, ok := s.stat(i, unitRelErr); ok {
+			if st, ok := s.stat(i, vocab.RelErr); ok {
 				r.RelErr = fmtRelErr(st.Median)
 				if i != last {
 					r.RelErr += fmt.Sprintf(" (n=%d)", s.Points[i].N)
 				}
-				if cv, ok := s.stat(i, unitCoverage); ok {
+				if cv, ok := s.stat(i, vocab.Coverage); ok {
 					r.Coverage = fmt.Sprintf("%.3f", cv.Median)
 				}
 				break
@@ -229,8 +231,8 @@ func (g *Group) paretoN(want int) int {
 	variants := map[int]map[string]bool{}
 	for _, s := range g.Series {
 		for i, p := range s.Points {
-			_, okT := s.stat(i, unitTime)
-			e, okE := s.stat(i, unitRelErr)
+			_, okT := s.stat(i, vocab.SecPerOp)
+			e, okE := s.stat(i, vocab.RelErr)
 			if okT && okE && e.Median > 0 {
 				if variants[p.N] == nil {
 					variants[p.N] = map[string]bool{}
@@ -254,7 +256,7 @@ func (g *Group) knobs() []string {
 	values := map[string]map[string]map[string]bool{} // knob → variant → values
 	var keys []string
 	for _, s := range g.Series {
-		if !s.hasUnit(unitRelErr) {
+		if !s.hasUnit(vocab.RelErr) {
 			continue
 		}
 		for _, p := range s.Params {
@@ -283,7 +285,7 @@ func (g *Group) knobs() []string {
 			}
 		}
 	}
-	slices.SortStableFunc(knobs, func(a, b string) int { return keyRank(a) - keyRank(b) })
+	slices.SortStableFunc(knobs, func(a, b string) int { return vocab.KeyRank(a) - vocab.KeyRank(b) })
 	return knobs
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // twoPoints is a small results file: one series at n=256 and n=512, count
@@ -77,7 +79,7 @@ func TestPoolingNeedsMerge(t *testing.T) {
 			t.Fatalf("%q: %d groups, want one series in one group", args, len(r.Groups))
 		}
 		for _, p := range r.Groups[0].Series[0].Points {
-			if got := p.Stats[unitTime].Samples; got != 7 {
+			if got := p.Stats[vocab.SecPerOp].Samples; got != 7 {
 				t.Errorf("%q: n=%d has %d samples, want 3+4", args, p.N, got)
 			}
 		}

@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // Language-model shapes (decode, prefill chunks): a sweep that fixes n and
@@ -19,8 +21,6 @@ import (
 // put m on the x axis instead: one curve per setting of the other keys
 // (n included), time per op and, where the rows carry it, GB/s against the
 // bandwidth the files give (peak-bandwidth).
-
-const unitGBs = "GB/s"
 
 // mCurves returns one curve of unit against m per family (every name key
 // but m, at one n), keeping only families with at least two m values. A
@@ -75,12 +75,12 @@ func (g *Group) mCurves(unit string) []curve {
 // mPanels draws time vs m, and GB/s vs m when the rows carry GB/s; none
 // when no family varies m.
 func (g *Group) mPanels() []panel {
-	times := g.mCurves(unitTime)
+	times := g.mCurves(vocab.SecPerOp)
 	if len(times) == 0 {
 		return nil
 	}
 	ps := []panel{mLogLogPanel("time-m", "time per op vs m (n fixed)", "time per op", times, fmtTimeTick)}
-	if gb := g.mCurves(unitGBs); len(gb) > 0 {
+	if gb := g.mCurves(vocab.GBs); len(gb) > 0 {
 		ps = append(ps, g.bandwidthPanel(gb))
 	}
 	return ps

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // TestPlotsAgainstM: a decode sweep (n fixed, m varies) gets the time-vs-m
@@ -35,7 +37,7 @@ BenchmarkAttention/variant=window/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=
 	if g.Machine.PeakBandwidth != 20.5 {
 		t.Errorf("peak bandwidth %v, want 20.5", g.Machine.PeakBandwidth)
 	}
-	curves := g.mCurves(unitTime)
+	curves := g.mCurves(vocab.SecPerOp)
 	if len(curves) != 2 {
 		t.Fatalf("%d curves against m, want 2 (flash, window)", len(curves))
 	}

@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // panel is one plot of a group, or the reason there is none.
@@ -218,13 +220,13 @@ func unitCurve(s *Series, unit string) curve {
 func (g *Group) panels(opt Options) []panel {
 	ps := []panel{g.timePanel(), g.memoryPanel(), g.gflopsPanel(), g.relerrNPanel()}
 	for _, k := range g.knobs() {
-		ps = append(ps, g.knobPanel(k, unitRelErr))
+		ps = append(ps, g.knobPanel(k, vocab.RelErr))
 	}
 	ps = append(ps, g.mPanels()...)
-	if g.hasUnit(unitCoverage) {
+	if g.hasUnit(vocab.Coverage) {
 		ps = append(ps, g.coverageNPanel())
 		for _, k := range g.knobs() {
-			ps = append(ps, g.knobPanel(k, unitCoverage))
+			ps = append(ps, g.knobPanel(k, vocab.Coverage))
 		}
 	}
 	ps = append(ps, g.paretoPanel(opt.ParetoN), g.speedupPanel())
@@ -237,7 +239,7 @@ func (g *Group) panels(opt Options) []panel {
 func (g *Group) timePanel() panel {
 	var curves []curve
 	for _, s := range g.Series {
-		c := unitCurve(s, unitTime)
+		c := unitCurve(s, vocab.SecPerOp)
 		if slope, ok := s.timeSlope(); ok {
 			c.label += fmt.Sprintf(" (slope %.2f)", slope)
 		}
@@ -249,15 +251,15 @@ func (g *Group) timePanel() panel {
 func (g *Group) memoryPanel() panel {
 	var curves []curve
 	for _, s := range g.Series {
-		curves = append(curves, unitCurve(s, unitPeakMem))
+		curves = append(curves, unitCurve(s, vocab.PeakBytes))
 	}
-	return logLogPanel("memory", "peak workspace memory vs n", unitPeakMem, "peak bytes per op", curves, true, fmtBytesTick)
+	return logLogPanel("memory", "peak workspace memory vs n", vocab.PeakBytes, "peak bytes per op", curves, true, fmtBytesTick)
 }
 
 func (g *Group) relerrNPanel() panel {
 	var curves []curve
 	for _, s := range g.Series {
-		curves = append(curves, unitCurve(s, unitRelErr))
+		curves = append(curves, unitCurve(s, vocab.RelErr))
 	}
 	return logLogPanel("relerr-n", "approximation error vs n", "relerr (approximation error)", "relative error ‖O−O*‖/‖O*‖", curves, true, fmtTick)
 }
@@ -267,7 +269,7 @@ func (g *Group) gflopsPanel() panel {
 	var curves []curve
 	threads := map[string]bool{}
 	for _, s := range g.Series {
-		if c := unitCurve(s, unitGFLOPS); len(c.pts) > 0 {
+		if c := unitCurve(s, vocab.GFLOPS); len(c.pts) > 0 {
 			curves = append(curves, c)
 			threads[s.threads()] = true
 		}
@@ -329,7 +331,7 @@ func (g *Group) coverageNPanel() panel {
 	pn := panel{kind: "coverage-n", title: "coverage vs n"}
 	var curves []curve
 	for _, s := range g.Series {
-		if c := unitCurve(s, unitCoverage); len(c.pts) > 0 {
+		if c := unitCurve(s, vocab.Coverage); len(c.pts) > 0 {
 			curves = append(curves, c)
 		}
 	}
@@ -382,7 +384,7 @@ func (g *Group) knobPanel(knob, unit string) panel {
 		}
 	}
 	what, ylabel := "approximation error", "relative error"
-	if unit == unitCoverage {
+	if unit == vocab.Coverage {
 		what, ylabel = "coverage", "share of exact attention mass kept"
 	}
 	pn := panel{kind: unit + "-" + slug(knob), title: fmt.Sprintf("%s vs %s at n=%d", what, knob, n)}
@@ -431,7 +433,7 @@ func (g *Group) knobPanel(knob, unit string) panel {
 		}
 		f.plot.X.Tick.Marker = ticks
 	}
-	if unit == unitCoverage {
+	if unit == vocab.Coverage {
 		f.plot.Y.Min, f.plot.Y.Max = 0, 1.02
 	} else {
 		decadeAxis(&f.plot.Y, lo, hi, fmtTick)
@@ -475,8 +477,8 @@ func (g *Group) paretoPanel(want int) panel {
 		if i < 0 {
 			continue
 		}
-		t, okT := s.stat(i, unitTime)
-		e, okE := s.stat(i, unitRelErr)
+		t, okT := s.stat(i, vocab.SecPerOp)
+		e, okE := s.stat(i, vocab.RelErr)
 		if !okT || !okE {
 			continue
 		}

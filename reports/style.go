@@ -8,20 +8,14 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
-// variantOrder fixes each known variant's colour and marker, so that a
-// variant looks the same in every plot of every report.
-var variantOrder = []string{"full", "flash", "window", "sparse", "lsh", "linear"}
-
-// variantRank is a variant's place in variantOrder; unknown variants come
-// after every known one.
-func variantRank(v string) int {
-	if i := slices.Index(variantOrder, v); i >= 0 {
-		return i
-	}
-	return len(variantOrder)
-}
+// The display order (vocab.VariantOrder) fixes each known variant's colour
+// and marker, so that a variant looks the same in every plot of every
+// report; unknown variants rank after every known one, at unlisted.
+var unlisted = len(vocab.VariantOrder())
 
 // style is how one series is drawn.
 type style struct {
@@ -38,13 +32,13 @@ func (st style) glyph() draw.GlyphStyle {
 	return draw.GlyphStyle{Color: st.color, Radius: vg.Points(3), Shape: st.shape}
 }
 
-// variantColors picks, for each place in variantOrder and then for unknown
+// variantColors picks, for each place in the display order and then for unknown
 // variants, a plotutil colour: linear skips the sixth, a red too close to
 // full's.
 var variantColors = []int{0, 1, 2, 3, 4, 6, 5}
 
 // variantStyle is the style of a variant's first series; index counts
-// variants in variantOrder, then unknown variants alphabetically.
+// variants in display order, then unknown variants alphabetically.
 func variantStyle(index int) style {
 	c := index
 	if index < len(variantColors) {
@@ -88,7 +82,7 @@ func assignStyles(groups []*Group) {
 	ids := map[string][]*Series{} // variant → one series per distinct id
 	for _, g := range groups {
 		for _, s := range g.Series {
-			if variantRank(s.Variant) == len(variantOrder) && !slices.Contains(unknown, s.Variant) {
+			if vocab.VariantRank(s.Variant) == unlisted && !slices.Contains(unknown, s.Variant) {
 				unknown = append(unknown, s.Variant)
 			}
 			if !slices.ContainsFunc(ids[s.Variant], func(o *Series) bool { return o.id == s.id }) {
@@ -102,8 +96,8 @@ func assignStyles(groups []*Group) {
 	}
 	for _, g := range groups {
 		for _, s := range g.Series {
-			index := variantRank(s.Variant)
-			if index == len(variantOrder) {
+			index := vocab.VariantRank(s.Variant)
+			if index == unlisted {
 				index += slices.Index(unknown, s.Variant)
 			}
 			ordinal := slices.IndexFunc(ids[s.Variant], func(o *Series) bool { return o.id == s.id })

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // ErrUnsupported is wrapped by Validate errors for shapes or options a
@@ -84,9 +85,6 @@ func ExactAttention(v Variant, q, k, vv Tensor, opt Options) ([]float64, error) 
 
 var registry = map[string]func() Variant{}
 
-// order is the display order: exact first, then by family.
-var order = []string{"full", "flash", "window", "sparse", "lsh", "linear"}
-
 // Register adds a variant constructor under its name.
 func Register(name string, newVariant func() Variant) {
 	if _, dup := registry[name]; dup {
@@ -95,22 +93,16 @@ func Register(name string, newVariant func() Variant) {
 	registry[name] = newVariant
 }
 
-// Names returns the registered variant names in display order.
+// Names returns the registered variant names in display order
+// (vocab.VariantOrder), a variant not listed there after the listed ones,
+// alphabetically.
 func Names() []string {
 	var names []string
-	for _, n := range order {
-		if _, ok := registry[n]; ok {
-			names = append(names, n)
-		}
-	}
-	var rest []string
 	for n := range registry {
-		if !slices.Contains(order, n) {
-			rest = append(rest, n)
-		}
+		names = append(names, n)
 	}
-	sort.Strings(rest)
-	return append(names, rest...)
+	slices.SortFunc(names, vocab.CompareVariants)
+	return names
 }
 
 // Lookup returns a new instance of the named variant.

@@ -3,8 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/attnbench/attnbench/harness/sweep"
@@ -68,29 +66,20 @@ func (kf *knobFlags) parseError(err error) error {
 	return err
 }
 
-// universal parameters apply to every variant.
-var universal = []string{"scale", "seed"}
-
 // checkApplies reports a parameter given on the command line that none of
-// the named variants reads.
+// the named variants reads (sweep.CheckApplies).
 func (kf *knobFlags) checkApplies(names []string) error {
+	var vs []variants.Variant
+	for _, n := range names {
+		v, err := variants.Lookup(n)
+		if err != nil {
+			return err
+		}
+		vs = append(vs, v)
+	}
 	for _, p := range kf.ordered {
-		if slices.Contains(universal, p) {
-			continue
-		}
-		used := false
-		var known []string
-		for _, n := range names {
-			v, err := variants.Lookup(n)
-			if err != nil {
-				return err
-			}
-			used = used || slices.Contains(v.Params(), p)
-			known = append(known, v.Params()...)
-		}
-		if !used {
-			sort.Strings(known)
-			return fmt.Errorf("-%s does not apply to variant %s (its parameters: %s)", p, strings.Join(names, ","), orNone(known))
+		if err := sweep.CheckApplies(p, vs); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -119,13 +108,6 @@ func (kf *knobFlags) sweepKnobs() []sweep.Knob {
 		knobs = append(knobs, sweep.Knob{Name: name, Values: kf.values[name]})
 	}
 	return knobs
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	return strings.Join(list, ", ")
 }
 
 // splitList parses a comma-separated flag value.

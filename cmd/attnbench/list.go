@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/attnbench/attnbench/internal/vocab"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -33,7 +34,7 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s (%s)\n", name, kind)
 		var shown []string
-		for _, pn := range append(append([]string(nil), universal...), v.Params()...) {
+		for _, pn := range append(vocab.Universal(), v.Params()...) {
 			if slices.Contains(shown, pn) {
 				continue // a variant may list a universal parameter (seed) as its own
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/attnbench/attnbench/harness/guard"
 	"github.com/attnbench/attnbench/harness/parity"
 	"github.com/attnbench/attnbench/harness/sweep"
+	"github.com/attnbench/attnbench/internal/vocab"
 	"github.com/attnbench/attnbench/variants"
 	"github.com/attnbench/attnbench/variants/inputs"
 )
@@ -177,7 +178,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 // knobText renders the variant's non-default parameters, or "-".
 func knobText(v variants.Variant, o variants.Options) string {
 	var parts []string
-	for _, p := range o.NonDefault(append(append([]string(nil), universal...), v.Params()...)) {
+	for _, p := range o.NonDefault(append(vocab.Universal(), v.Params()...)) {
 		parts = append(parts, p+"="+o.Get(p))
 	}
 	if len(parts) == 0 {

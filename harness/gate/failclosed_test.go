@@ -84,3 +84,32 @@ func TestGateFailsClosed(t *testing.T) {
 		t.Errorf("%d rows, %d regressions; want 2 sec/op + 2 allocs/op + 1 relerr rows, no regression", len(rep.Rows), len(rep.Regressions()))
 	}
 }
+
+// TestAttnbenchUnitsWithoutUnitLines: every unit attnbench writes has a
+// direction and a range the gate knows when a file lacks its Unit lines
+// (vocab.Units): a drop of coverage, cosine or GB/s is a regression, a
+// negative cosine is a value (cosine similarity is signed), a negative
+// coverage is not.
+func TestAttnbenchUnitsWithoutUnitLines(t *testing.T) {
+	line := func(cov, cos, gbs float64) func(b, i int) string {
+		return func(b, i int) string {
+			e := float64(i) * 1e-3
+			return fmt.Sprintf("%d ns/op %g coverage %g cosine %g GB/s", 1000000+i, cov+e, cos+e, gbs+e)
+		}
+	}
+	opt := DefaultOptions()
+	opt.Units = []string{"coverage", "cosine", "GB/s"}
+	rep, err := CompareFiles(writeTemp(t, "base.txt", gateText(line(0.9, -0.2, 50))), writeTemp(t, "new.txt", gateText(line(0.5, -0.6, 25))), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range opt.Units {
+		if got := verdicts(rep, u); got[Regressed] != 2 {
+			t.Errorf("%s dropped: verdicts %v, want 2 regressions", u, got)
+		}
+	}
+	_, err = CompareFiles(writeTemp(t, "base.txt", gateText(line(0.9, -0.2, 50))), writeTemp(t, "new.txt", gateText(line(-0.5, -0.6, 25))), opt)
+	if err == nil || !strings.Contains(err.Error(), "coverage: a count or an error cannot be negative") {
+		t.Errorf("negative coverage: %v", err)
+	}
+}

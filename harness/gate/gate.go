@@ -17,8 +17,8 @@
 //
 // The bad direction comes from `Unit X better=higher|lower` lines in either
 // file. Without one, the units whose meaning is fixed have a default
-// (knownBetter: Go's ns/op, B/op, allocs/op, MB/s and attnbench's units of
-// DESIGN §4); any other selected unit is an error, because a gate that
+// (knownUnits: Go's ns/op, B/op, allocs/op, MB/s and attnbench's units of
+// DESIGN §4, vocab.Units); any other selected unit is an error, because a gate that
 // cannot tell a regression from an improvement must not guess.
 //
 // Deterministic units: a unit such as peak-B/op is often identical in every
@@ -55,6 +55,7 @@ import (
 	"golang.org/x/perf/benchunit"
 
 	"github.com/attnbench/attnbench/internal/setting"
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // Options configure a comparison. Start from DefaultOptions.
@@ -76,7 +77,7 @@ type Options struct {
 
 // DefaultUnits are compared when Options.Units is empty: time per op and
 // peak workspace memory per op.
-var DefaultUnits = []string{"sec/op", "peak-B/op"}
+var DefaultUnits = []string{vocab.SecPerOp, vocab.PeakBytes}
 
 // DefaultOptions returns a 5% threshold, alpha 0.05, 95% confidence
 // intervals and DefaultUnits.
@@ -89,21 +90,21 @@ func DefaultOptions() Options {
 	}
 }
 
-// knownBetter is the direction of units whose meaning is fixed, used when no
-// `Unit X better=` line says otherwise: Go's testing units (tidied by
-// benchfmt: ns/op becomes sec/op, MB/s becomes B/s) and attnbench's own
-// (DESIGN §4, the same directions its files declare). -1 is lower is better.
-var knownBetter = map[string]int{
-	"sec/op":    -1,
-	"B/op":      -1,
-	"allocs/op": -1,
-	"B/s":       +1,
-	"peak-B/op": -1,
-	"GFLOP/s":   +1,
-	"%peak":     +1,
-	"relerr":    -1,
-	"maxerr":    -1,
-}
+// knownUnits are the units whose meaning is fixed, by their names as
+// benchfmt tidies them: Go's testing units (ns/op becomes sec/op, MB/s
+// becomes B/s) and attnbench's own (vocab.Units, the directions its files
+// declare). Their direction is used when no `Unit X better=` line says
+// otherwise, and their range rejects values no measurement can take.
+var knownUnits = func() map[string]vocab.Unit {
+	known := map[string]vocab.Unit{
+		"B/s": {Name: "B/s", Better: vocab.Higher, Range: vocab.Positive}, // b.SetBytes
+	}
+	for _, u := range vocab.Units() {
+		_, u.Name = benchunit.Tidy(1, u.Name)
+		known[u.Name] = u
+	}
+	return known
+}()
 
 // Verdict is the outcome of one row.
 type Verdict int
@@ -407,11 +408,8 @@ func direction(unit string, base, new *resultSet) (int, error) {
 		if md == nil {
 			return 0, nil
 		}
-		switch md.Value {
-		case "higher":
-			return +1, nil
-		case "lower":
-			return -1, nil
+		if sign := vocab.Better(md.Value).Sign(); sign != 0 {
+			return sign, nil
 		}
 		file, line := md.Pos()
 		return 0, fmt.Errorf("%s:%d: Unit %s better=%s: want better=higher or better=lower", file, line, md.OrigUnit, md.Value)
@@ -431,8 +429,9 @@ func direction(unit string, base, new *resultSet) (int, error) {
 		return b, nil
 	case n != 0:
 		return n, nil
-	case knownBetter[unit] != 0:
-		return knownBetter[unit], nil
+	}
+	if u, ok := knownUnits[unit]; ok {
+		return u.Better.Sign(), nil
 	}
 	return 0, fmt.Errorf("unit %s: direction unknown; add a line \"Unit %s better=higher\" (or better=lower) to the results files, or leave the unit out of -units", unit, unit)
 }
@@ -458,11 +457,11 @@ func declaredExact(unit string, base, new *resultSet) (bool, error) {
 	return exact, nil
 }
 
-func betterWord(b int) string {
+func betterWord(b int) vocab.Better {
 	if b > 0 {
-		return "higher"
+		return vocab.Higher
 	}
-	return "lower"
+	return vocab.Lower
 }
 
 // machineDiffs describes how the machine config lines of the two files

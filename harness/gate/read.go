@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchunit"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // machineKeys are the config lines that must agree between BASE and NEW:
@@ -128,20 +130,18 @@ func (s *resultSet) add(res *benchfmt.Result) error {
 	return nil
 }
 
-// positiveUnits are the units whose value is zero only when nothing was
-// measured: a time per op, a rate.
-var positiveUnits = map[string]bool{"sec/op": true, "GFLOP/s": true, "B/s": true, "%peak": true}
-
 // invalidValue says why val cannot be a measurement in unit ("" when it
-// can): a time or a rate must be positive; a count or an error of
-// attnbench or Go's testing package (B/op, allocs/op, peak-B/op, relerr,
-// maxerr) must not be negative, though 0 is a fine count. Other units are
-// the file's own and are taken as they are.
+// can), by the unit's range (knownUnits): a time or a rate must be
+// positive; a count, an error or a share of attnbench or Go's testing
+// package (B/op, allocs/op, peak-B/op, relerr, maxerr, coverage) must not
+// be negative, though 0 is a fine count. Other units (and cosine, which
+// may be negative) are taken as they are.
 func invalidValue(unit string, val float64) string {
+	u, ok := knownUnits[unit]
 	switch {
-	case positiveUnits[unit] && val <= 0:
+	case ok && u.Range == vocab.Positive && val <= 0:
 		return "a time or rate must be positive: the measurement is missing"
-	case knownBetter[unit] != 0 && val < 0:
+	case ok && u.Range == vocab.NonNegative && val < 0:
 		return "a count or an error cannot be negative"
 	}
 	return ""

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/attnbench/attnbench/internal/setting"
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // Existing is what a results file already holds, as -resume reads it.
@@ -369,7 +370,7 @@ func csvRow(rec []string, schema Schema, keyAt, unitAt int) (Row, error) {
 			row.Keys[k] = v
 		}
 	}
-	for i, u := range Units {
+	for i, u := range vocab.Units() {
 		s := rec[unitAt+i]
 		if s == "" {
 			continue
@@ -435,7 +436,7 @@ func jsonRow(text []byte, schema Schema) (Row, error) {
 			row.Keys[k] = v
 		}
 	}
-	for _, u := range Units {
+	for _, u := range vocab.Units() {
 		raw, ok := obj[u.Name]
 		if !ok {
 			continue

@@ -34,29 +34,8 @@ import (
 	"unicode"
 
 	"github.com/attnbench/attnbench/internal/setting"
+	"github.com/attnbench/attnbench/internal/vocab"
 )
-
-// Unit is a metric of a result line and the direction that is better.
-type Unit struct {
-	Name   string
-	Better string // "higher" or "lower"
-}
-
-// Units lists every metric attnbench reports, in the order result lines
-// carry them (DESIGN §4).
-var Units = []Unit{
-	{"ns/op", "lower"},
-	{"GFLOP/s", "higher"},
-	{"%peak", "higher"},
-	{"GB/s", "higher"},
-	{"peak-B/op", "lower"},
-	{"B/op", "lower"},
-	{"allocs/op", "lower"},
-	{"relerr", "lower"},
-	{"maxerr", "lower"},
-	{"cosine", "higher"},
-	{"coverage", "higher"},
-}
 
 // Value is one metric of a row.
 type Value struct {
@@ -75,7 +54,7 @@ type Row struct {
 	// "Attention/variant=flash/causal=false/batch=1/heads=4/n=512/d=64-2".
 	Name  string
 	Iters int
-	// Values holds the metrics measured, in Units order; a metric not
+	// Values holds the metrics measured, in vocab.Units order; a metric not
 	// measured (%peak without a known peak, relerr on large cases) is left
 	// out.
 	Values []Value
@@ -144,7 +123,7 @@ type Schema struct {
 func (s Schema) columns() []string {
 	cols := []string{"name", "iters"}
 	cols = append(cols, s.KeyColumns...)
-	for _, u := range Units {
+	for _, u := range vocab.Units() {
 		cols = append(cols, u.Name)
 	}
 	return append(cols, s.ConfigColumns...)

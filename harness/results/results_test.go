@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 var testSchema = Schema{
@@ -114,9 +116,9 @@ func TestTextRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	for _, u := range Units {
+	for _, u := range vocab.Units() {
 		better := units.GetBetter(u.Name)
-		if (u.Better == "higher") != (better == 1) || better == 0 {
+		if (u.Better == vocab.Higher) != (better == 1) || better == 0 {
 			t.Errorf("unit %s: better = %d, want %s", u.Name, better, u.Better)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchunit"
+
+	"github.com/attnbench/attnbench/internal/vocab"
 )
 
 // encoder turns rows into bytes of one format. Each method writes whole
@@ -69,12 +71,12 @@ func (e *textEncoder) header(w io.Writer, appending bool) error {
 		}
 	}
 	e.bw = benchfmt.NewWriter(&e.buf)
-	for _, u := range Units {
+	for _, u := range vocab.Units() {
 		_, tidy := benchunit.Tidy(1, u.Name)
 		md := &benchfmt.UnitMetadata{
 			UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: tidy, Key: "better"},
 			OrigUnit:        u.Name,
-			Value:           u.Better,
+			Value:           string(u.Better),
 		}
 		if err := e.bw.Write(md); err != nil {
 			return err
@@ -149,7 +151,7 @@ func (e *csvEncoder) row(w io.Writer, r Row) error {
 	for _, k := range e.schema.KeyColumns {
 		rec = append(rec, r.Keys[k])
 	}
-	for _, u := range Units {
+	for _, u := range vocab.Units() {
 		rec = append(rec, formatValue(r, u.Name))
 	}
 	for _, k := range e.schema.ConfigColumns {

@@ -19,14 +19,10 @@ import (
 	"strings"
 
 	"github.com/attnbench/attnbench/internal/setting"
+	"github.com/attnbench/attnbench/internal/vocab"
 	"github.com/attnbench/attnbench/variants"
 	"github.com/attnbench/attnbench/variants/inputs"
 )
-
-// Universal lists the parameters every variant takes (DESIGN §2): they
-// apply to every selected variant, and appear in every benchmark name when
-// not at their defaults.
-var Universal = []string{"scale", "seed"}
 
 // Knob is a variant parameter with the list of values to sweep.
 type Knob struct {
@@ -196,18 +192,8 @@ func checkKnobs(knobs []Knob, vs []variants.Variant) ([]Knob, error) {
 			}
 			seen[val] = true
 		}
-		if !slices.Contains(Universal, k.Name) && !slices.ContainsFunc(vs, func(v variants.Variant) bool { return reads(v, k.Name) }) {
-			var names, params []string
-			for _, v := range vs {
-				names = append(names, v.Name())
-				params = append(params, v.Params()...)
-			}
-			slices.Sort(params)
-			params = slices.Compact(params)
-			if len(params) == 0 {
-				params = []string{"none"}
-			}
-			return nil, &setting.Error{Name: k.Name, Reason: fmt.Sprintf("does not apply to %s (their parameters: %s)", strings.Join(names, ", "), strings.Join(params, ", "))}
+		if err := CheckApplies(k.Name, vs); err != nil {
+			return nil, err
 		}
 		byName[k.Name] = k
 	}
@@ -220,9 +206,33 @@ func checkKnobs(knobs []Knob, vs []variants.Variant) ([]Knob, error) {
 	return ordered, nil
 }
 
+// CheckApplies reports a parameter that none of the variants vs reads: a
+// knob no selected variant reads is a mistake (another variant's knob, a
+// variant left out of the list), not something to ignore. The universal
+// parameters (vocab.Universal) apply to every variant.
+func CheckApplies(param string, vs []variants.Variant) error {
+	if slices.ContainsFunc(vs, func(v variants.Variant) bool { return reads(v, param) }) {
+		return nil
+	}
+	var names, params []string
+	for _, v := range vs {
+		names = append(names, v.Name())
+		params = append(params, v.Params()...)
+	}
+	slices.Sort(params)
+	params = slices.Compact(params)
+	if len(params) == 0 {
+		params = []string{"none"}
+	}
+	if len(vs) == 1 {
+		return &setting.Error{Name: param, Reason: fmt.Sprintf("does not apply to variant %s (its parameters: %s)", names[0], strings.Join(params, ", "))}
+	}
+	return &setting.Error{Name: param, Reason: fmt.Sprintf("does not apply to %s (their parameters: %s)", strings.Join(names, ", "), strings.Join(params, ", "))}
+}
+
 // reads reports whether variant v reads parameter name.
 func reads(v variants.Variant, name string) bool {
-	return slices.Contains(Universal, name) || slices.Contains(v.Params(), name)
+	return vocab.IsUniversal(name) || slices.Contains(v.Params(), name)
 }
 
 // combinations returns the options for every combination of the knob
@@ -320,53 +330,14 @@ func checkList[T comparable](flag string, vals []T) error {
 	return nil
 }
 
-// newCase names a case. Keys, in order (DESIGN §5): variant, causal,
-// batch, heads, kv-heads (only when it differs from heads), n, m (only
-// when m ≠ n), d; then, only when not at their defaults, threads, inputs
-// (default gaussian), err-inputs (only when the error figures come from
-// other inputs than the timing), the variant's own
-// parameters in variants.Params order and the universal ones (scale,
-// seed). The suffix is GOMAXPROCS, as go test writes it.
+// newCase names a case. Its keys come in vocab.NameKeys order (DESIGN
+// §5): variant, causal, batch, heads, kv-heads (only when it differs from
+// heads), n, m (only when m ≠ n), d; then, only when not at their
+// defaults, threads, inputs (default gaussian), err-inputs (only when the
+// error figures come from other inputs than the timing), the variant's own
+// parameters and the universal ones (scale, seed). The suffix is
+// GOMAXPROCS, as go test writes it.
 func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src, errSrc *source) Case {
-	type kv struct{ k, v string }
-	keys := []kv{
-		{"variant", v.Name()},
-		{"causal", strconv.FormatBool(opt.Causal)},
-		{"batch", strconv.Itoa(s.B)},
-		{"heads", strconv.Itoa(s.H)},
-	}
-	if s.KVHeads() != s.H {
-		keys = append(keys, kv{"kv-heads", strconv.Itoa(s.KVHeads())})
-	}
-	keys = append(keys, kv{"n", strconv.Itoa(s.N)})
-	if s.M != s.N {
-		keys = append(keys, kv{"m", strconv.Itoa(s.M)})
-	}
-	keys = append(keys, kv{"d", strconv.Itoa(s.D)})
-	if opt.Threads != 0 {
-		keys = append(keys, kv{"threads", strconv.Itoa(opt.Threads)})
-	}
-	if src.label != "gaussian" {
-		keys = append(keys, kv{"inputs", src.label})
-	}
-	if errSrc.label != src.label {
-		keys = append(keys, kv{"err-inputs", errSrc.label})
-	}
-	own := opt.NonDefault(v.Params())
-	own = slices.DeleteFunc(own, func(p string) bool { return slices.Contains(Universal, p) })
-	for _, p := range append(own, opt.NonDefault(Universal)...) {
-		keys = append(keys, kv{p, nameValue(opt.Get(p))})
-	}
-
-	var b strings.Builder
-	b.WriteString("Attention")
-	for _, k := range keys {
-		fmt.Fprintf(&b, "/%s=%s", k.k, k.v)
-	}
-	if p := runtime.GOMAXPROCS(0); p != 1 {
-		fmt.Fprintf(&b, "-%d", p)
-	}
-
 	threads := opt.Threads
 	if threads == 0 {
 		threads = runtime.GOMAXPROCS(0)
@@ -377,10 +348,33 @@ func newCase(v variants.Variant, s variants.Shape, opt variants.Options, src, er
 		"n": strconv.Itoa(s.N), "m": strconv.Itoa(s.M), "d": strconv.Itoa(s.D),
 		"threads": strconv.Itoa(threads), "inputs": src.label, "err-inputs": errSrc.label,
 	}
+	var read []string
 	for _, p := range variants.Params() {
 		if reads(v, p.Name) {
 			cols[p.Name] = opt.Get(p.Name)
+			read = append(read, p.Name)
 		}
+	}
+
+	// A name leaves out what goes without saying.
+	omit := map[string]bool{
+		"kv-heads":   s.KVHeads() == s.H,
+		"m":          s.M == s.N,
+		"threads":    opt.Threads == 0,
+		"inputs":     src.label == "gaussian",
+		"err-inputs": errSrc.label == src.label,
+	}
+	keys := slices.DeleteFunc(vocab.Keys(vocab.CaseKey), func(k string) bool { return omit[k] })
+	keys = append(keys, opt.NonDefault(read)...)
+	slices.SortStableFunc(keys, func(a, b string) int { return vocab.KeyRank(a) - vocab.KeyRank(b) })
+
+	var b strings.Builder
+	b.WriteString("Attention")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "/%s=%s", k, nameValue(cols[k]))
+	}
+	if p := runtime.GOMAXPROCS(0); p != 1 {
+		fmt.Fprintf(&b, "-%d", p)
 	}
 	return Case{Variant: v, Shape: s, Opt: opt, Name: b.String(), Keys: cols, src: src, errSrc: errSrc}
 }
@@ -396,11 +390,12 @@ func nameValue(s string) string {
 	}, s)
 }
 
-// KeyColumns returns the CSV/JSON columns of every case: the fixed name
-// keys, then every variant parameter. It depends only on the parameter
-// table, so files written by different sweeps share one header.
+// KeyColumns returns the CSV/JSON columns of every case: the case keys
+// (vocab.CaseKey), then every variant parameter in the parameter table's
+// order. It depends only on the tables, so files written by different
+// sweeps share one header.
 func KeyColumns() []string {
-	cols := []string{"variant", "causal", "batch", "heads", "kv-heads", "n", "m", "d", "threads", "inputs", "err-inputs"}
+	cols := vocab.Keys(vocab.CaseKey)
 	for _, p := range variants.Params() {
 		cols = append(cols, p.Name)
 	}

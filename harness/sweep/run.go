@@ -14,6 +14,7 @@ import (
 	"github.com/attnbench/attnbench/harness/timing"
 	"github.com/attnbench/attnbench/internal/checked"
 	"github.com/attnbench/attnbench/internal/setting"
+	"github.com/attnbench/attnbench/internal/vocab"
 	"github.com/attnbench/attnbench/variants"
 	"github.com/attnbench/attnbench/variants/oracle"
 )
@@ -199,7 +200,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 		if err := out.Write(r); err != nil {
 			return rows, err
 		}
-		if pct, ok := r.Get("%peak"); ok && pct > 100 && !st.peakWarned {
+		if pct, ok := r.Get(vocab.PctPeak); ok && pct > 100 && !st.peakWarned {
 			// More than the peak is impossible: the peak was measured
 			// low, most likely while something else ran.
 			st.peakWarned = true
@@ -220,31 +221,31 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 	ns := s.NsPerOp()
 	gflops := flops / ns // flop/ns = GFLOP/s
 	vals := []results.Value{
-		{Unit: "ns/op", Value: sig(ns, 5)},
-		{Unit: "GFLOP/s", Value: sig(gflops, 4)},
+		{Unit: vocab.NsPerOp, Value: sig(ns, 5)},
+		{Unit: vocab.GFLOPS, Value: sig(gflops, 4)},
 	}
 	if peak != nil {
 		if p := peak.For(c.Opt.Threads); p > 0 {
-			vals = append(vals, results.Value{Unit: "%peak", Value: sig(100*gflops/p, 4)})
+			vals = append(vals, results.Value{Unit: vocab.PctPeak, Value: sig(100*gflops/p, 4)})
 		}
 	}
 	if c.Shape.N <= KVBoundN && c.Variant.Exact() {
-		vals = append(vals, results.Value{Unit: "GB/s", Value: sig(KVBytes(c.Shape)/ns, 4)})
+		vals = append(vals, results.Value{Unit: vocab.GBs, Value: sig(KVBytes(c.Shape)/ns, 4)})
 	}
 	vals = append(vals,
-		results.Value{Unit: "peak-B/op", Value: float64(peakBytes)},
-		results.Value{Unit: "B/op", Value: float64(s.AllocBytes / uint64(s.Iters))},
-		results.Value{Unit: "allocs/op", Value: float64(s.Allocs / uint64(s.Iters))},
+		results.Value{Unit: vocab.PeakBytes, Value: float64(peakBytes)},
+		results.Value{Unit: vocab.BytesPerOp, Value: float64(s.AllocBytes / uint64(s.Iters))},
+		results.Value{Unit: vocab.AllocsPerOp, Value: float64(s.Allocs / uint64(s.Iters))},
 	)
 	if approx != nil {
 		vals = append(vals,
-			results.Value{Unit: "relerr", Value: sig(approx.RelErr, 4)},
-			results.Value{Unit: "maxerr", Value: sig(approx.MaxErr, 4)},
-			results.Value{Unit: "cosine", Value: sig(approx.Cosine, 6)},
+			results.Value{Unit: vocab.RelErr, Value: sig(approx.RelErr, 4)},
+			results.Value{Unit: vocab.MaxErr, Value: sig(approx.MaxErr, 4)},
+			results.Value{Unit: vocab.Cosine, Value: sig(approx.Cosine, 6)},
 		)
 	}
 	if coverage != nil {
-		vals = append(vals, results.Value{Unit: "coverage", Value: sig(*coverage, 4)})
+		vals = append(vals, results.Value{Unit: vocab.Coverage, Value: sig(*coverage, 4)})
 	}
 	return results.Row{Name: c.Name, Iters: s.Iters, Values: vals, Keys: c.Keys}
 }
