@@ -8,10 +8,11 @@ import (
 // drops the pairs an earlier round already counted.
 
 // lshDedup drops, in round r > 0, the pairs that were candidates in an
-// earlier round, so that each key counts once in the union. It copies the
-// slices it needs from the job (see tileAttn.dedup for why).
+// earlier round, so that each key counts once in the union: the tileMasker
+// of LSH's tiles. It copies the slices it needs from the job, being passed
+// by value (see tileMasker for why).
 type lshDedup struct {
-	on     bool
+	active bool
 	shared bool
 	round  int
 	n, m   int
@@ -19,23 +20,34 @@ type lshDedup struct {
 	fault  lshFault
 
 	qBkt, qInv, kCode []int32
+	// qpos[i] is the current tile's row i's query position (beginTile
+	// sets it); codes is one worker's scratch, 2·w int32 for the widest
+	// tile.
+	qpos, codes []int32
 }
 
-// dedup returns the current round's lshDedup, off in round 0.
-func (j *lshJob) dedup() lshDedup {
-	return lshDedup{on: j.round > 0 && j.fault != lshFaultTwice, shared: j.shared, round: j.round,
+// lshDedupInts is the size of one worker's codes.
+func lshDedupInts(g lshGeom) int { return mulSize(2, tileWidth(g.rowTile)) }
+
+// dedup sets dd to the current round's test, off in round 0, keeping its
+// scratch.
+func (j *lshJob) dedup(dd *lshDedup) {
+	*dd = lshDedup{active: j.round > 0 && j.fault != lshFaultTwice, shared: j.shared, round: j.round,
 		n: j.s.N, m: j.s.M, c: j.g.c, nc: j.g.nc, fault: j.fault,
-		qBkt: j.qBkt, qInv: j.qInv, kCode: j.kCode}
+		qBkt: j.qBkt, qInv: j.qInv, kCode: j.kCode, codes: dd.codes}
 }
+
+func (dd lshDedup) on() bool { return dd.active }
 
 // mask sets to −∞ the scores s[(κ−c0)·w + i] of the queries at positions
-// qpos[i] against the keys at sorted indices κ in [c0, c1) whose pair was a
-// candidate in an earlier round rp: the same bucket and (shared) the key's
-// chunk is the query's or the one before it. codes is scratch for 2·w
-// int32. Only pairs inside the rows' spans matter (the rest are −∞
-// already), where the causal and self conditions hold.
-func (dd *lshDedup) mask(kern *asm.Kernels, qpos, codes []int32, s []float32, w, c0, c1 int) {
-	own, prev := codes[:w], codes[w:2*w]
+// qpos[i], i < rows, against the keys at sorted indices κ in [c0, c1) whose
+// pair was a candidate in an earlier round rp: the same bucket and (shared)
+// the key's chunk is the query's or the one before it. Only pairs inside
+// the rows' spans matter (the rest are −∞ already), where the causal and
+// self conditions hold.
+func (dd lshDedup) mask(kern *asm.Kernels, rows int, s []float32, w, c0, c1 int) {
+	qpos := dd.qpos[:rows]
+	own, prev := dd.codes[:w], dd.codes[w:2*w]
 	// The tile's padding columns match no key (codes are ≥ 0).
 	for i := len(qpos); i < w; i++ {
 		own[i], prev[i] = -1, -1

@@ -41,7 +41,7 @@ func (LSH) WorkspaceBytes(s Shape, opt Options) int64 {
 	threads := threadCount(opt.Threads, max(g.nc, g.nb))
 	bk := keyTile(s.D)
 	return workspaceBytes(addSize(lshHeadFloats(s, g), lshHeadInts(s, g, opt.SharedQK),
-		mulSize(threads, addSize(tileFloats(s.D, g.rowTile, bk), tileInts(g.rowTile))),
+		mulSize(threads, addSize(tileFloats(s.D, g.rowTile, bk), tileInts(g.rowTile), lshDedupInts(g))),
 		mulSize(threads-1, lshHashScratchWords(s.D, g))))
 }
 
@@ -137,23 +137,39 @@ func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	return nil
 }
 
+// lshWorker is one goroutine's tile and the dedup masker of its tiles.
+type lshWorker struct {
+	t  tileAttn
+	dd lshDedup
+}
+
+func (j *lshJob) newWorker(ws *Workspace) lshWorker {
+	return lshWorker{t: newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D)),
+		dd: lshDedup{codes: ws.Int32s(lshDedupInts(j.g))}}
+}
+
+func (w *lshWorker) release(ws *Workspace) {
+	w.t.release(ws)
+	ws.PutInt32s(w.dd.codes)
+}
+
 // runSerial runs every head on the calling goroutine, allocating nothing.
 func (j *lshJob) runSerial(ws *Workspace) {
-	t := newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D))
+	w := j.newWorker(ws)
 	for b := range j.s.B {
 		for h := range j.s.H {
 			j.head(b, h, nil)
 			for r := range j.g.rounds {
 				j.beginRound(r)
-				t.dedup = j.dedup()
+				j.dedup(&w.dd)
 				for it := range j.items() {
-					j.item(it, &t)
+					j.item(it, &w)
 				}
 			}
 			j.finishHead()
 		}
 	}
-	t.release(ws)
+	w.release(ws)
 }
 
 // runLSHParallel runs each round's work items (chunks or buckets, which
@@ -161,13 +177,13 @@ func (j *lshJob) runSerial(ws *Workspace) {
 // order, so the result does not depend on the thread count.
 func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 	threads := threadCount(opt.Threads, max(j.g.nc, j.g.nb))
-	tiles := make([]tileAttn, threads)
+	workers := make([]lshWorker, threads)
 	// Each thread hashes with its own scratch (the first the job's).
 	scratch := make([]lshHashScratch, threads)
 	scratchF, scratchI := make([][]float32, threads), make([][]int32, threads)
 	nf, ni := lshHashScratchSizes(j.s.D, j.g.half, j.g.rounds)
-	for i := range tiles {
-		tiles[i] = newTile(ws, j.kern, j.s.D, j.scale, j.g.rowTile, keyTile(j.s.D))
+	for i := range workers {
+		workers[i] = j.newWorker(ws)
 		scratch[i] = j.hs
 		if i > 0 {
 			scratchF[i], scratchI[i] = ws.Float32sDirty(nf), ws.Int32sDirty(ni)
@@ -190,16 +206,16 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 			j.head(b, h, hash)
 			for r := range j.g.rounds {
 				j.beginRound(r)
-				for i := range tiles {
-					tiles[i].dedup = j.dedup()
+				for i := range workers {
+					j.dedup(&workers[i].dd)
 				}
-				forEach(threadCount(threads, j.items()), j.items(), func(w, it int) { j.item(it, &tiles[w]) })
+				forEach(threadCount(threads, j.items()), j.items(), func(w, it int) { j.item(it, &workers[w]) })
 			}
 			j.finishHead()
 		}
 	}
-	for i := range tiles {
-		tiles[i].release(ws)
+	for i := range workers {
+		workers[i].release(ws)
 		if i > 0 {
 			ws.PutFloat32s(scratchF[i])
 			ws.PutInt32s(scratchI[i])
@@ -405,17 +421,17 @@ func (j *lshJob) items() int {
 	return j.g.nb
 }
 
-func (j *lshJob) item(it int, t *tileAttn) {
+func (j *lshJob) item(it int, w *lshWorker) {
 	if j.shared {
-		j.chunk(it, t)
+		j.chunk(it, w)
 	} else {
-		j.bucket(it, t)
+		j.bucket(it, w)
 	}
 }
 
 // chunk processes the queries of chunk k in the current round, one bucket
 // segment at a time.
-func (j *lshJob) chunk(k int, t *tileAttn) {
+func (j *lshJob) chunk(k int, w *lshWorker) {
 	s, g, r := j.s, j.g, j.round
 	perm, bkt := j.qPerm[r*s.N:(r+1)*s.N], j.qBkt[r*s.N:(r+1)*s.N]
 	start := j.qStart[r*(g.nb+1) : (r+1)*(g.nb+1)]
@@ -423,7 +439,7 @@ func (j *lshJob) chunk(k int, t *tileAttn) {
 	for p0 := k * g.c; p0 < end; {
 		beta := bkt[perm[p0]]
 		p1 := min(end, int(start[beta+1]))
-		j.segment(t, k, p0, p1, int(start[beta]), int(start[beta+1]))
+		j.segment(w, k, p0, p1, int(start[beta]), int(start[beta+1]))
 		p0 = p1
 	}
 }
@@ -431,8 +447,8 @@ func (j *lshJob) chunk(k int, t *tileAttn) {
 // segment runs the queries at sorted indices [p0, p1), all of one bucket
 // (sorted range [bs, be)) inside chunk k: their candidates are the bucket's
 // part of chunk k and of the previous chunk.
-func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
-	g, d := j.g, j.s.D
+func (j *lshJob) segment(w *lshWorker, k, p0, p1, bs, be int) {
+	g, d, t := j.g, j.s.D, &w.t
 	// At most two key ranges: the previous chunk's part, merged with the
 	// own part when adjacent (always, except for chunk 0's wrap-around).
 	var lo, hi [2]int
@@ -471,7 +487,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 				j.needSelf[perm[p]] = 1
 			}
 		}
-		j.beginTile(t, s0, rows)
+		j.beginTile(w, s0, rows)
 		for x := range ranges {
 			for i := range rows {
 				p := s0 + i
@@ -481,7 +497,7 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 					t.setSpan(i, lo[x], hi[x], p, p+1)
 				}
 			}
-			t.attend(j.ks, j.vs, d, lo[x], hi[x])
+			attendMasked(t, w.dd, j.ks, j.vs, d, lo[x], hi[x])
 		}
 		j.endTile(t, s0, rows)
 	}
@@ -489,8 +505,8 @@ func (j *lshJob) segment(t *tileAttn, k, p0, p1, bs, be int) {
 
 // bucket processes the queries of bucket β in the current round (no
 // shared QK): every key of the bucket, j ≤ p_i when causal.
-func (j *lshJob) bucket(beta int, t *tileAttn) {
-	s, g, d, r := j.s, j.g, j.s.D, j.round
+func (j *lshJob) bucket(beta int, w *lshWorker) {
+	s, g, d, r, t := j.s, j.g, j.s.D, j.round, &w.t
 	nb1 := g.nb + 1
 	q0, q1 := int(j.qStart[r*nb1+beta]), int(j.qStart[r*nb1+beta+1])
 	k0, k1 := int(j.kStart[r*nb1+beta]), int(j.kStart[r*nb1+beta+1])
@@ -500,7 +516,7 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			// which sends it on (endTile).
 			for s0 := q0; s0 < q1; s0 += g.rowTile {
 				rows := min(g.rowTile, q1-s0)
-				j.beginTile(t, s0, rows)
+				j.beginTile(w, s0, rows)
 				j.endTile(t, s0, rows)
 			}
 			return
@@ -535,8 +551,8 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 			}
 			t.setSpan(i, k0, hi, 0, 0)
 		}
-		j.beginTile(t, s0, rows)
-		t.attend(j.ks, j.vs, d, k0, k1)
+		j.beginTile(w, s0, rows)
+		attendMasked(t, w.dd, j.ks, j.vs, d, k0, k1)
 		j.endTile(t, s0, rows)
 	}
 }
@@ -544,9 +560,10 @@ func (j *lshJob) bucket(beta int, t *tileAttn) {
 // beginTile starts the tile of the rows at sorted indices [s0, s0+rows) of
 // the current round: their queries are packed from position order (PackT
 // through the permutation) and their state is contiguous rows of oS, mS
-// and lS, accumulated in place; in round 0 it starts afresh.
-func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
-	d := j.s.D
+// and lS, accumulated in place; in round 0 it starts afresh. The rows'
+// query positions go to the worker's dedup.
+func (j *lshJob) beginTile(w *lshWorker, s0, rows int) {
+	d, t := j.s.D, &w.t
 	m, l := j.mS[s0:], j.lS[s0:]
 	if j.round == 0 {
 		m, l = nil, nil
@@ -570,7 +587,7 @@ func (j *lshJob) beginTile(t *tileAttn, s0, rows int) {
 	} else {
 		t.beginInPlace(rows, q, ldq, qperm, j.shared, j.oS[s0*d:], d, m, l)
 	}
-	t.qpos = perm
+	w.dd.qpos = perm
 }
 
 // endTile hands the rows' state on. In cache it is already in place, and
