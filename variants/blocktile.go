@@ -357,3 +357,25 @@ func foldOne(kern *asm.Kernels, sc float32, vrow, acc []float32, m, l *float32) 
 	*l = alpha**l + p
 	*m = mNew
 }
+
+// tileWorker is one goroutine's tile and its row permutation (perm rows,
+// none for 0), for onThreads.
+type tileWorker struct {
+	t    tileAttn
+	perm []int32
+}
+
+func newTileWorker(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk, perm int) tileWorker {
+	w := tileWorker{t: newTile(ws, kern, d, scale, bq, bk)}
+	if perm > 0 {
+		w.perm = ws.Int32s(perm)
+	}
+	return w
+}
+
+func (w tileWorker) release(ws *Workspace) {
+	w.t.release(ws)
+	if w.perm != nil {
+		ws.PutInt32s(w.perm)
+	}
+}
