@@ -127,11 +127,14 @@ func (ls LSH) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	j.stream = ls.fault == lshStreamAlways || 4*(lshHeadFloats(s, g)+(s.N+2*s.M)*s.D) > asm.CacheBytes()/2
 	j.hasher = newLSHHasher(j.kern, s.D, g.half, g.rounds, opt.Seed, j.rot, j.rq, ls.fault == lshInt16Always)
 
-	if threadCount(opt.Threads, max(g.nc, g.nb)) == 1 {
-		j.runSerial(ws)
+	threads := threadCount(opt.Threads, max(g.nc, g.nb))
+	workers := newTeam(threads, func(int) lshWorker { return j.newWorker(ws) })
+	if threads == 1 {
+		j.heads(workers, nil)
 	} else {
-		runLSHParallel(j, ws, opt)
+		runLSHParallel(j, ws, workers)
 	}
+	workers.each(func(w lshWorker) { w.release(ws) })
 	ws.PutFloat32s(fbuf)
 	ws.PutInt32s(ibuf)
 	return nil
@@ -148,42 +151,44 @@ func (j *lshJob) newWorker(ws *Workspace) lshWorker {
 		dd: lshDedup{codes: ws.Int32s(lshDedupInts(j.g))}}
 }
 
-func (w *lshWorker) release(ws *Workspace) {
+func (w lshWorker) release(ws *Workspace) {
 	w.t.release(ws)
 	ws.PutInt32s(w.dd.codes)
 }
 
-// runSerial runs every head on the calling goroutine, allocating nothing.
-func (j *lshJob) runSerial(ws *Workspace) {
-	w := j.newWorker(ws)
+// heads runs every head: hash (hash nil: on the calling goroutine) and
+// sort, then each round's work items (chunks or buckets, which own
+// disjoint query rows) on the workers, then the outputs. Heads and rounds
+// stay in order, so the result does not depend on the thread count.
+func (j *lshJob) heads(workers team[lshWorker], hash func(x []float32, n int, bkt []int32, normalize bool)) {
 	for b := range j.s.B {
 		for h := range j.s.H {
-			j.head(b, h, nil)
+			j.head(b, h, hash)
 			for r := range j.g.rounds {
 				j.beginRound(r)
-				j.dedup(&w.dd)
-				for it := range j.items() {
-					j.item(it, &w)
-				}
+				onThreads(*j, j.items(), workers, lshJob.runItem)
 			}
 			j.finishHead()
 		}
 	}
-	w.release(ws)
 }
 
-// runLSHParallel runs each round's work items (chunks or buckets, which
-// own disjoint query rows) on several goroutines; heads and rounds stay in
-// order, so the result does not depend on the thread count.
-func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
-	threads := threadCount(opt.Threads, max(j.g.nc, j.g.nb))
-	workers := make([]lshWorker, threads)
+// runItem runs work item it of the current round with the round's dedup.
+func (j lshJob) runItem(it int, w lshWorker) {
+	j.dedup(&w.dd)
+	j.item(it, &w)
+}
+
+// runLSHParallel is heads with the hashing spread over the workers'
+// threads too: the row blocks of the hashing GEMM, each thread with its
+// own hashing scratch, then a flush of every scratch's pending rows.
+func runLSHParallel(j lshJob, ws *Workspace, workers team[lshWorker]) {
+	threads := workers.size()
 	// Each thread hashes with its own scratch (the first the job's).
 	scratch := make([]lshHashScratch, threads)
 	scratchF, scratchI := make([][]float32, threads), make([][]int32, threads)
 	nf, ni := lshHashScratchSizes(j.s.D, j.g.half, j.g.rounds)
-	for i := range workers {
-		workers[i] = j.newWorker(ws)
+	for i := range scratch {
 		scratch[i] = j.hs
 		if i > 0 {
 			scratchF[i], scratchI[i] = ws.Float32sDirty(nf), ws.Int32sDirty(ni)
@@ -201,25 +206,10 @@ func runLSHParallel(j lshJob, ws *Workspace, opt Options) {
 			j.hasher.flush(n, bkt, &scratch[w])
 		}
 	}
-	for b := range j.s.B {
-		for h := range j.s.H {
-			j.head(b, h, hash)
-			for r := range j.g.rounds {
-				j.beginRound(r)
-				for i := range workers {
-					j.dedup(&workers[i].dd)
-				}
-				forEach(threadCount(threads, j.items()), j.items(), func(w, it int) { j.item(it, &workers[w]) })
-			}
-			j.finishHead()
-		}
-	}
-	for i := range workers {
-		workers[i].release(ws)
-		if i > 0 {
-			ws.PutFloat32s(scratchF[i])
-			ws.PutInt32s(scratchI[i])
-		}
+	j.heads(workers, hash)
+	for i := 1; i < threads; i++ {
+		ws.PutFloat32s(scratchF[i])
+		ws.PutInt32s(scratchI[i])
 	}
 }
 
