@@ -4,6 +4,12 @@ import (
 	"fmt"
 )
 
+// The LSH variant by file: lsh.go the variant and its knobs;
+// lshdefinition.go the definition by brute force (Reference, Naive,
+// ExactTarget); lshflops.go the flop model and count; lshhash.go the
+// hashing and the sort by bucket; lshforward.go the Forward job;
+// lshdedup.go the dedup across rounds (the tile engine's masker).
+
 // LSH is Reformer attention (DESIGN §2): exact softmax over the keys that
 // share a hash bucket with the query in some round.
 //

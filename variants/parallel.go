@@ -92,8 +92,9 @@ func (t team[S]) each(fn func(S)) {
 // allocates nothing: a pointer that reaches a goroutine, or a call through
 // a function value, escapes to the heap. So work may change only what lies
 // behind their slices (workspace buffers and outputs); a change to a field
-// is lost when the item ends. The multi-threaded path allocates its
-// closure and a copy of job.
+// is lost when the item ends; TestNoAllocs catches a job or state that
+// points into the caller's stack. The multi-threaded path allocates its
+// closure and a copy of job per call.
 func onThreads[J, S any](job J, items int, t team[S], work func(job J, item int, s S)) {
 	if len(t.rest) == 0 {
 		for it := range items {
