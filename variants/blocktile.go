@@ -41,10 +41,9 @@ type tileAttn struct {
 	bq, bk int       // most query rows; most key rows per score tile
 	buf    []float32 // the workspace buffer everything is cut from
 	s      []float32 // score tile: bk × width
-	// spans holds four int32 per row: lo, hi, xlo, xhi; codes two per
-	// column for the LSH dedup test. Both are cut from ibuf.
-	spans, codes []int32
-	ibuf         []int32
+	// spans holds four int32 per row: lo, hi, xlo, xhi (ibuf).
+	spans []int32
+	ibuf  []int32
 
 	// colScale, when a tile's rows have factors of their own (LSH packs
 	// its queries as unit keys times scale·‖q‖), holds them; widest width.
@@ -60,21 +59,37 @@ type tileAttn struct {
 	odst    []float32
 	ldo     int
 	inPlace bool
-
-	// qpos[i] is row i's query position, for dedup.
-	qpos []int32
-	// dedup, when on, removes pairs already counted in an earlier LSH
-	// round (see lsh.go). A value, not a pointer: the kernels are called
-	// through function values, so everything a tile points to escapes.
-	dedup lshDedup
 }
+
+// tileMasker removes, from a tile's scores, pairs that the rows' spans
+// allow but the caller excludes (LSH: the pairs an earlier round already
+// counted, lshdedup.go). attendMasked calls mask after the spans' masking,
+// so every score outside the spans is −∞ already.
+//
+// A masker is passed by value and its methods have value receivers: the
+// engine reaches it through the generic dictionary, where a pointer would
+// escape and cost the single-threaded path an allocation.
+type tileMasker interface {
+	// on reports whether mask has work in this tile; when it has, no key
+	// tile is taken as wholly inside the spans.
+	on() bool
+	// mask sets to −∞ the scores s[(κ−c0)·w + i], rows i < rows, of the
+	// key rows κ in [c0, c1) that the caller excludes.
+	mask(kern *asm.Kernels, rows int, s []float32, w, c0, c1 int)
+}
+
+// noMask is the tileMasker of the variants whose spans say it all.
+type noMask struct{}
+
+func (noMask) on() bool                                         { return false }
+func (noMask) mask(*asm.Kernels, int, []float32, int, int, int) {}
 
 // tileFloats and tileInts are the workspace sizes of one tileAttn.
 func tileFloats(d, bq, bk int) int {
 	w := tileWidth(bq)
 	return addSize(queryTileFloats(d, w), mulSize(bk, w), w)
 }
-func tileInts(bq int) int { return addSize(mulSize(4, bq), mulSize(2, tileWidth(bq))) }
+func tileInts(bq int) int { return mulSize(4, bq) }
 
 // newTile takes a tileAttn's buffers from ws.
 func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int) tileAttn {
@@ -83,7 +98,7 @@ func newTile(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk int)
 	qt := newQueryTile(kern, d, w, f, noFault)
 	ib := ws.Int32s(tileInts(bq))
 	return tileAttn{
-		ibuf: ib, spans: ib[:4*bq], codes: ib[4*bq:],
+		ibuf: ib, spans: ib,
 		qt: qt, full: qt,
 		scale: scale, bq: bq, bk: bk, buf: f,
 		s:        f[queryTileFloats(d, w):][:bk*w],
@@ -192,6 +207,11 @@ func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32, colSca
 // attend folds keys [k0, k1) into the tile's state, each row seeing only its
 // span. k and v hold key κ at κ·ld.
 func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
+	attendMasked(t, noMask{}, k, v, ld, k0, k1)
+}
+
+// attendMasked is attend with the pairs masker excludes removed as well.
+func attendMasked[M tileMasker](t *tileAttn, masker M, k, v []float32, ld, k0, k1 int) {
 	qt := &t.qt
 	kern, d, w, rows := qt.kern, qt.d, qt.width, t.rows
 	for t0 := k0; t0 < k1; t0 += t.bk {
@@ -199,7 +219,7 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 		// whether every row sees all of them.
 		e0 := min(k1, t0+t.bk)
 		c0, c1 := e0, t0
-		full := !t.dedup.on
+		full := !masker.on()
 		for i := range rows {
 			sp := t.spans[4*i : 4*i+4]
 			lo, hi := int(sp[0]), int(sp[1])
@@ -219,6 +239,11 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 		} else {
 			kern.ScoresT(cols, w, d, kc, ld, qt.qt, w, t.s, qt.junk)
 			t.mask(c0, c1)
+			if masker.on() {
+				// Every score outside the spans is −∞ already, so the
+				// masker may test the whole tile, key row by key row.
+				masker.mask(kern, rows, t.s, w, c0, c1)
+			}
 			kern.ColMax(cols, w, t.s, qt.m)
 			// A row that has seen no key yet and sees none here keeps
 			// m = −∞; a finite stand-in keeps e^(s−m) from being NaN
@@ -244,7 +269,7 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 }
 
 // mask sets to −∞ the scores of key rows [c0, c1) that a row's span does not
-// cover (and, for LSH, the pairs an earlier round counted).
+// cover.
 func (t *tileAttn) mask(c0, c1 int) {
 	w, s := t.qt.width, t.s
 	negInf := float32(math.Inf(-1))
@@ -263,11 +288,6 @@ func (t *tileAttn) mask(c0, c1 int) {
 		cut(i, c0, lo)
 		cut(i, hi, c1)
 		cut(i, max(int(sp[2]), lo), min(int(sp[3]), hi))
-	}
-	if t.dedup.on {
-		// Every score outside the spans is −∞ already, so the whole
-		// tile can be tested, key row by key row (contiguous).
-		t.dedup.mask(t.qt.kern, t.qpos[:t.rows], t.codes, s, w, c0, c1)
 	}
 }
 
@@ -336,4 +356,26 @@ func foldOne(kern *asm.Kernels, sc float32, vrow, acc []float32, m, l *float32) 
 	kern.Axpy(acc, p, vrow)
 	*l = alpha**l + p
 	*m = mNew
+}
+
+// tileWorker is one goroutine's tile and its row permutation (perm rows,
+// none for 0), for onThreads.
+type tileWorker struct {
+	t    tileAttn
+	perm []int32
+}
+
+func newTileWorker(ws *Workspace, kern *asm.Kernels, d int, scale float32, bq, bk, perm int) tileWorker {
+	w := tileWorker{t: newTile(ws, kern, d, scale, bq, bk)}
+	if perm > 0 {
+		w.perm = ws.Int32s(perm)
+	}
+	return w
+}
+
+func (w tileWorker) release(ws *Workspace) {
+	w.t.release(ws)
+	if w.perm != nil {
+		ws.PutInt32s(w.perm)
+	}
 }

@@ -118,16 +118,9 @@ func exactModelOf(v Variant, q, k Tensor, s Shape, opt Options) (newTarget func(
 // goroutines; fn gets its worker's index for per-worker state.
 func forEachHead(s Shape, threads int, fn func(worker, b, h int)) int {
 	heads := s.B * s.H
-	threads = threadCount(threads, heads)
-	do := func(w, item int) { fn(w, item/s.H, item%s.H) }
-	if threads == 1 {
-		for it := range heads {
-			do(0, it)
-		}
-	} else {
-		forEach(threads, heads, do)
-	}
-	return threads
+	workers := newTeam(threadCount(threads, heads), func(w int) int { return w })
+	onThreads(fn, heads, workers, func(fn func(worker, b, h int), item, w int) { fn(w, item/s.H, item%s.H) })
+	return workers.size()
 }
 
 // ExactWithLSE returns what ExactAttention returns — the exact attention v

@@ -158,28 +158,14 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		job.split = ws.Float32sDirty(flashSplitFloats(s, g))
 		defer ws.PutFloat32s(job.split)
 	}
-	if threads == 1 {
-		scratch := ws.Float32s(flashScratch(s, g))
-		perm := ws.Int32s(g.width)
-		for u := range units {
-			job.tile(u, scratch, perm)
-		}
-		ws.PutFloat32s(scratch)
-		ws.PutInt32s(perm)
-	} else {
-		scratch := make([][]float32, 0, threads)
-		perms := make([][]int32, 0, threads)
-		for range threads {
-			scratch = append(scratch, ws.Float32s(flashScratch(s, g)))
-			perms = append(perms, ws.Int32s(g.width))
-		}
-		j := job
-		forEach(threads, units, func(w, u int) { j.tile(u, scratch[w], perms[w]) })
-		for w := range scratch {
-			ws.PutFloat32s(scratch[w])
-			ws.PutInt32s(perms[w])
-		}
-	}
+	workers := newTeam(threads, func(int) flashWorker {
+		return flashWorker{scratch: ws.Float32s(flashScratch(s, g)), perm: ws.Int32s(g.width)}
+	})
+	onThreads(job, units, workers, flashJob.runUnit)
+	workers.each(func(w flashWorker) {
+		ws.PutFloat32s(w.scratch)
+		ws.PutInt32s(w.perm)
+	})
 	if g.slices > 1 {
 		for it := range g.items {
 			job.merge(it)
@@ -187,6 +173,15 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	}
 	return nil
 }
+
+// flashWorker is one goroutine's scratch (flashScratch floats, g.width
+// ints).
+type flashWorker struct {
+	scratch []float32
+	perm    []int32
+}
+
+func (j flashJob) runUnit(u int, w flashWorker) { j.tile(u, w.scratch, w.perm) }
 
 type flashJob struct {
 	s            Shape

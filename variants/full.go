@@ -94,21 +94,18 @@ func (f Full) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	defer ws.PutFloat32s(scratch)
 	job := fullHead{s: s, bq: bq, bk: bk, scale: opt.ScaleFor(s.D), causal: opt.Causal, scores: scores,
 		kern: asm.Active(), scratch: scratch, tileFloats: tileFloats}
+	workers := newTeam(threads, func(w int) int { return w })
 	for b := range s.B {
 		for h := range s.H {
 			job.q, job.k, job.v, job.out = q.Head(b, h), k.Head(b, s.KVHead(h)), v.Head(b, s.KVHead(h)), out.Head(b, h)
-			if threads == 1 {
-				for blk := range blocks {
-					job.rows(0, blk)
-				}
-				continue
-			}
-			j := job
-			forEach(threads, blocks, func(w, blk int) { j.rows(w, blk) })
+			onThreads(job, blocks, workers, fullHead.runBlock)
 		}
 	}
 	return nil
 }
+
+// runBlock runs row block blk on worker w (its part of the scratch).
+func (f fullHead) runBlock(blk, w int) { f.rows(w, blk) }
 
 // fullHead is the work of one (batch, head): the score matrix is computed
 // by row block, each block by one goroutine.

@@ -430,51 +430,28 @@ func (ln Linear) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 		defer ws.PutFloat32s(buf)
 	}
 	heads := s.B * s.H
+	newWorker := func(int) linearWorker { return j.newWorker(ws) }
+	release := func(w linearWorker) { w.release(ws) }
 	if j.causal {
-		if threadCount(opt.Threads, heads) == 1 {
-			w := j.newWorker(ws)
-			for bh := range heads {
-				j.causalHead(bh, &w)
-			}
-			w.release(ws)
-			return nil
-		}
-		runLinearParallel(j, ws, opt, heads, (*linearJob).causalHead)
+		workers := newTeam(threadCount(opt.Threads, heads), newWorker)
+		onThreads(j, heads, workers, linearJob.runCausalHead)
+		workers.each(release)
 		return nil
 	}
 	kvHeads := s.B * s.KVHeads()
 	j.state = ws.Float32s(kvHeads * (j.f*s.D + j.f + 1))
 	defer ws.PutFloat32s(j.state)
 	items := heads * j.qBlocks
-	if threadCount(opt.Threads, items) == 1 {
-		w := j.newWorker(ws)
-		for bkv := range kvHeads {
-			j.keySums(bkv, &w)
-		}
-		for it := range items {
-			j.queryBlock(it, &w)
-		}
-		w.release(ws)
-		return nil
-	}
-	runLinearParallel(j, ws, opt, kvHeads, (*linearJob).keySums)
-	runLinearParallel(j, ws, opt, items, (*linearJob).queryBlock)
+	workers := newTeam(threadCount(opt.Threads, items), newWorker)
+	onThreads(j, kvHeads, workers, linearJob.runKeySums)
+	onThreads(j, items, workers, linearJob.runQueryBlock)
+	workers.each(release)
 	return nil
 }
 
-// runLinearParallel runs items work items on several goroutines, each
-// with its own scratch.
-func runLinearParallel(j linearJob, ws *Workspace, opt Options, items int, fn func(*linearJob, int, *linearWorker)) {
-	threads := threadCount(opt.Threads, items)
-	workers := make([]linearWorker, threads)
-	for i := range workers {
-		workers[i] = j.newWorker(ws)
-	}
-	forEach(threads, items, func(w, it int) { fn(&j, it, &workers[w]) })
-	for i := range workers {
-		workers[i].release(ws)
-	}
-}
+func (j linearJob) runCausalHead(bh int, w linearWorker) { j.causalHead(bh, &w) }
+func (j linearJob) runKeySums(bkv int, w linearWorker)   { j.keySums(bkv, &w) }
+func (j linearJob) runQueryBlock(it int, w linearWorker) { j.queryBlock(it, &w) }
 
 // project sets phi (rows × F) to the FAVOR+ projections ωx′ of the rows of
 // x and returns their max.

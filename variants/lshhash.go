@@ -390,3 +390,23 @@ func (h *lshHasher) bucketsOf(x []float32, n int) []int32 {
 	h.hash(x, n, bkt, &sc)
 	return bkt
 }
+
+// lshCountingSort is a stable counting sort of positions by bucket:
+// perm[p] = the position at sorted index p, inv[pos] = its sorted index,
+// start[β] = bucket β's first sorted index (nb+1 entries); cursor is
+// scratch for nb.
+func lshCountingSort(bkt []int32, nb int, perm, inv, start, cursor []int32) {
+	clear(start[:nb+1])
+	for _, x := range bkt {
+		start[x+1]++
+	}
+	for x := range nb {
+		start[x+1] += start[x]
+	}
+	copy(cursor, start[:nb])
+	for pos, x := range bkt {
+		p := cursor[x]
+		cursor[x]++
+		perm[p], inv[pos] = int32(pos), p
+	}
+}

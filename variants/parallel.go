@@ -23,9 +23,9 @@ func threadCount(threads, items int) int {
 // keep all state that touches results per item, which is why outputs are
 // bit-identical for any thread count.
 //
-// Callers run the threads == 1 case themselves, without forEach, so that
-// the single-threaded path allocates nothing (a closure handed to a
-// goroutine escapes to the heap).
+// forEach always starts goroutines and its closure escapes to the heap:
+// variants run their items through onThreads, whose single-threaded path
+// allocates nothing.
 func forEach(threads, items int, fn func(worker, item int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -43,4 +43,65 @@ func forEach(threads, items int, fn func(worker, item int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// team is the per-worker state of a parallel run: worker w's S, made from
+// the workspace. One worker's team holds no slice, so a single-threaded run
+// allocates nothing.
+type team[S any] struct {
+	first S   // worker 0
+	rest  []S // workers 1 …
+}
+
+// newTeam makes threads workers' states with newWorker(w).
+func newTeam[S any](threads int, newWorker func(w int) S) team[S] {
+	t := team[S]{first: newWorker(0)}
+	if threads > 1 {
+		t.rest = make([]S, threads-1)
+		for w := range t.rest {
+			t.rest[w] = newWorker(w + 1)
+		}
+	}
+	return t
+}
+
+func (t team[S]) size() int { return 1 + len(t.rest) }
+
+func (t team[S]) worker(w int) S {
+	if w == 0 {
+		return t.first
+	}
+	return t.rest[w-1]
+}
+
+// each calls fn with every worker's state (to release it).
+func (t team[S]) each(fn func(S)) {
+	fn(t.first)
+	for _, s := range t.rest {
+		fn(s)
+	}
+}
+
+// onThreads calls work(job, item, state) for every item in [0, items),
+// state being the calling worker's: on the team's goroutines as forEach
+// hands the items out, or with one worker in order on the calling
+// goroutine. Which worker runs an item must not change its result (see
+// forEach).
+//
+// job and the states go by value, so that the single-threaded path
+// allocates nothing: a pointer that reaches a goroutine, or a call through
+// a function value, escapes to the heap. So work may change only what lies
+// behind their slices (workspace buffers and outputs); a change to a field
+// is lost when the item ends; TestNoAllocs catches a job or state that
+// points into the caller's stack. The multi-threaded path allocates its
+// closure and a copy of job per call.
+func onThreads[J, S any](job J, items int, t team[S], work func(job J, item int, s S)) {
+	if len(t.rest) == 0 {
+		for it := range items {
+			work(job, it, t.first)
+		}
+		return
+	}
+	shared, workers := job, t // declared here, so only this path moves them to the heap
+	forEach(min(workers.size(), items), items, func(w, it int) { work(shared, it, workers.worker(w)) })
 }

@@ -48,7 +48,12 @@ func TestRandomConfigurations(t *testing.T) {
 		if rng.IntN(4) == 0 {
 			opt.Scale = float32(rng.Float64() * 0.5)
 		}
-		set := func(k string, val int) { opt.Set(k, strconv.Itoa(val)) }
+		setString := func(k, val string) {
+			if err := opt.Set(k, val); err != nil {
+				t.Fatalf("#%d %s: Set(%q, %q): %v", it, name, k, val, err)
+			}
+		}
+		set := func(k string, val int) { setString(k, strconv.Itoa(val)) }
 		switch name {
 		case "flash":
 			set("block-q", 1+rng.IntN(100))
@@ -62,12 +67,12 @@ func TestRandomConfigurations(t *testing.T) {
 			case 0:
 				set("stride", 1+rng.IntN(40))
 			case 1:
-				opt.Set("pattern", "fixed")
+				setString("pattern", "fixed")
 				l := 1 + rng.IntN(40)
 				set("stride", l)
 				set("summary", rng.IntN(l+1))
 			case 2:
-				opt.Set("pattern", "bigbird")
+				setString("pattern", "bigbird")
 				set("block", 1+rng.IntN(40))
 				set("random", rng.IntN(5))
 				set("seed", rng.IntN(100))
@@ -79,12 +84,12 @@ func TestRandomConfigurations(t *testing.T) {
 			}
 			set("rounds", 1+rng.IntN(4))
 			if rng.IntN(3) == 0 {
-				opt.Set("shared-qk", "false")
+				setString("shared-qk", "false")
 			}
 			set("seed", rng.IntN(100))
 		case "linear":
 			if rng.IntN(2) == 0 {
-				opt.Set("kernel", "favor")
+				setString("kernel", "favor")
 				set("features", 1+rng.IntN(100))
 				set("seed", rng.IntN(100))
 			}

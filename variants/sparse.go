@@ -374,21 +374,6 @@ func (sp Sparse) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 	return nil
 }
 
-// runItems runs items work items on opt.Threads goroutines, each worker
-// with its own tile. (Callers run the single-threaded case inline, without
-// the closure, so that it allocates nothing.)
-func runItems(ws *Workspace, opt Options, s Shape, bq, bk, items int, fn func(it int, t *tileAttn)) {
-	threads := threadCount(opt.Threads, items)
-	tiles := make([]tileAttn, threads)
-	for i := range tiles {
-		tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, bk)
-	}
-	forEach(threads, items, func(w, it int) { fn(it, &tiles[w]) })
-	for i := range tiles {
-		tiles[i].release(ws)
-	}
-}
-
 // stridedJob runs the strided pattern in two passes over the same running
 // state: the band |i−j| < l in tiles of consecutive positions, then per
 // residue class ρ the other keys of the column, j ≡ i (mod l), j ≠ i. The
@@ -426,36 +411,17 @@ func (sp Sparse) strided(s Shape, opt Options, q, k, v, out Tensor, ws *Workspac
 	clearEmptyRows(s, opt, out)
 	heads := s.B * s.KVHeads()
 	bandItems, columnItems := heads*job.bandTiles, heads*job.classes*job.tilesPerClass
-	threads := threadCount(opt.Threads, bandItems)
-	if threads == 1 {
-		// Without a closure, so that this path allocates nothing.
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
-		perm := ws.Int32s(rows)
-		for it := range bandItems {
-			job.band(it, &t, perm)
-		}
-		for it := range columnItems {
-			job.column(it, &t, perm)
-		}
-		t.release(ws)
-		ws.PutInt32s(perm)
-	} else {
-		tiles := make([]tileAttn, threads)
-		perms := make([][]int32, threads)
-		for i := range tiles {
-			tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
-			perms[i] = ws.Int32s(rows)
-		}
-		j := job
-		forEach(threads, bandItems, func(w, it int) { j.band(it, &tiles[w], perms[w]) })
-		forEach(threadCount(threads, columnItems), columnItems, func(w, it int) { j.column(it, &tiles[w], perms[w]) })
-		for i := range tiles {
-			tiles[i].release(ws)
-			ws.PutInt32s(perms[i])
-		}
-	}
+	workers := newTeam(threadCount(opt.Threads, bandItems), func(int) tileWorker {
+		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D), rows)
+	})
+	onThreads(job, bandItems, workers, stridedJob.runBand)
+	onThreads(job, columnItems, workers, stridedJob.runColumn)
+	workers.each(func(w tileWorker) { w.release(ws) })
 	ws.PutFloat32s(state)
 }
+
+func (j stridedJob) runBand(it int, w tileWorker)   { j.band(it, &w.t, w.perm) }
+func (j stridedJob) runColumn(it int, w tileWorker) { j.column(it, &w.t, w.perm) }
 
 func (j *stridedJob) band(it int, t *tileAttn, perm []int32) {
 	s, d, l, G := j.s, j.s.D, j.l, j.group
@@ -580,40 +546,18 @@ func (sp Sparse) fixed(s Shape, opt Options, q, k, v, out Tensor, ws *Workspace)
 	clearEmptyRows(s, opt, out)
 	// Blocks of l positions holding the query positions [pLo, M).
 	items := ((s.M-1)/l - pLo/l + 1) * job.subTiles
-	threads := threadCount(opt.Threads, items)
-	tiles := make([]tileAttn, 0, threads)
-	perms := make([][]int32, 0, threads)
-	if threads == 1 {
-		// Without a closure or slices of tiles, so that this path
-		// allocates nothing.
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D))
-		perm := ws.Int32s(rows)
-		for bkv := range s.B * s.KVHeads() {
-			job.head(bkv, k, v)
-			for it := range items {
-				job.tile(it, &t, perm)
-			}
-		}
-		t.release(ws)
-		ws.PutInt32s(perm)
-		ws.PutFloat32s(buf)
-		return
-	}
-	for range threads {
-		tiles = append(tiles, newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D)))
-		perms = append(perms, ws.Int32s(rows))
-	}
+	workers := newTeam(threadCount(opt.Threads, items), func(int) tileWorker {
+		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D), rows)
+	})
 	for bkv := range s.B * s.KVHeads() {
 		job.head(bkv, k, v)
-		j := job
-		forEach(threads, items, func(w, it int) { j.tile(it, &tiles[w], perms[w]) })
+		onThreads(job, items, workers, fixedJob.runTile)
 	}
-	for i := range tiles {
-		tiles[i].release(ws)
-		ws.PutInt32s(perms[i])
-	}
+	workers.each(func(w tileWorker) { w.release(ws) })
 	ws.PutFloat32s(buf)
 }
+
+func (j fixedJob) runTile(it int, w tileWorker) { j.tile(it, &w.t, w.perm) }
 
 // head selects K/V head bkv (batch·Hkv + head) and gathers its summaries.
 func (j *fixedJob) head(bkv int, k, v Tensor) {
@@ -703,18 +647,15 @@ func (sp Sparse) bigbird(s Shape, opt Options, q, k, v, out Tensor, ws *Workspac
 	job := bigbirdJob{s: s, b: opt.Block, r: opt.Random, nb: nb, causal: opt.Causal, bq: bq,
 		subTiles: ceilDiv(opt.Block, bq), random: random, q: q, k: k, v: v, out: out, fault: sp.fault}
 	items := s.B * s.H * nb * job.subTiles
-	if threadCount(opt.Threads, items) == 1 {
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D))
-		for it := range items {
-			job.tile(it, &t)
-		}
-		t.release(ws)
-	} else {
-		j := job
-		runItems(ws, opt, s, bq, keyTile(s.D), items, j.tile)
-	}
+	workers := newTeam(threadCount(opt.Threads, items), func(int) tileWorker {
+		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D), 0)
+	})
+	onThreads(job, items, workers, bigbirdJob.runTile)
+	workers.each(func(w tileWorker) { w.release(ws) })
 	ws.PutInt32s(random)
 }
+
+func (j bigbirdJob) runTile(it int, w tileWorker) { j.tile(it, &w.t) }
 
 func (j *bigbirdJob) tile(it int, t *tileAttn) {
 	s, d, bs := j.s, j.s.D, j.b

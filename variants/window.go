@@ -171,31 +171,15 @@ func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 	job := newWindowJob(s, opt, q, k, v, out, wn.fault)
 	clearEmptyRows(s, opt, out)
 	items := s.B * s.KVHeads() * job.perGroup
-	threads := threadCount(opt.Threads, items)
-	if threads == 1 {
-		t := newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk)
-		perm := ws.Int32s(job.rows)
-		for it := range items {
-			job.item(it, &t, perm)
-		}
-		t.release(ws)
-		ws.PutInt32s(perm)
-		return nil
-	}
-	tiles := make([]tileAttn, threads)
-	perms := make([][]int32, threads)
-	for i := range tiles {
-		tiles[i] = newTile(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk)
-		perms[i] = ws.Int32s(job.rows)
-	}
-	j := job
-	forEach(threads, items, func(w, it int) { j.item(it, &tiles[w], perms[w]) })
-	for i := range tiles {
-		tiles[i].release(ws)
-		ws.PutInt32s(perms[i])
-	}
+	workers := newTeam(threadCount(opt.Threads, items), func(int) tileWorker {
+		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk, job.rows)
+	})
+	onThreads(job, items, workers, windowJob.runItem)
+	workers.each(func(w tileWorker) { w.release(ws) })
 	return nil
 }
+
+func (j windowJob) runItem(it int, w tileWorker) { j.item(it, &w.t, w.perm) }
 
 // windowJob is the geometry of one window Forward. A tile packs the G =
 // H/Hkv query heads that share a K/V head, position by position (column c
