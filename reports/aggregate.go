@@ -322,7 +322,7 @@ func (g *groupAcc) finish() *Group {
 		out.Notes = append(out.Notes, "results merged in this group differ in "+strings.Join(varying, ", "))
 	}
 	if gaussianErrors(out.Series) {
-		out.Notes = append(out.Notes, "relerr was measured on gaussian inputs (no inputs= or err-inputs= key): there exact attention averages almost uniformly over all n keys, so its output is tiny (~1/√n) and every local or sparse approximation shows relerr near or above 1. DESIGN §3: error on gaussian inputs alone is not meaningful; sweep without -inputs (error then comes from llm inputs, docs/accuracy.md), or with -inputs llm, local or npy:DIR of real activations, to judge approximation quality")
+		out.Notes = append(out.Notes, "relerr was measured on gaussian inputs (no inputs= or err-inputs= key): there exact attention averages almost uniformly over all n keys, so its output is tiny (~1/√n) and every local or sparse approximation shows relerr near or above 1. docs/design.md §3: error on gaussian inputs alone is not meaningful; sweep without -inputs (error then comes from llm inputs, docs/accuracy.md), or with -inputs llm, local or npy:DIR of real activations, to judge approximation quality")
 	}
 	for _, s := range out.Series {
 		for _, p := range s.Points {
@@ -509,7 +509,7 @@ func seriesLabel(s *Series, varies func(string) bool, skip string) string {
 				parts = append(parts, "causal")
 			}
 		default:
-			// DESIGN §2's symbol where the knob has one keeps legends short.
+			// docs/design.md §2's symbol where the knob has one keeps legends short.
 			parts = append(parts, vocab.Symbol(p.Key)+"="+p.Value)
 		}
 	}

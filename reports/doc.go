@@ -1,7 +1,7 @@
 // Package reports turns attnbench result files into plots, an HTML page and
 // a Markdown summary.
 //
-// It reads result files only (Go benchmark format, DESIGN §5) through
+// It reads result files only (Go benchmark format, docs/design.md §5) through
 // golang.org/x/perf/benchfmt, and imports neither harness nor variants, so a
 // report can be drawn from files made on any machine by any build.
 //

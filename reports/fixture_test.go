@@ -53,7 +53,7 @@ func pre(variant string) string {
 func exactFlops(n float64) float64 { return 4 * fixBatch * fixHeads * n * n * fixD }
 
 // standardSeries is every variant, with window and linear swept over a
-// knob, following the cost laws of DESIGN §4: time = flashCoef·n² for flash,
+// knob, following the cost laws of docs/design.md §4: time = flashCoef·n² for flash,
 // twice that for full, linear in n for window and linear, n^1.5 for
 // strided sparse.
 func standardSeries() []fixtureSeries {

@@ -16,7 +16,7 @@ func kindText(kind string) (heading, caption string) {
 	case kind == "memory":
 		return "Peak memory vs n", "Median peak workspace bytes during one forward pass (peak-B/op, measured), log-log."
 	case kind == "gflops":
-		return "Throughput vs n", "Model GFLOP/s (DESIGN §4). Horizontal lines: the machine's measured FMA peak for the kernel set in use, for the thread setting of the rows (1 thread or all threads)."
+		return "Throughput vs n", "Model GFLOP/s (docs/design.md §4). Horizontal lines: the machine's measured FMA peak for the kernel set in use, for the thread setting of the rows (1 thread or all threads)."
 	case kind == "relerr-n":
 		return "Approximation error vs n", "Relative Frobenius error ‖O−O*‖/‖O*‖ against exact softmax attention in float64, log-log."
 	case strings.HasPrefix(kind, "relerr-"):

@@ -2,7 +2,7 @@
 # machine-class.sh RESULTS-FILE
 #
 # Prints the machine class of a results file: its cpu model and kernel set
-# (the `cpu:` and `kernels:` config lines, DESIGN §5) as one lower-case
+# (the `cpu:` and `kernels:` config lines, docs/design.md §5) as one lower-case
 # slug, e.g. "intel-xeon-processor-2-10ghz-avx512". Baselines are kept per
 # class in results/baseline-<class>.txt.
 #

@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkAttention times every registered variant at default parameters
-// with names as DESIGN §5 gives them, so these results and attnbench sweep's
+// with names as docs/design.md §5 gives them, so these results and attnbench sweep's
 // compare under benchstat. The flop rate and the measured workspace peak are
 // reported beside ns/op.
 func BenchmarkAttention(b *testing.B) {

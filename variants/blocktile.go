@@ -292,7 +292,7 @@ func (t *tileAttn) mask(c0, c1 int) {
 }
 
 // finish writes each row's O/l to acc; a row that saw no key is zero, as
-// DESIGN §2 defines an empty candidate set.
+// docs/design.md §2 defines an empty candidate set.
 func (t *tileAttn) finish() {
 	d := t.qt.d
 	for i := range t.rows {

@@ -6,7 +6,7 @@ import (
 
 // This file holds the brute-force definitions the references are made of:
 // exact softmax over a candidate set of keys per query, evaluated by direct
-// enumeration in a chosen float type. float64 is the reference (DESIGN
+// enumeration in a chosen float type. float64 is the reference (docs/design.md
 // §3.1); float32 is the naive evaluation whose error sets the tolerance.
 
 // candidates appends the key positions query i of query head (b, h)

@@ -10,7 +10,7 @@ import (
 	"github.com/attnbench/attnbench/variants/inputs"
 )
 
-// This file is a second, independent reading of DESIGN §2's candidate sets
+// This file is a second, independent reading of docs/design.md §2's candidate sets
 // for the deterministic sparse variants, written from the table alone. Each
 // variant's float64 Reference must equal brute-force softmax over these sets.
 // The sets are written for a query at position i; query row r sits at
@@ -156,7 +156,7 @@ func testSecondReading(t *testing.T, s variants.Shape, cases []secondReadingCase
 			if e > 1e-9 {
 				t.Errorf("%s: Reference differs from the second reading by %.3g", label, e)
 			}
-			// DESIGN §4: 4·B·H·D·Σ_i |C(i)|, the candidate sets counted here.
+			// docs/design.md §4: 4·B·H·D·Σ_i |C(i)|, the candidate sets counted here.
 			var pairs int
 			for i := range s.N {
 				p := i + s.M - s.N

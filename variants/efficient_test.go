@@ -84,7 +84,7 @@ func setsString(sets [][]int) string {
 }
 
 // TestCandidateSetsByHand compares Forward's candidate sets with sets
-// worked out by hand from DESIGN §2 on tiny cases.
+// worked out by hand from docs/design.md §2 on tiny cases.
 func TestCandidateSetsByHand(t *testing.T) {
 	all8 := []int{0, 1, 2, 3, 4, 5, 6, 7}
 	cases := []struct {

@@ -36,7 +36,7 @@ func replaceLaterKeys(k, v variants.Tensor, t, huge int, seed uint64) (variants.
 	return k2, v2
 }
 
-// TestFavorCausalNoFuture: causal FAVOR+ (DESIGN §2: the key stabiliser of
+// TestFavorCausalNoFuture: causal FAVOR+ (docs/design.md §2: the key stabiliser of
 // query i is the max over keys j ≤ p_i) must not let a later key change an
 // earlier output. Every key and value at positions ≥ t is replaced, one key
 // by one of huge norm (which, under a max over all keys, would shrink every
@@ -156,7 +156,7 @@ func TestFavorOldDefinitionLeaks(t *testing.T) {
 	}
 }
 
-// bruteLinearGlobalStab is causal FAVOR+ as DESIGN §2 used to define it:
+// bruteLinearGlobalStab is causal FAVOR+ as docs/design.md §2 used to define it:
 // one key stabiliser, the max of ω·k′ over every key of the head.
 func bruteLinearGlobalStab(s variants.Shape, q, k, v variants.Tensor, opt variants.Options, omega []float32) []float64 {
 	// A non-causal stabiliser with the causal sum: compute the quadratic

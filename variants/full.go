@@ -34,7 +34,7 @@ func (Full) Params() []string { return nil }
 
 func (Full) Validate(s Shape, opt Options) error { return s.Check() }
 
-// Flops is DESIGN §4's 4·B·H·N·M·D, causal half of it when M = N. Causal
+// Flops is docs/design.md §4's 4·B·H·N·M·D, causal half of it when M = N. Causal
 // with M ≠ N counts the pairs each query sees, Σ_i min(M, p_i + 1): a
 // decode step (N = 1) sees every key, not half of them.
 func (Full) Flops(s Shape, opt Options) float64 {

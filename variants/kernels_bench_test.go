@@ -12,7 +12,7 @@ import (
 
 // BenchmarkKernels times full and flash with every kernel set this CPU can
 // run, one head, one thread, at the shapes of the speed targets, and
-// reports the fraction of the set's measured FMA peak (%peak, as DESIGN §4)
+// reports the fraction of the set's measured FMA peak (%peak, as docs/design.md §4)
 // beside GFLOP/s. Select with -bench 'Kernels/kernels=avx512/variant=flash'.
 func BenchmarkKernels(b *testing.B) {
 	prev := asm.Active().Name

@@ -7,7 +7,7 @@ import (
 	"github.com/attnbench/attnbench/asm"
 )
 
-// Linear is kernelised linear attention (DESIGN §2): with a feature map φ,
+// Linear is kernelised linear attention (docs/design.md §2): with a feature map φ,
 //
 //	out_i = φ(q_i)ᵀ Σ_{j∈C} φ(k_j) v_jᵀ / (φ(q_i)ᵀ Σ_{j∈C} φ(k_j) + ε),
 //
@@ -44,7 +44,7 @@ import (
 // their own den + ε at once. A later key, however large, only cuts later
 // pieces. On random keys the max grows O(log M) times, so pieces are rare.
 //
-// ε enters FAVOR+ as DESIGN §2 writes it, after the stabilisers: the
+// ε enters FAVOR+ as docs/design.md §2 writes it, after the stabilisers: the
 // stabilised features are scaled by e^−(stabilisers), so on inputs of large
 // norm (N(0,1) at D = 64: ‖x′‖² ≈ 8) the denominator falls below ε = 1e-6
 // and the output tends to 0. That is the regime where FAVOR+'s variance,
@@ -80,7 +80,7 @@ func (Linear) Validate(s Shape, opt Options) error {
 	case math.IsNaN(opt.Eps) || math.IsInf(opt.Eps, 0) || opt.Eps < 0:
 		return badParam("eps", opt.Eps, "must be a finite number ≥ 0")
 	case opt.Scale != 0:
-		// The feature maps of DESIGN §2 have no logit scale (FAVOR+ scales
+		// The feature maps of docs/design.md §2 have no logit scale (FAVOR+ scales
 		// by D^-¼ itself); accepting one and ignoring it would mislead.
 		return badParam("scale", opt.Scale, "linear attention has no logit scale")
 	}
@@ -95,7 +95,7 @@ func linearFeatures(s Shape, opt Options) int {
 	return s.D
 }
 
-// Flops is DESIGN §4's 4·B·H·N·D·F (written 2·(N+M)·D·F, which is the same
+// Flops is docs/design.md §4's 4·B·H·N·D·F (written 2·(N+M)·D·F, which is the same
 // for M = N: building S costs 2·M·D·F, applying it 2·N·D·F) plus the
 // feature map: 2·(N+M)·D·m for FAVOR+'s projections, (N+M)·D for elu.
 func (Linear) Flops(s Shape, opt Options) float64 {

@@ -11,7 +11,7 @@ import (
 	"github.com/attnbench/attnbench/variants/oracle"
 )
 
-// This file holds every variant to DESIGN §1–§2 on the shapes of language
+// This file holds every variant to docs/design.md §1–§2 on the shapes of language
 // model inference, with float64 brute force written here from the design's
 // words, not from the package's references:
 //   - grouped heads: K and V have Hkv heads; query head h reads K/V head
@@ -32,7 +32,7 @@ var llmShapes = []variants.Shape{
 	{B: 1, H: 3, Hkv: 1, N: 35, M: 9, D: 5},
 }
 
-// kvHead is DESIGN §1's head mapping.
+// kvHead is docs/design.md §1's head mapping.
 func kvHead(s variants.Shape, h int) int { return h * s.Hkv / s.H }
 
 // bruteSoftmax is exact softmax over set(h, p) for each query, in float64,
@@ -91,7 +91,7 @@ func keysWhere(m int, in func(j int) bool) []int {
 
 func floorMod(a, n int) int { return ((a % n) + n) % n }
 
-// llmCase is one variant setting with its candidate set read from DESIGN §2
+// llmCase is one variant setting with its candidate set read from docs/design.md §2
 // (nil set: not a candidate-set variant).
 type llmCase struct {
 	variant string
@@ -212,7 +212,7 @@ func lshSet(s variants.Shape, q, k variants.Tensor, opt variants.Options, b int)
 	}
 }
 
-// bruteLinear is DESIGN §2's linear attention read directly: elu+1, or
+// bruteLinear is docs/design.md §2's linear attention read directly: elu+1, or
 // FAVOR+ with the query's own stabiliser and, for keys, the max of ω·k′
 // over all keys of the K/V head, or (causal) over the keys j ≤ p_i only.
 func bruteLinear(s variants.Shape, q, k, v variants.Tensor, opt variants.Options, omega []float32) []float64 {
@@ -298,7 +298,7 @@ func bruteLinear(s variants.Shape, q, k, v variants.Tensor, opt variants.Options
 }
 
 // TestLLMShapes: every variant, GQA and M ≠ N (N = 1, N < M, N > M), causal
-// and not, Forward against the brute force above within DESIGN §3.1's
+// and not, Forward against the brute force above within docs/design.md §3.1's
 // tolerance (its naive float32 error measured against the same brute
 // force); causal rows with p_i < 0 are exactly 0.
 func TestLLMShapes(t *testing.T) {
@@ -437,7 +437,7 @@ func TestFlashSplitK(t *testing.T) {
 
 // TestExactFlopsWithPositions: causal full and flash count the pairs each
 // query sees, Σ_i min(M, p_i + 1), when M ≠ N (a decode step sees all M
-// keys), and keep DESIGN §4's half when M = N.
+// keys), and keep docs/design.md §4's half when M = N.
 func TestExactFlopsWithPositions(t *testing.T) {
 	opt := variants.DefaultOptions()
 	opt.Causal = true

@@ -10,7 +10,7 @@ import (
 // hashing and the sort by bucket; lshforward.go the Forward job;
 // lshdedup.go the dedup across rounds (the tile engine's masker).
 
-// LSH is Reformer attention (DESIGN §2): exact softmax over the keys that
+// LSH is Reformer attention (docs/design.md §2): exact softmax over the keys that
 // share a hash bucket with the query in some round.
 //
 // Shared-QK (the default): the keys are the normalised queries, k_j =
@@ -23,10 +23,10 @@ import (
 // previous one, chunk 0 wrapping to the last. Causal keeps j ≤ i, and then
 // i itself is left out unless it is the set's only member; C(i) = ∪_r
 // P_i^(r), each key once. The self rule is applied per round, in the order
-// DESIGN §2 lists it, after the causal intersection (otherwise the first
+// docs/design.md §2 lists it, after the causal intersection (otherwise the first
 // causal query would have no key at all).
 //
-// The rotations are shared by every head and batch element (DESIGN §2 gives
+// The rotations are shared by every head and batch element (docs/design.md §2 gives
 // one R_r per round).
 //
 // With -shared-qk=false queries and keys are hashed with the same rotations

@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// LSH's definition (DESIGN §2) evaluated by brute force: the candidate
+// LSH's definition (docs/design.md §2) evaluated by brute force: the candidate
 // sets read straight from the buckets, the Reference and Naive built on
 // them, and the exact attention LSH approximates (ExactTarget).
 

@@ -8,7 +8,7 @@ import (
 // the candidate pairs of these inputs, enumerated from the buckets).
 
 // Flops counts the hashing, 2·rows·D·nb/2 per round (rows = N in
-// shared-QK mode as DESIGN §4 writes it; N + M otherwise, since the keys
+// shared-QK mode as docs/design.md §4 writes it; N + M otherwise, since the keys
 // are hashed too), and the expected candidate pairs. The candidate count
 // depends on the data, so Flops is a model, used to plan a sweep; the
 // GFLOP/s attnbench reports use FlopsOn, which counts the pairs. The model
@@ -43,7 +43,7 @@ func (LSH) Flops(s Shape, opt Options) float64 {
 }
 
 // lshHashFlops is the hashing's share of the flops: 2·rows·D·nb/2 per
-// round, rows = N in shared-QK mode as DESIGN §4 writes it, N + M
+// round, rows = N in shared-QK mode as docs/design.md §4 writes it, N + M
 // otherwise (the keys are hashed too).
 func lshHashFlops(s Shape, opt Options) float64 {
 	rows := float64(s.N)
@@ -53,7 +53,7 @@ func lshHashFlops(s Shape, opt Options) float64 {
 	return 2 * float64(s.B*s.H) * rows * float64(s.D) * float64(lshBucketCount(s, opt)) / 2 * float64(opt.Rounds)
 }
 
-// FlopsOn is DESIGN §4's count for these inputs: the hashing as in Flops
+// FlopsOn is docs/design.md §4's count for these inputs: the hashing as in Flops
 // plus 4·D·Σ_i |C(i)| with the candidate sets enumerated from the buckets
 // (each pair once, the self rule included). It runs the same hashing as
 // Forward (hence the same buckets), then walks every query's ranges.

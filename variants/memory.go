@@ -25,7 +25,7 @@ func candidateEvalBytes(s Shape, elem int) int {
 	return addSize(mulSize(elem, s.B, s.H, s.N, s.D), mulSize(elem, s.B, s.H, s.M, s.D), mulSize(elem+32, s.M))
 }
 
-// DefinitionBytes estimates the memory of DESIGN §3.1's check of v's
+// DefinitionBytes estimates the memory of docs/design.md §3.1's check of v's
 // fast path beyond Forward's: Reference (float64) and Naive (float32), both
 // outputs held at once, and MaxLogit.
 func DefinitionBytes(v Variant, s Shape, opt Options) int64 {

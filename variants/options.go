@@ -48,7 +48,7 @@ type Options struct {
 	Eps      float64
 }
 
-// DefaultOptions returns the defaults of DESIGN §2.
+// DefaultOptions returns the defaults of docs/design.md §2.
 func DefaultOptions() Options {
 	o := Options{}
 	for _, p := range params {
@@ -179,7 +179,7 @@ func choiceParam(name, def, usage string, choices []string, field func(*Options)
 	}
 }
 
-// params is the one table of variant parameters (DESIGN §2, §6).
+// params is the one table of variant parameters (docs/design.md §2, §6).
 var params = []Param{
 	{
 		Name: "scale", Usage: "logit scale (0 = 1/√d)", Default: "0",

@@ -18,7 +18,7 @@ import (
 // K/V heads; M ≠ N with causal puts the queries at the last positions), causal,
 // thread counts, scales, input kinds and every variant's knobs at random
 // (the seed is fixed) and holds each valid case to its float64 definition
-// with DESIGN §3.1's rule; outputs must be finite. The listed shapes and
+// with docs/design.md §3.1's rule; outputs must be finite. The listed shapes and
 // knobs of TestParity are the cases someone thought of; these are the
 // rest. ATTNBENCH_RANDOM_CASES=N runs N cases with seed N instead of 200.
 func TestRandomConfigurations(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 )
 
 // Sparse is fixed-pattern sparse attention, exact softmax over a candidate
-// set C(i) that depends only on positions (DESIGN §2):
+// set C(i) that depends only on positions (docs/design.md §2):
 //
 //   - strided (Sparse Transformer): non-causal |i−j| < l or (i−j) mod l = 0;
 //     causal i−l < j ≤ i or (i−j) mod l = 0, with j ≤ i.

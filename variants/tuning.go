@@ -79,7 +79,7 @@ func tuned(key TileKey) Tiles {
 // d, the ones an untuned Forward uses.
 func DefaultTiles(e Engine, d int) Tiles {
 	// A K tile and a V tile of bk×D floats each stay in L2 with room to
-	// spare; bk in 64..256 as DESIGN §2 says.
+	// spare; bk in 64..256 as docs/design.md §2 says.
 	bk := min(256, max(64, 16384/max(d, 1)))
 	switch e {
 	case EngineFlash, EngineFull:

@@ -29,13 +29,13 @@ type Variant interface {
 	// Forward computes out from q, k, v in float32. Every scratch byte comes
 	// from ws. out must be allocated with q's shape.
 	Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error
-	// Reference computes the variant's definition (DESIGN §2) in float64 by
+	// Reference computes the variant's definition (docs/design.md §2) in float64 by
 	// brute force, independently of Forward's algorithm.
 	Reference(q, k, v Tensor, opt Options) ([]float64, error)
 	// Naive evaluates the same definition as Reference in plain float32:
-	// the yardstick of the parity tolerance (DESIGN §3.1).
+	// the yardstick of the parity tolerance (docs/design.md §3.1).
 	Naive(q, k, v Tensor, opt Options) ([]float32, error)
-	// Flops is the flop count of DESIGN §4 for shape s: exact where the
+	// Flops is the flop count of docs/design.md §4 for shape s: exact where the
 	// candidate sets follow from the shape alone, a model where they
 	// depend on the data (see DataFlopser and UsefulFlops).
 	Flops(s Shape, opt Options) float64
@@ -46,7 +46,7 @@ type Variant interface {
 
 // DataFlopser is implemented by variants whose useful work depends on the
 // inputs, not only on the shape (LSH: its candidate sets follow the hash
-// buckets). FlopsOn counts DESIGN §4's useful flops exactly for these
+// buckets). FlopsOn counts docs/design.md §4's useful flops exactly for these
 // inputs; Flops stays a model of them, for planning before the inputs
 // exist.
 type DataFlopser interface {
@@ -54,7 +54,7 @@ type DataFlopser interface {
 }
 
 // UsefulFlops returns the useful flops of v's Forward on these inputs
-// (DESIGN §4): counted by FlopsOn where v implements it, else Flops.
+// (docs/design.md §4): counted by FlopsOn where v implements it, else Flops.
 func UsefulFlops(v Variant, q, k, vv Tensor, opt Options) (float64, error) {
 	if c, ok := v.(DataFlopser); ok {
 		return c.FlopsOn(q, k, vv, opt)
@@ -75,7 +75,7 @@ type ExactTargeter interface {
 }
 
 // ExactAttention returns the exact softmax attention that variant v
-// approximates, in float64 (DESIGN §3.2).
+// approximates, in float64 (docs/design.md §3.2).
 func ExactAttention(v Variant, q, k, vv Tensor, opt Options) ([]float64, error) {
 	if t, ok := v.(ExactTargeter); ok {
 		return t.ExactTarget(q, k, vv, opt)

@@ -97,7 +97,7 @@ func knobString(v variants.Variant, o variants.Options) string {
 }
 
 // TestParity holds every registered variant's Forward to its own float64
-// definition with the tolerance rule of DESIGN §3.1, for every kernel set.
+// definition with the tolerance rule of docs/design.md §3.1, for every kernel set.
 func TestParity(t *testing.T) {
 	forEachKernelSet(t, func(t *testing.T) {
 		for _, name := range variants.Names() {

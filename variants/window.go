@@ -6,7 +6,7 @@ import (
 	"github.com/attnbench/attnbench/asm"
 )
 
-// Window is sliding-window attention as in Longformer (DESIGN §2): query i
+// Window is sliding-window attention as in Longformer (docs/design.md §2): query i
 // attends to keys j = i + dilation·t for t ∈ [−w, w] (causal: t ∈ [−w, 0]),
 // 0 ≤ j < M, plus g global tokens: the first g positions attend to all keys
 // and are attended by all queries. Causal attention intersects every set
@@ -69,7 +69,7 @@ func positionsDefined(s Shape, opt Options) error {
 	return nil
 }
 
-// windowKeys returns the number of keys query i sees (DESIGN §2), in O(1).
+// windowKeys returns the number of keys query i sees (docs/design.md §2), in O(1).
 func windowKeys(s Shape, opt Options, i int) int {
 	g, w, dil := opt.Global, opt.Window, opt.Dilation
 	i = s.QueryPos(i)

@@ -20,7 +20,7 @@ import (
 	"github.com/attnbench/attnbench/internal/setting"
 )
 
-// Exit codes, as DESIGN §6 defines them.
+// Exit codes, as docs/design.md §6 defines them.
 const (
 	exitOK       = 0
 	exitCheck    = 1 // a check failed: parity, gate
@@ -149,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var tuningNote string
 	switch name {
 	case "sweep", "run", "parity":
-		// The commands that run Forward use the cached tiles (DESIGN §6).
+		// The commands that run Forward use the cached tiles (docs/design.md §6).
 		tuningNote = loadTuning()
 	}
 	err := c.run(args[1:], stdout, stderr)

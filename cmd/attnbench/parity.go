@@ -170,7 +170,7 @@ func runParity(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "parity: %d passed, %d failed\n", len(cases)-failed, failed)
 	if failed > 0 {
-		return checkFailed("%d of %d cases exceed the tolerance of DESIGN §3.1", failed, len(cases))
+		return checkFailed("%d of %d cases exceed the tolerance of docs/design.md §3.1", failed, len(cases))
 	}
 	return nil
 }

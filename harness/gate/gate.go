@@ -1,5 +1,5 @@
 // Package gate decides whether benchmark results NEW regressed against
-// results BASE, both in Go benchmark format (DESIGN §5).
+// results BASE, both in Go benchmark format (docs/design.md §5).
 //
 // # Statistics
 //
@@ -18,7 +18,7 @@
 // The bad direction comes from `Unit X better=higher|lower` lines in either
 // file. Without one, the units whose meaning is fixed have a default
 // (knownUnits: Go's ns/op, B/op, allocs/op, MB/s and attnbench's units of
-// DESIGN §4, vocab.Units); any other selected unit is an error, because a gate that
+// docs/design.md §4, vocab.Units); any other selected unit is an error, because a gate that
 // cannot tell a regression from an improvement must not guess.
 //
 // Deterministic units: a unit such as peak-B/op is often identical in every

@@ -335,7 +335,7 @@ func TestUnitsAreTidied(t *testing.T) {
 	}
 }
 
-// Concatenated files (config lines repeated mid-file, DESIGN §5) pool their
+// Concatenated files (config lines repeated mid-file, docs/design.md §5) pool their
 // samples by benchmark name.
 func TestConcatenatedFilesPool(t *testing.T) {
 	base1, base2 := newSynth(23), newSynth(24)

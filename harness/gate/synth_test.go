@@ -32,7 +32,7 @@ type synth struct {
 	peakBytes float64
 	// gflops adds a GFLOP/s column (flops / time).
 	gflops bool
-	// units are the `Unit` metadata lines; nil writes DESIGN §5's.
+	// units are the `Unit` metadata lines; nil writes docs/design.md §5's.
 	units []string
 	seed  uint64
 }

@@ -1,4 +1,4 @@
-// Package parity runs DESIGN §3's checks over a grid of cases: it makes each
+// Package parity runs docs/design.md §3's checks over a grid of cases: it makes each
 // case's inputs, refuses what would not fit in memory, and asks
 // variants/oracle both questions (is the fast path right, how far is it from
 // exact attention) plus the variant's coverage.
@@ -23,7 +23,7 @@ type Case struct {
 	Seed    uint64 // input seed
 }
 
-// Result holds both answers of DESIGN §3 for one case.
+// Result holds both answers of docs/design.md §3 for one case.
 type Result struct {
 	Case
 	FastPath oracle.FastPath

@@ -1,5 +1,5 @@
 // Package results writes benchmark samples as they are measured, in the Go
-// benchmark format (DESIGN §5, read by benchstat), or as CSV or JSON lines
+// benchmark format (docs/design.md §5, read by benchstat), or as CSV or JSON lines
 // for pandas, and reads back what a file already holds so an interrupted
 // sweep can be resumed.
 //

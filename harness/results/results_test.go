@@ -78,7 +78,7 @@ func TestTextRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := buf.String()
-	// The layout of DESIGN §5: configuration, Unit lines, then results.
+	// The layout of docs/design.md §5: configuration, Unit lines, then results.
 	wantStart := "goos: linux\ngoarch: amd64\ncpu: Test CPU @ 2.10GHz\nkernels: generic\ngo: go1.26.8\n" +
 		"attnbench: v0.0.0-devel\npeak-gflops: 12.5\npeak-gflops-all: 25\ncommand: attnbench sweep -n 16,32\n" +
 		"Unit ns/op better=lower\nUnit GFLOP/s better=higher\nUnit %peak better=higher\nUnit GB/s better=higher\nUnit peak-B/op better=lower\n" +

@@ -64,7 +64,7 @@ type Case struct {
 	Variant variants.Variant
 	Shape   variants.Shape
 	Opt     variants.Options
-	// Name is the benchmark name (without "Benchmark"), DESIGN §5.
+	// Name is the benchmark name (without "Benchmark"), docs/design.md §5.
 	Name string
 	// Keys holds every name key with defaults filled in, the columns of
 	// CSV and JSON output.
@@ -330,7 +330,7 @@ func checkList[T comparable](flag string, vals []T) error {
 	return nil
 }
 
-// newCase names a case. Its keys come in vocab.NameKeys order (DESIGN
+// newCase names a case. Its keys come in vocab.NameKeys order (docs/design.md
 // §5): variant, causal, batch, heads, kv-heads (only when it differs from
 // heads), n, m (only when m ≠ n), d; then, only when not at their
 // defaults, threads, inputs (default gaussian), err-inputs (only when the

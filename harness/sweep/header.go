@@ -12,7 +12,7 @@ import (
 )
 
 // Schema returns what a sweep's results file carries besides its rows
-// (DESIGN §5): the configuration lines goos, goarch, cpu, kernels, tuning
+// (docs/design.md §5): the configuration lines goos, goarch, cpu, kernels, tuning
 // (the cached tile choices in effect, or none: a tuned and an untuned run
 // must not merge in benchstat), go, attnbench, peak-gflops and
 // peak-gflops-all (with peak-method and peak-bandwidth, when a peak is

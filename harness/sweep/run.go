@@ -175,7 +175,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 			return 0, &caseError{c.Name, err}
 		}
 	}
-	// Useful flops as DESIGN §4 counts them on these inputs (LSH's
+	// Useful flops as docs/design.md §4 counts them on these inputs (LSH's
 	// candidate pairs depend on the data), counted once, outside the
 	// timing.
 	flops, err := variants.UsefulFlops(c.Variant, q, k, v, c.Opt)
@@ -253,7 +253,7 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 // KVBoundN is the largest N whose result lines carry GB/s: with so few
 // queries per K/V row the time is bound by reading K and V (decode, small
 // prefill chunks), and bytes per second is the figure to hold against the
-// machine's memory bandwidth (DESIGN §4). Only exact variants carry it:
+// machine's memory bandwidth (docs/design.md §4). Only exact variants carry it:
 // they read every key, while a window or a sparse pattern reads a few.
 const KVBoundN = 16
 

@@ -1,5 +1,5 @@
 // Package tune measures the tile choices of the fast paths on this machine
-// and keeps the winners (`attnbench tune`, DESIGN §6). For each kernel set,
+// and keeps the winners (`attnbench tune`, docs/design.md §6). For each kernel set,
 // tile engine (flash, full, and the block engine of window/sparse/lsh),
 // head dimension and causality it times a small set of candidate tile sizes
 // against the built-in default, with the harness's own timer (timing), in

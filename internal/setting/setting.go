@@ -11,7 +11,7 @@ package setting
 // "window -1: must be ≥ 0", "variants: no variant given",
 // "inputs npy:DIR: no directory given".
 type Error struct {
-	Name   string // the setting, as DESIGN names it (and the flag spells it)
+	Name   string // the setting, as docs/design.md names it (and the flag spells it)
 	Value  string // the value as given, "" when the problem is not one value
 	Reason string // what is wrong with it
 	Err    error  // the cause, when there is one (variants.ErrUnsupported, a file's error)

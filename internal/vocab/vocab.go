@@ -1,7 +1,7 @@
 // Package vocab is the one vocabulary of attnbench's results: the units a
 // result line carries and which way each is better, the keys of a benchmark
 // name in the order names carry them, the parameters every variant takes,
-// and the order variants are shown in (DESIGN §4, §5).
+// and the order variants are shown in (docs/design.md §4, §5).
 //
 // It imports nothing of attnbench's, so the sweep that writes results
 // (harness/), the variants that own the parameters (variants/) and the
@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-// Units, as result lines carry them (DESIGN §4).
+// Units, as result lines carry them (docs/design.md §4).
 const (
 	NsPerOp     = "ns/op"     // time per Forward
 	GFLOPS      = "GFLOP/s"   // useful flops per second
@@ -103,7 +103,7 @@ const (
 	CaseKey Kind = iota
 	// VariantParam is a parameter some variants read (Variant.Params).
 	VariantParam
-	// UniversalParam is a parameter every variant takes (DESIGN §2).
+	// UniversalParam is a parameter every variant takes (docs/design.md §2).
 	UniversalParam
 )
 
@@ -111,13 +111,13 @@ const (
 type NameKey struct {
 	Name string
 	Kind Kind
-	// Symbol is DESIGN §2's symbol for a knob, which keeps legends short;
+	// Symbol is docs/design.md §2's symbol for a knob, which keeps legends short;
 	// "" where the name is used.
 	Symbol string
 }
 
 // nameKeys is every key of a benchmark name, in the order names carry them
-// (DESIGN §5): the case keys, each variant's own parameters (grouped by
+// (docs/design.md §5): the case keys, each variant's own parameters (grouped by
 // variant, as variants/options.go lists them), then the universal ones.
 var nameKeys = []NameKey{
 	{"variant", CaseKey, ""}, {"causal", CaseKey, ""},
@@ -173,7 +173,7 @@ func KeyRank(name string) int {
 	return len(nameKeys)
 }
 
-// Symbol returns DESIGN §2's symbol for key name, or name itself when it
+// Symbol returns docs/design.md §2's symbol for key name, or name itself when it
 // has none.
 func Symbol(name string) string {
 	if i := KeyRank(name); i < len(nameKeys) && nameKeys[i].Symbol != "" {

@@ -36,7 +36,7 @@ func TestTablesHoldEachNameOnce(t *testing.T) {
 
 // TestKindsComeInNameOrder: the case keys first, the universal parameters
 // last, so a variant's own knobs sit between what the case is and what
-// every variant takes (DESIGN §5).
+// every variant takes (docs/design.md §5).
 func TestKindsComeInNameOrder(t *testing.T) {
 	last := CaseKey
 	for _, k := range NameKeys() {
@@ -46,7 +46,7 @@ func TestKindsComeInNameOrder(t *testing.T) {
 		last = k.Kind
 	}
 	if got := Universal(); !slices.Equal(got, []string{"scale", "seed"}) {
-		t.Errorf("universal parameters %v, want DESIGN §2's scale and seed", got)
+		t.Errorf("universal parameters %v, want docs/design.md §2's scale and seed", got)
 	}
 	if !IsUniversal("seed") || IsUniversal("window") || IsUniversal("nope") {
 		t.Error("IsUniversal")

@@ -1,5 +1,5 @@
 // Package inputs makes the Q, K, V tensors that attnbench measures and
-// checks variants on (DESIGN §3). Every kind is seeded: the same kind, shape
+// checks variants on (docs/design.md §3). Every kind is seeded: the same kind, shape
 // and seed always give the same tensors. It sits beside variants, below
 // harness, so variants' own tests and the harness draw the same inputs.
 package inputs

@@ -1,5 +1,5 @@
 // Package oracle judges a variant's float32 output against float64
-// definitions, DESIGN §3's two questions: is the fast path right (Forward
+// definitions, docs/design.md §3's two questions: is the fast path right (Forward
 // against the variant's own Reference, held to a tolerance set by a naive
 // float32 evaluation, §3.1), and how far is it from exact softmax attention
 // (reported, not gated, §3.2). It sits beside variants, below harness, so
@@ -27,10 +27,10 @@ type FastPath struct {
 // at most u·|x|.
 const unitRoundoff = 1.0 / (1 << 24)
 
-// Tolerance is DESIGN §3.1's bound, as FlashAttention's tests set it: twice
+// Tolerance is docs/design.md §3.1's bound, as FlashAttention's tests set it: twice
 // the error a naive float32 evaluation of the same definition makes, plus
 // 1e-6 of the largest |V| so that an exactly-representable case still
-// leaves room for reassociation — plus one term DESIGN does not have, the
+// leaves room for reassociation — plus one term docs/design.md does not have, the
 // rounding floor of the logits.
 //
 // Why the floor: any float32 evaluation rounds each logit l at least once,
