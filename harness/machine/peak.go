@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/attnbench/attnbench/asm"
+	"github.com/attnbench/attnbench/internal/atomicfile"
 )
 
 // Peak is the measured capability of this machine for one kernel set.
@@ -100,18 +101,7 @@ func SavePeak(p Peak) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".peak-*")
-	if err != nil {
-		return "", err
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return "", errors.Join(werr, cerr)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(path, append(b, '\n')); err != nil {
 		return "", err
 	}
 	return path, nil
