@@ -27,7 +27,7 @@ set -eu
 
 GO=${GO:-go}
 GATE_ROUNDS=${GATE_ROUNDS:-10}
-GATE_SWEEP=${GATE_SWEEP:--variants full,flash -n 256,512 -d 64 -benchtime 20x}
+GATE_SWEEP=${GATE_SWEEP:--variants full,flash -n 256,512 -d 64 -benchtime 20x -pattern-n 0}
 GATE_THRESHOLD=${GATE_THRESHOLD:-5%}
 GATE_BASELINE_THRESHOLD=${GATE_BASELINE_THRESHOLD:-10%}
 GATE_ALPHA=${GATE_ALPHA:-0.05}
