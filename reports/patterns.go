@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -53,6 +54,9 @@ func patternsPath(resultsPath, name string) string {
 	return filepath.Join(filepath.Dir(resultsPath), name)
 }
 
+// patternMaxBytes bounds a maps file's uncompressed size.
+const patternMaxBytes = 256 << 20
+
 // patternsFile is the maps file: gzip-compressed JSON.
 type patternsFile struct {
 	Format int    `json:"format"`
@@ -84,8 +88,14 @@ func readPatterns(path string) (*patternsFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a gzip file: %v", path, err)
 	}
+	// A hostile file may decompress without end (a gzip bomb): no real
+	// maps file comes near this cap (8 maps at the largest side are ~50 MB).
+	lr := &io.LimitedReader{R: zr, N: patternMaxBytes + 1}
 	var p patternsFile
-	if err := json.NewDecoder(zr).Decode(&p); err != nil {
+	if err := json.NewDecoder(lr).Decode(&p); err != nil {
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("%s: more than %d MiB uncompressed, not a maps file attnbench writes", path, patternMaxBytes>>20)
+		}
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	switch {

@@ -171,3 +171,24 @@ func readBytes(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// A maps file that decompresses without end (a gzip bomb) is refused once
+// it passes the cap, without reading it all.
+func TestPatternsGzipBombRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bomb.patterns.json.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write([]byte(`{"format":1,"notes":["`))
+	chunk := bytes.Repeat([]byte("a"), 1<<20)
+	for range patternMaxBytes>>20 + 2 {
+		zw.Write(chunk)
+	}
+	zw.Close()
+	f.Close()
+	if _, err := readPatterns(path); err == nil || !strings.Contains(err.Error(), "uncompressed") {
+		t.Fatalf("readPatterns on a gzip bomb: %v, want the size refusal", err)
+	}
+}
