@@ -54,8 +54,9 @@ func patternsPath(resultsPath, name string) string {
 	return filepath.Join(filepath.Dir(resultsPath), name)
 }
 
-// patternMaxBytes bounds a maps file's uncompressed size.
-const patternMaxBytes = 256 << 20
+// patternMaxBytes bounds a maps file's uncompressed size (a variable so a
+// test can lower it).
+var patternMaxBytes int64 = 256 << 20
 
 // patternsFile is the maps file: gzip-compressed JSON.
 type patternsFile struct {

@@ -175,6 +175,8 @@ func readBytes(t *testing.T, path string) []byte {
 // A maps file that decompresses without end (a gzip bomb) is refused once
 // it passes the cap, without reading it all.
 func TestPatternsGzipBombRefused(t *testing.T) {
+	defer func(n int64) { patternMaxBytes = n }(patternMaxBytes)
+	patternMaxBytes = 4 << 20
 	path := filepath.Join(t.TempDir(), "bomb.patterns.json.gz")
 	f, err := os.Create(path)
 	if err != nil {
