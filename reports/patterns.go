@@ -80,6 +80,13 @@ type patternsFile struct {
 
 // readPatterns reads and checks a maps file.
 func readPatterns(path string) (*patternsFile, error) {
+	// The path comes from a results file: a device or a pipe would block
+	// or never end.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -194,3 +194,11 @@ func TestPatternsGzipBombRefused(t *testing.T) {
 		t.Fatalf("readPatterns on a gzip bomb: %v, want the size refusal", err)
 	}
 }
+
+// A maps path naming a device (it comes from a results file) is refused
+// before it is opened.
+func TestPatternsDeviceRefused(t *testing.T) {
+	if _, err := readPatterns(os.DevNull); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("readPatterns(%s): %v, want a refusal", os.DevNull, err)
+	}
+}
