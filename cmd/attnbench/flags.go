@@ -129,7 +129,10 @@ func parseInts(name, s string, min int) ([]int, error) {
 		if _, err := fmt.Sscan(f, &v); err != nil || fmt.Sprint(v) != f {
 			return nil, fmt.Errorf("-%s %s: %q is not an integer", name, s, f)
 		}
-		if v < min {
+		if v < min && f == s {
+			return nil, fmt.Errorf("-%s %s: must be ≥ %d", name, s, min)
+		}
+		if v < min { // name the bad value of a list
 			return nil, fmt.Errorf("-%s %s: %d must be ≥ %d", name, s, v, min)
 		}
 		out = append(out, v)
