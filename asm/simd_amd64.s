@@ -1426,7 +1426,7 @@ TEXT ·gemms2_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Y0
 	VBROADCASTSS c_zero<>+0(SB), Y1
 	VBROADCASTSS c_zero<>+0(SB), Y2
@@ -1521,6 +1521,76 @@ block_store:
 	SUBQ    $0x06, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Y0
+	VBROADCASTSS c_zero<>+0(SB), Y1
+	VBROADCASTSS c_zero<>+0(SB), Y2
+	VBROADCASTSS c_zero<>+0(SB), Y3
+	VBROADCASTSS c_zero<>+0(SB), Y4
+	VBROADCASTSS c_zero<>+0(SB), Y5
+	VBROADCASTSS c_zero<>+0(SB), Y6
+	VBROADCASTSS c_zero<>+0(SB), Y7
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y8
+	VMOVUPS      32(R12), Y9
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (R11)(CX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R11)(CX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R11)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	VMAXPS  Y2, Y0, Y0
+	VMAXPS  Y4, Y0, Y0
+	VMAXPS  Y6, Y0, Y0
+	VMAXPS  (R10), Y0, Y0
+	VMOVUPS Y0, (R10)
+	VMAXPS  Y3, Y1, Y1
+	VMAXPS  Y5, Y1, Y1
+	VMAXPS  Y7, Y1, Y1
+	VMAXPS  32(R10), Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -1579,7 +1649,7 @@ TEXT ·gemmacc2_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Y0
 	VMOVUPS      32(R11), Y1
@@ -1693,6 +1763,91 @@ block_next:
 	SUBQ $0x06, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Y0
+	VMOVUPS      32(R11), Y1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y2
+	VMOVUPS      32(R11), Y3
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y4
+	VMOVUPS      32(R11), Y5
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y6
+	VMOVUPS      32(R11), Y7
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Y8
+	VMULPS       Y8, Y0, Y0
+	VMULPS       Y8, Y1, Y1
+	VBROADCASTSS 4(R10), Y8
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y3, Y3
+	VBROADCASTSS 8(R10), Y8
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y8, Y5, Y5
+	VBROADCASTSS 12(R10), Y8
+	VMULPS       Y8, Y6, Y6
+	VMULPS       Y8, Y7, Y7
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y8
+	VMOVUPS      32(R12), Y9
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (R11)(CX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R11)(CX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R11)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -1760,7 +1915,7 @@ TEXT ·gemms1_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Y0
 	VBROADCASTSS c_zero<>+0(SB), Y1
 	VBROADCASTSS c_zero<>+0(SB), Y2
@@ -1845,6 +2000,58 @@ block_store:
 	SUBQ    $0x08, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Y0
+	VBROADCASTSS c_zero<>+0(SB), Y1
+	VBROADCASTSS c_zero<>+0(SB), Y2
+	VBROADCASTSS c_zero<>+0(SB), Y3
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y4
+	VBROADCASTSS (R11), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (R11)(CX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (R11)(CX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (R11)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y3, (DX)
+	VMAXPS  Y1, Y0, Y0
+	VMAXPS  Y2, Y0, Y0
+	VMAXPS  Y3, Y0, Y0
+	VMAXPS  (R10), Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -1897,7 +2104,7 @@ TEXT ·gemmacc1_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Y0
 	ADDQ         R8, R11
@@ -2005,6 +2212,74 @@ block_store:
 block_next:
 	SUBQ $0x08, R9
 	JMP  block
+
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Y0
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y2
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y3
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Y4
+	VMULPS       Y4, Y0, Y0
+	VBROADCASTSS 4(R10), Y4
+	VMULPS       Y4, Y1, Y1
+	VBROADCASTSS 8(R10), Y4
+	VMULPS       Y4, Y2, Y2
+	VBROADCASTSS 12(R10), Y4
+	VMULPS       Y4, Y3, Y3
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y4
+	VBROADCASTSS (R11), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (R11)(CX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (R11)(CX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (R11)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y3, (DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
 
 single:
 	TESTQ        R9, R9
@@ -3622,7 +3897,7 @@ TEXT ·gemms4_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Z0
 	VBROADCASTSS c_zero<>+0(SB), Z1
 	VBROADCASTSS c_zero<>+0(SB), Z2
@@ -3769,6 +4044,112 @@ block_store:
 	SUBQ    $0x06, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Z0
+	VBROADCASTSS c_zero<>+0(SB), Z1
+	VBROADCASTSS c_zero<>+0(SB), Z2
+	VBROADCASTSS c_zero<>+0(SB), Z3
+	VBROADCASTSS c_zero<>+0(SB), Z4
+	VBROADCASTSS c_zero<>+0(SB), Z5
+	VBROADCASTSS c_zero<>+0(SB), Z6
+	VBROADCASTSS c_zero<>+0(SB), Z7
+	VBROADCASTSS c_zero<>+0(SB), Z8
+	VBROADCASTSS c_zero<>+0(SB), Z9
+	VBROADCASTSS c_zero<>+0(SB), Z10
+	VBROADCASTSS c_zero<>+0(SB), Z11
+	VBROADCASTSS c_zero<>+0(SB), Z12
+	VBROADCASTSS c_zero<>+0(SB), Z13
+	VBROADCASTSS c_zero<>+0(SB), Z14
+	VBROADCASTSS c_zero<>+0(SB), Z15
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z16
+	VMOVUPS      64(R12), Z17
+	VMOVUPS      128(R12), Z18
+	VMOVUPS      192(R12), Z19
+	VBROADCASTSS (R11), Z20
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS (R11)(CX*1), Z20
+	VFMADD231PS  Z16, Z20, Z4
+	VFMADD231PS  Z17, Z20, Z5
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS (R11)(CX*2), Z20
+	VFMADD231PS  Z16, Z20, Z8
+	VFMADD231PS  Z17, Z20, Z9
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS (R11)(DX*1), Z20
+	VFMADD231PS  Z16, Z20, Z12
+	VFMADD231PS  Z17, Z20, Z13
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z10, 128(DX)
+	VMOVUPS Z11, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	VMAXPS  Z4, Z0, Z0
+	VMAXPS  Z8, Z0, Z0
+	VMAXPS  Z12, Z0, Z0
+	VMAXPS  (R10), Z0, Z0
+	VMOVUPS Z0, (R10)
+	VMAXPS  Z5, Z1, Z1
+	VMAXPS  Z9, Z1, Z1
+	VMAXPS  Z13, Z1, Z1
+	VMAXPS  64(R10), Z1, Z1
+	VMOVUPS Z1, 64(R10)
+	VMAXPS  Z6, Z2, Z2
+	VMAXPS  Z10, Z2, Z2
+	VMAXPS  Z14, Z2, Z2
+	VMAXPS  128(R10), Z2, Z2
+	VMOVUPS Z2, 128(R10)
+	VMAXPS  Z7, Z3, Z3
+	VMAXPS  Z11, Z3, Z3
+	VMAXPS  Z15, Z3, Z3
+	VMAXPS  192(R10), Z3, Z3
+	VMOVUPS Z3, 192(R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -3839,7 +4220,7 @@ TEXT ·gemmacc4_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Z0
 	VMOVUPS      64(R11), Z1
@@ -4003,6 +4384,125 @@ block_next:
 	SUBQ $0x06, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Z0
+	VMOVUPS      64(R11), Z1
+	VMOVUPS      128(R11), Z2
+	VMOVUPS      192(R11), Z3
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z4
+	VMOVUPS      64(R11), Z5
+	VMOVUPS      128(R11), Z6
+	VMOVUPS      192(R11), Z7
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z8
+	VMOVUPS      64(R11), Z9
+	VMOVUPS      128(R11), Z10
+	VMOVUPS      192(R11), Z11
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Z16
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VBROADCASTSS 4(R10), Z16
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VBROADCASTSS 8(R10), Z16
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VBROADCASTSS 12(R10), Z16
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z16
+	VMOVUPS      64(R12), Z17
+	VMOVUPS      128(R12), Z18
+	VMOVUPS      192(R12), Z19
+	VBROADCASTSS (R11), Z20
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS (R11)(CX*1), Z20
+	VFMADD231PS  Z16, Z20, Z4
+	VFMADD231PS  Z17, Z20, Z5
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS (R11)(CX*2), Z20
+	VFMADD231PS  Z16, Z20, Z8
+	VFMADD231PS  Z17, Z20, Z9
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS (R11)(DX*1), Z20
+	VFMADD231PS  Z16, Z20, Z12
+	VFMADD231PS  Z17, Z20, Z13
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z10, 128(DX)
+	VMOVUPS Z11, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4080,7 +4580,7 @@ TEXT ·gemms2_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Z0
 	VBROADCASTSS c_zero<>+0(SB), Z1
 	VBROADCASTSS c_zero<>+0(SB), Z2
@@ -4199,6 +4699,76 @@ block_store:
 	SUBQ    $0x08, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Z0
+	VBROADCASTSS c_zero<>+0(SB), Z1
+	VBROADCASTSS c_zero<>+0(SB), Z2
+	VBROADCASTSS c_zero<>+0(SB), Z3
+	VBROADCASTSS c_zero<>+0(SB), Z4
+	VBROADCASTSS c_zero<>+0(SB), Z5
+	VBROADCASTSS c_zero<>+0(SB), Z6
+	VBROADCASTSS c_zero<>+0(SB), Z7
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z8
+	VMOVUPS      64(R12), Z9
+	VBROADCASTSS (R11), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (R11)(CX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R11)(CX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R11)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	VMAXPS  Z2, Z0, Z0
+	VMAXPS  Z4, Z0, Z0
+	VMAXPS  Z6, Z0, Z0
+	VMAXPS  (R10), Z0, Z0
+	VMOVUPS Z0, (R10)
+	VMAXPS  Z3, Z1, Z1
+	VMAXPS  Z5, Z1, Z1
+	VMAXPS  Z7, Z1, Z1
+	VMAXPS  64(R10), Z1, Z1
+	VMOVUPS Z1, 64(R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4257,7 +4827,7 @@ TEXT ·gemmacc2_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Z0
 	VMOVUPS      64(R11), Z1
@@ -4399,6 +4969,91 @@ block_next:
 	SUBQ $0x08, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Z0
+	VMOVUPS      64(R11), Z1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z2
+	VMOVUPS      64(R11), Z3
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z4
+	VMOVUPS      64(R11), Z5
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VBROADCASTSS 4(R10), Z8
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VBROADCASTSS 8(R10), Z8
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VBROADCASTSS 12(R10), Z8
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z8
+	VMOVUPS      64(R12), Z9
+	VBROADCASTSS (R11), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (R11)(CX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R11)(CX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R11)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4466,7 +5121,7 @@ TEXT ·gemms1_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Z0
 	VBROADCASTSS c_zero<>+0(SB), Z1
 	VBROADCASTSS c_zero<>+0(SB), Z2
@@ -4551,6 +5206,58 @@ block_store:
 	SUBQ    $0x08, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Z0
+	VBROADCASTSS c_zero<>+0(SB), Z1
+	VBROADCASTSS c_zero<>+0(SB), Z2
+	VBROADCASTSS c_zero<>+0(SB), Z3
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z4
+	VBROADCASTSS (R11), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (R11)(CX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (R11)(CX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (R11)(DX*1), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z3, (DX)
+	VMAXPS  Z1, Z0, Z0
+	VMAXPS  Z2, Z0, Z0
+	VMAXPS  Z3, Z0, Z0
+	VMAXPS  (R10), Z0, Z0
+	VMOVUPS Z0, (R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4603,7 +5310,7 @@ TEXT ·gemmacc1_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Z0
 	ADDQ         R8, R11
@@ -4711,6 +5418,74 @@ block_store:
 block_next:
 	SUBQ $0x08, R9
 	JMP  block
+
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Z0
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z2
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z3
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Z4
+	VMULPS       Z4, Z0, Z0
+	VBROADCASTSS 4(R10), Z4
+	VMULPS       Z4, Z1, Z1
+	VBROADCASTSS 8(R10), Z4
+	VMULPS       Z4, Z2, Z2
+	VBROADCASTSS 12(R10), Z4
+	VMULPS       Z4, Z3, Z3
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z4
+	VBROADCASTSS (R11), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (R11)(CX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (R11)(CX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (R11)(DX*1), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z3, (DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
 
 single:
 	TESTQ        R9, R9

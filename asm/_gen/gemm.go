@@ -180,7 +180,7 @@ func rowAddr(base0, base4, ld, ld3 Register, r int) Mem {
 // The overwrite form (gemms) also folds the tile's column maxima into vec:
 // vec[j] = max(vec[j], max_i c[i][j]). The accumulate form (gemmacc) first
 // scales row i of c by vec[i] when vec is not nil. R rows at a time, then
-// single rows.
+// 4 rows (when R > 4), then single rows.
 func gemm(s isa, cv int, accumulate bool) {
 	R := gemmRows(s, cv)
 	kind := "s"
@@ -309,10 +309,19 @@ func gemm(s isa, cv int, accumulate bool) {
 
 	Label("block")
 	CMPQ(rows, U8(R))
-	JL(LabelRef("single"))
+	JL(LabelRef("quad"))
 	tile(R, "block_")
 	SUBQ(U8(R), rows)
 	JMP(LabelRef("block"))
+	// A 4-row tile for what is left: a decode tile's 4 query rows (G = 4
+	// heads of a K/V group) then read each B row once, not four times.
+	Label("quad")
+	if R > 4 {
+		CMPQ(rows, U8(4))
+		JL(LabelRef("single"))
+		tile(4, "quad_")
+		SUBQ(U8(4), rows)
+	}
 	Label("single")
 	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
