@@ -1303,7 +1303,7 @@ done:
 	RET
 
 // func gemmnt_avx2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m int, n int, k int)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmnt_avx2(SB), NOSPLIT, $16-72
 	MOVQ a+0(FP), AX
 	MOVQ lda+8(FP), CX
@@ -1339,28 +1339,34 @@ cols:
 	VBROADCASTSS c_zero<>+0(SB), Y7
 	MOVQ         AX, R10
 	MOVQ         R8, R11
-	MOVQ         k+64(FP), R12
+	MOVQ         CX, R12
+	SHLQ         $0x07, R12
+	ADDQ         R10, R12
+	MOVQ         k+64(FP), R13
 
 p:
-	TESTQ       R12, R12
+	TESTQ       R13, R13
 	JZ          reduce
 	VMOVUPS     (R11), Y8
 	VMOVUPS     (R11)(DX*1), Y9
 	VMOVUPS     (R11)(DX*2), Y10
 	VMOVUPS     (R11)(BX*1), Y11
 	VMOVUPS     (R10), Y12
+	PREFETCHT1  (R12)
 	VFMADD231PS Y8, Y12, Y0
 	VFMADD231PS Y9, Y12, Y1
 	VFMADD231PS Y10, Y12, Y2
 	VFMADD231PS Y11, Y12, Y3
 	VMOVUPS     (R10)(CX*1), Y12
+	PREFETCHT1  (R12)(CX*1)
 	VFMADD231PS Y8, Y12, Y4
 	VFMADD231PS Y9, Y12, Y5
 	VFMADD231PS Y10, Y12, Y6
 	VFMADD231PS Y11, Y12, Y7
+	ADDQ        $0x00000020, R12
 	ADDQ        $0x00000020, R10
 	ADDQ        $0x00000020, R11
-	SUBQ        $0x00000008, R12
+	SUBQ        $0x00000008, R13
 	JMP         p
 
 reduce:
@@ -1631,7 +1637,7 @@ done:
 	RET
 
 // func gemmacc2_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmacc2_avx2(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -1693,13 +1699,18 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Y12
+	PREFETCHT1   (R14)
 	VMOVUPS      32(R13), Y13
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -1721,7 +1732,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -1796,13 +1807,18 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  k+64(FP), R13
-	TESTQ R13, R13
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
 	JZ    quad_store
 
 quad_loop:
 	VMOVUPS      (R12), Y8
+	PREFETCHT1   (R13)
 	VMOVUPS      32(R12), Y9
+	ADDQ         SI, R13
 	VBROADCASTSS (R11), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
@@ -1817,7 +1833,7 @@ quad_loop:
 	VFMADD231PS  Y9, Y10, Y7
 	ADDQ         BX, R11
 	ADDQ         SI, R12
-	DECQ         R13
+	DECQ         R14
 	JNZ          quad_loop
 
 quad_store:
@@ -1863,19 +1879,24 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Y2
+	PREFETCHT1   (R12)
 	VMOVUPS      32(R11), Y3
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -2086,7 +2107,7 @@ done:
 	RET
 
 // func gemmacc1_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmacc1_avx2(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -2144,12 +2165,17 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Y8
+	PREFETCHT1   (R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Y9
 	VFMADD231PS  Y8, Y9, Y0
 	VBROADCASTSS (R11)(CX*1), Y9
@@ -2169,7 +2195,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -2238,12 +2264,17 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  k+64(FP), R13
-	TESTQ R13, R13
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
 	JZ    quad_store
 
 quad_loop:
 	VMOVUPS      (R12), Y4
+	PREFETCHT1   (R13)
+	ADDQ         SI, R13
 	VBROADCASTSS (R11), Y5
 	VFMADD231PS  Y4, Y5, Y0
 	VBROADCASTSS (R11)(CX*1), Y5
@@ -2254,7 +2285,7 @@ quad_loop:
 	VFMADD231PS  Y4, Y5, Y3
 	ADDQ         BX, R11
 	ADDQ         SI, R12
-	DECQ         R13
+	DECQ         R14
 	JNZ          quad_loop
 
 quad_store:
@@ -2294,17 +2325,22 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Y1
+	PREFETCHT1   (R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Y2
 	VFMADD231PS  Y1, Y2, Y0
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -3718,7 +3754,7 @@ done:
 	RET
 
 // func gemmnt_avx512(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m int, n int, k int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmnt_avx512(SB), NOSPLIT, $16-72
 	MOVQ a+0(FP), AX
 	MOVQ lda+8(FP), CX
@@ -3762,38 +3798,46 @@ cols:
 	VBROADCASTSS c_zero<>+0(SB), Z15
 	MOVQ         AX, R11
 	MOVQ         R9, R12
-	MOVQ         k+64(FP), R13
+	MOVQ         CX, R13
+	SHLQ         $0x07, R13
+	ADDQ         R11, R13
+	MOVQ         k+64(FP), R14
 
 p:
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          reduce
 	VMOVUPS     (R12), Z16
 	VMOVUPS     (R12)(BX*1), Z17
 	VMOVUPS     (R12)(BX*2), Z18
 	VMOVUPS     (R12)(SI*1), Z19
 	VMOVUPS     (R11), Z20
+	PREFETCHT1  (R13)
 	VFMADD231PS Z16, Z20, Z0
 	VFMADD231PS Z17, Z20, Z1
 	VFMADD231PS Z18, Z20, Z2
 	VFMADD231PS Z19, Z20, Z3
 	VMOVUPS     (R11)(CX*1), Z20
+	PREFETCHT1  (R13)(CX*1)
 	VFMADD231PS Z16, Z20, Z4
 	VFMADD231PS Z17, Z20, Z5
 	VFMADD231PS Z18, Z20, Z6
 	VFMADD231PS Z19, Z20, Z7
 	VMOVUPS     (R11)(CX*2), Z20
+	PREFETCHT1  (R13)(CX*2)
 	VFMADD231PS Z16, Z20, Z8
 	VFMADD231PS Z17, Z20, Z9
 	VFMADD231PS Z18, Z20, Z10
 	VFMADD231PS Z19, Z20, Z11
 	VMOVUPS     (R11)(DX*1), Z20
+	PREFETCHT1  (R13)(DX*1)
 	VFMADD231PS Z16, Z20, Z12
 	VFMADD231PS Z17, Z20, Z13
 	VFMADD231PS Z18, Z20, Z14
 	VFMADD231PS Z19, Z20, Z15
+	ADDQ        $0x00000040, R13
 	ADDQ        $0x00000040, R11
 	ADDQ        $0x00000040, R12
-	SUBQ        $0x00000010, R13
+	SUBQ        $0x00000010, R14
 	JMP         p
 
 reduce:
@@ -4202,7 +4246,7 @@ done:
 	RET
 
 // func gemmacc4_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmacc4_avx512(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -4288,15 +4332,23 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Z24
+	PREFETCHT1   (R14)
 	VMOVUPS      64(R13), Z25
+	PREFETCHT1   64(R14)
 	VMOVUPS      128(R13), Z26
+	PREFETCHT1   128(R14)
 	VMOVUPS      192(R13), Z27
+	PREFETCHT1   192(R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Z28
 	VFMADD231PS  Z24, Z28, Z0
 	VFMADD231PS  Z25, Z28, Z1
@@ -4330,7 +4382,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -4433,15 +4485,23 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  k+64(FP), R13
-	TESTQ R13, R13
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
 	JZ    quad_store
 
 quad_loop:
 	VMOVUPS      (R12), Z16
+	PREFETCHT1   (R13)
 	VMOVUPS      64(R12), Z17
+	PREFETCHT1   64(R13)
 	VMOVUPS      128(R12), Z18
+	PREFETCHT1   128(R13)
 	VMOVUPS      192(R12), Z19
+	PREFETCHT1   192(R13)
+	ADDQ         SI, R13
 	VBROADCASTSS (R11), Z20
 	VFMADD231PS  Z16, Z20, Z0
 	VFMADD231PS  Z17, Z20, Z1
@@ -4464,7 +4524,7 @@ quad_loop:
 	VFMADD231PS  Z19, Z20, Z15
 	ADDQ         BX, R11
 	ADDQ         SI, R12
-	DECQ         R13
+	DECQ         R14
 	JNZ          quad_loop
 
 quad_store:
@@ -4522,15 +4582,23 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Z4
+	PREFETCHT1   (R12)
 	VMOVUPS      64(R11), Z5
+	PREFETCHT1   64(R12)
 	VMOVUPS      128(R11), Z6
+	PREFETCHT1   128(R12)
 	VMOVUPS      192(R11), Z7
+	PREFETCHT1   192(R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Z8
 	VFMADD231PS  Z4, Z8, Z0
 	VFMADD231PS  Z5, Z8, Z1
@@ -4538,7 +4606,7 @@ single_loop:
 	VFMADD231PS  Z7, Z8, Z3
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -4809,7 +4877,7 @@ done:
 	RET
 
 // func gemmacc2_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmacc2_avx512(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -4883,13 +4951,19 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Z16
+	PREFETCHT1   (R14)
 	VMOVUPS      64(R13), Z17
+	PREFETCHT1   64(R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Z18
 	VFMADD231PS  Z16, Z18, Z0
 	VFMADD231PS  Z17, Z18, Z1
@@ -4917,7 +4991,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -5002,13 +5076,19 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  k+64(FP), R13
-	TESTQ R13, R13
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
 	JZ    quad_store
 
 quad_loop:
 	VMOVUPS      (R12), Z8
+	PREFETCHT1   (R13)
 	VMOVUPS      64(R12), Z9
+	PREFETCHT1   64(R13)
+	ADDQ         SI, R13
 	VBROADCASTSS (R11), Z10
 	VFMADD231PS  Z8, Z10, Z0
 	VFMADD231PS  Z9, Z10, Z1
@@ -5023,7 +5103,7 @@ quad_loop:
 	VFMADD231PS  Z9, Z10, Z7
 	ADDQ         BX, R11
 	ADDQ         SI, R12
-	DECQ         R13
+	DECQ         R14
 	JNZ          quad_loop
 
 quad_store:
@@ -5069,19 +5149,25 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Z2
+	PREFETCHT1   (R12)
 	VMOVUPS      64(R11), Z3
+	PREFETCHT1   64(R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Z4
 	VFMADD231PS  Z2, Z4, Z0
 	VFMADD231PS  Z3, Z4, Z1
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -5292,7 +5378,7 @@ done:
 	RET
 
 // func gemmacc1_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmacc1_avx512(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -5350,12 +5436,17 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Z8
+	PREFETCHT1   (R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Z9
 	VFMADD231PS  Z8, Z9, Z0
 	VBROADCASTSS (R11)(CX*1), Z9
@@ -5375,7 +5466,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -5444,12 +5535,17 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  k+64(FP), R13
-	TESTQ R13, R13
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
 	JZ    quad_store
 
 quad_loop:
 	VMOVUPS      (R12), Z4
+	PREFETCHT1   (R13)
+	ADDQ         SI, R13
 	VBROADCASTSS (R11), Z5
 	VFMADD231PS  Z4, Z5, Z0
 	VBROADCASTSS (R11)(CX*1), Z5
@@ -5460,7 +5556,7 @@ quad_loop:
 	VFMADD231PS  Z4, Z5, Z3
 	ADDQ         BX, R11
 	ADDQ         SI, R12
-	DECQ         R13
+	DECQ         R14
 	JNZ          quad_loop
 
 quad_store:
@@ -5500,17 +5596,22 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Z1
+	PREFETCHT1   (R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Z2
 	VFMADD231PS  Z1, Z2, Z0
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
