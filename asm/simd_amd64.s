@@ -1303,7 +1303,7 @@ done:
 	RET
 
 // func gemmnt_avx2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m int, n int, k int)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmnt_avx2(SB), NOSPLIT, $16-72
 	MOVQ a+0(FP), AX
 	MOVQ lda+8(FP), CX
@@ -1339,28 +1339,34 @@ cols:
 	VBROADCASTSS c_zero<>+0(SB), Y7
 	MOVQ         AX, R10
 	MOVQ         R8, R11
-	MOVQ         k+64(FP), R12
+	MOVQ         CX, R12
+	SHLQ         $0x07, R12
+	ADDQ         R10, R12
+	MOVQ         k+64(FP), R13
 
 p:
-	TESTQ       R12, R12
+	TESTQ       R13, R13
 	JZ          reduce
 	VMOVUPS     (R11), Y8
 	VMOVUPS     (R11)(DX*1), Y9
 	VMOVUPS     (R11)(DX*2), Y10
 	VMOVUPS     (R11)(BX*1), Y11
 	VMOVUPS     (R10), Y12
+	PREFETCHT1  (R12)
 	VFMADD231PS Y8, Y12, Y0
 	VFMADD231PS Y9, Y12, Y1
 	VFMADD231PS Y10, Y12, Y2
 	VFMADD231PS Y11, Y12, Y3
 	VMOVUPS     (R10)(CX*1), Y12
+	PREFETCHT1  (R12)(CX*1)
 	VFMADD231PS Y8, Y12, Y4
 	VFMADD231PS Y9, Y12, Y5
 	VFMADD231PS Y10, Y12, Y6
 	VFMADD231PS Y11, Y12, Y7
+	ADDQ        $0x00000020, R12
 	ADDQ        $0x00000020, R10
 	ADDQ        $0x00000020, R11
-	SUBQ        $0x00000008, R12
+	SUBQ        $0x00000008, R13
 	JMP         p
 
 reduce:
@@ -1426,7 +1432,7 @@ TEXT ·gemms2_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Y0
 	VBROADCASTSS c_zero<>+0(SB), Y1
 	VBROADCASTSS c_zero<>+0(SB), Y2
@@ -1521,6 +1527,76 @@ block_store:
 	SUBQ    $0x06, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Y0
+	VBROADCASTSS c_zero<>+0(SB), Y1
+	VBROADCASTSS c_zero<>+0(SB), Y2
+	VBROADCASTSS c_zero<>+0(SB), Y3
+	VBROADCASTSS c_zero<>+0(SB), Y4
+	VBROADCASTSS c_zero<>+0(SB), Y5
+	VBROADCASTSS c_zero<>+0(SB), Y6
+	VBROADCASTSS c_zero<>+0(SB), Y7
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y8
+	VMOVUPS      32(R12), Y9
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (R11)(CX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R11)(CX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R11)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	VMAXPS  Y2, Y0, Y0
+	VMAXPS  Y4, Y0, Y0
+	VMAXPS  Y6, Y0, Y0
+	VMAXPS  (R10), Y0, Y0
+	VMOVUPS Y0, (R10)
+	VMAXPS  Y3, Y1, Y1
+	VMAXPS  Y5, Y1, Y1
+	VMAXPS  Y7, Y1, Y1
+	VMAXPS  32(R10), Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -1561,7 +1637,7 @@ done:
 	RET
 
 // func gemmacc2_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmacc2_avx2(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -1579,7 +1655,7 @@ TEXT ·gemmacc2_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Y0
 	VMOVUPS      32(R11), Y1
@@ -1623,13 +1699,18 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Y12
+	PREFETCHT1   (R14)
 	VMOVUPS      32(R13), Y13
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -1651,7 +1732,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -1693,6 +1774,96 @@ block_next:
 	SUBQ $0x06, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Y0
+	VMOVUPS      32(R11), Y1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y2
+	VMOVUPS      32(R11), Y3
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y4
+	VMOVUPS      32(R11), Y5
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y6
+	VMOVUPS      32(R11), Y7
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Y8
+	VMULPS       Y8, Y0, Y0
+	VMULPS       Y8, Y1, Y1
+	VBROADCASTSS 4(R10), Y8
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y3, Y3
+	VBROADCASTSS 8(R10), Y8
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y8, Y5, Y5
+	VBROADCASTSS 12(R10), Y8
+	VMULPS       Y8, Y6, Y6
+	VMULPS       Y8, Y7, Y7
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y8
+	PREFETCHT1   (R13)
+	VMOVUPS      32(R12), Y9
+	ADDQ         SI, R13
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (R11)(CX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R11)(CX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R11)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R14
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -1708,19 +1879,24 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Y2
+	PREFETCHT1   (R12)
 	VMOVUPS      32(R11), Y3
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -1760,7 +1936,7 @@ TEXT ·gemms1_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Y0
 	VBROADCASTSS c_zero<>+0(SB), Y1
 	VBROADCASTSS c_zero<>+0(SB), Y2
@@ -1845,6 +2021,58 @@ block_store:
 	SUBQ    $0x08, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Y0
+	VBROADCASTSS c_zero<>+0(SB), Y1
+	VBROADCASTSS c_zero<>+0(SB), Y2
+	VBROADCASTSS c_zero<>+0(SB), Y3
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y4
+	VBROADCASTSS (R11), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (R11)(CX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (R11)(CX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (R11)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y3, (DX)
+	VMAXPS  Y1, Y0, Y0
+	VMAXPS  Y2, Y0, Y0
+	VMAXPS  Y3, Y0, Y0
+	VMAXPS  (R10), Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -1879,7 +2107,7 @@ done:
 	RET
 
 // func gemmacc1_avx2(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmacc1_avx2(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -1897,7 +2125,7 @@ TEXT ·gemmacc1_avx2(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Y0
 	ADDQ         R8, R11
@@ -1937,12 +2165,17 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Y8
+	PREFETCHT1   (R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Y9
 	VFMADD231PS  Y8, Y9, Y0
 	VBROADCASTSS (R11)(CX*1), Y9
@@ -1962,7 +2195,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -2006,6 +2239,79 @@ block_next:
 	SUBQ $0x08, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Y0
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y2
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Y3
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Y4
+	VMULPS       Y4, Y0, Y0
+	VBROADCASTSS 4(R10), Y4
+	VMULPS       Y4, Y1, Y1
+	VBROADCASTSS 8(R10), Y4
+	VMULPS       Y4, Y2, Y2
+	VBROADCASTSS 12(R10), Y4
+	VMULPS       Y4, Y3, Y3
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Y4
+	PREFETCHT1   (R13)
+	ADDQ         SI, R13
+	VBROADCASTSS (R11), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (R11)(CX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (R11)(CX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (R11)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R14
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Y0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Y3, (DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -2019,17 +2325,22 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Y1
+	PREFETCHT1   (R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Y2
 	VFMADD231PS  Y1, Y2, Y0
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -3443,7 +3754,7 @@ done:
 	RET
 
 // func gemmnt_avx512(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m int, n int, k int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmnt_avx512(SB), NOSPLIT, $16-72
 	MOVQ a+0(FP), AX
 	MOVQ lda+8(FP), CX
@@ -3487,38 +3798,46 @@ cols:
 	VBROADCASTSS c_zero<>+0(SB), Z15
 	MOVQ         AX, R11
 	MOVQ         R9, R12
-	MOVQ         k+64(FP), R13
+	MOVQ         CX, R13
+	SHLQ         $0x07, R13
+	ADDQ         R11, R13
+	MOVQ         k+64(FP), R14
 
 p:
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          reduce
 	VMOVUPS     (R12), Z16
 	VMOVUPS     (R12)(BX*1), Z17
 	VMOVUPS     (R12)(BX*2), Z18
 	VMOVUPS     (R12)(SI*1), Z19
 	VMOVUPS     (R11), Z20
+	PREFETCHT1  (R13)
 	VFMADD231PS Z16, Z20, Z0
 	VFMADD231PS Z17, Z20, Z1
 	VFMADD231PS Z18, Z20, Z2
 	VFMADD231PS Z19, Z20, Z3
 	VMOVUPS     (R11)(CX*1), Z20
+	PREFETCHT1  (R13)(CX*1)
 	VFMADD231PS Z16, Z20, Z4
 	VFMADD231PS Z17, Z20, Z5
 	VFMADD231PS Z18, Z20, Z6
 	VFMADD231PS Z19, Z20, Z7
 	VMOVUPS     (R11)(CX*2), Z20
+	PREFETCHT1  (R13)(CX*2)
 	VFMADD231PS Z16, Z20, Z8
 	VFMADD231PS Z17, Z20, Z9
 	VFMADD231PS Z18, Z20, Z10
 	VFMADD231PS Z19, Z20, Z11
 	VMOVUPS     (R11)(DX*1), Z20
+	PREFETCHT1  (R13)(DX*1)
 	VFMADD231PS Z16, Z20, Z12
 	VFMADD231PS Z17, Z20, Z13
 	VFMADD231PS Z18, Z20, Z14
 	VFMADD231PS Z19, Z20, Z15
+	ADDQ        $0x00000040, R13
 	ADDQ        $0x00000040, R11
 	ADDQ        $0x00000040, R12
-	SUBQ        $0x00000010, R13
+	SUBQ        $0x00000010, R14
 	JMP         p
 
 reduce:
@@ -3622,7 +3941,7 @@ TEXT ·gemms4_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Z0
 	VBROADCASTSS c_zero<>+0(SB), Z1
 	VBROADCASTSS c_zero<>+0(SB), Z2
@@ -3769,6 +4088,112 @@ block_store:
 	SUBQ    $0x06, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Z0
+	VBROADCASTSS c_zero<>+0(SB), Z1
+	VBROADCASTSS c_zero<>+0(SB), Z2
+	VBROADCASTSS c_zero<>+0(SB), Z3
+	VBROADCASTSS c_zero<>+0(SB), Z4
+	VBROADCASTSS c_zero<>+0(SB), Z5
+	VBROADCASTSS c_zero<>+0(SB), Z6
+	VBROADCASTSS c_zero<>+0(SB), Z7
+	VBROADCASTSS c_zero<>+0(SB), Z8
+	VBROADCASTSS c_zero<>+0(SB), Z9
+	VBROADCASTSS c_zero<>+0(SB), Z10
+	VBROADCASTSS c_zero<>+0(SB), Z11
+	VBROADCASTSS c_zero<>+0(SB), Z12
+	VBROADCASTSS c_zero<>+0(SB), Z13
+	VBROADCASTSS c_zero<>+0(SB), Z14
+	VBROADCASTSS c_zero<>+0(SB), Z15
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z16
+	VMOVUPS      64(R12), Z17
+	VMOVUPS      128(R12), Z18
+	VMOVUPS      192(R12), Z19
+	VBROADCASTSS (R11), Z20
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS (R11)(CX*1), Z20
+	VFMADD231PS  Z16, Z20, Z4
+	VFMADD231PS  Z17, Z20, Z5
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS (R11)(CX*2), Z20
+	VFMADD231PS  Z16, Z20, Z8
+	VFMADD231PS  Z17, Z20, Z9
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS (R11)(DX*1), Z20
+	VFMADD231PS  Z16, Z20, Z12
+	VFMADD231PS  Z17, Z20, Z13
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z10, 128(DX)
+	VMOVUPS Z11, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	VMAXPS  Z4, Z0, Z0
+	VMAXPS  Z8, Z0, Z0
+	VMAXPS  Z12, Z0, Z0
+	VMAXPS  (R10), Z0, Z0
+	VMOVUPS Z0, (R10)
+	VMAXPS  Z5, Z1, Z1
+	VMAXPS  Z9, Z1, Z1
+	VMAXPS  Z13, Z1, Z1
+	VMAXPS  64(R10), Z1, Z1
+	VMOVUPS Z1, 64(R10)
+	VMAXPS  Z6, Z2, Z2
+	VMAXPS  Z10, Z2, Z2
+	VMAXPS  Z14, Z2, Z2
+	VMAXPS  128(R10), Z2, Z2
+	VMOVUPS Z2, 128(R10)
+	VMAXPS  Z7, Z3, Z3
+	VMAXPS  Z11, Z3, Z3
+	VMAXPS  Z15, Z3, Z3
+	VMAXPS  192(R10), Z3, Z3
+	VMOVUPS Z3, 192(R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -3821,7 +4246,7 @@ done:
 	RET
 
 // func gemmacc4_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmacc4_avx512(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -3839,7 +4264,7 @@ TEXT ·gemmacc4_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x06
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Z0
 	VMOVUPS      64(R11), Z1
@@ -3907,15 +4332,23 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Z24
+	PREFETCHT1   (R14)
 	VMOVUPS      64(R13), Z25
+	PREFETCHT1   64(R14)
 	VMOVUPS      128(R13), Z26
+	PREFETCHT1   128(R14)
 	VMOVUPS      192(R13), Z27
+	PREFETCHT1   192(R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Z28
 	VFMADD231PS  Z24, Z28, Z0
 	VFMADD231PS  Z25, Z28, Z1
@@ -3949,7 +4382,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -4003,6 +4436,133 @@ block_next:
 	SUBQ $0x06, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Z0
+	VMOVUPS      64(R11), Z1
+	VMOVUPS      128(R11), Z2
+	VMOVUPS      192(R11), Z3
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z4
+	VMOVUPS      64(R11), Z5
+	VMOVUPS      128(R11), Z6
+	VMOVUPS      192(R11), Z7
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z8
+	VMOVUPS      64(R11), Z9
+	VMOVUPS      128(R11), Z10
+	VMOVUPS      192(R11), Z11
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Z16
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VBROADCASTSS 4(R10), Z16
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VBROADCASTSS 8(R10), Z16
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VBROADCASTSS 12(R10), Z16
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z16
+	PREFETCHT1   (R13)
+	VMOVUPS      64(R12), Z17
+	PREFETCHT1   64(R13)
+	VMOVUPS      128(R12), Z18
+	PREFETCHT1   128(R13)
+	VMOVUPS      192(R12), Z19
+	PREFETCHT1   192(R13)
+	ADDQ         SI, R13
+	VBROADCASTSS (R11), Z20
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS (R11)(CX*1), Z20
+	VFMADD231PS  Z16, Z20, Z4
+	VFMADD231PS  Z17, Z20, Z5
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS (R11)(CX*2), Z20
+	VFMADD231PS  Z16, Z20, Z8
+	VFMADD231PS  Z17, Z20, Z9
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS (R11)(DX*1), Z20
+	VFMADD231PS  Z16, Z20, Z12
+	VFMADD231PS  Z17, Z20, Z13
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R14
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z10, 128(DX)
+	VMOVUPS Z11, 192(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4022,15 +4582,23 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Z4
+	PREFETCHT1   (R12)
 	VMOVUPS      64(R11), Z5
+	PREFETCHT1   64(R12)
 	VMOVUPS      128(R11), Z6
+	PREFETCHT1   128(R12)
 	VMOVUPS      192(R11), Z7
+	PREFETCHT1   192(R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Z8
 	VFMADD231PS  Z4, Z8, Z0
 	VFMADD231PS  Z5, Z8, Z1
@@ -4038,7 +4606,7 @@ single_loop:
 	VFMADD231PS  Z7, Z8, Z3
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -4080,7 +4648,7 @@ TEXT ·gemms2_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Z0
 	VBROADCASTSS c_zero<>+0(SB), Z1
 	VBROADCASTSS c_zero<>+0(SB), Z2
@@ -4199,6 +4767,76 @@ block_store:
 	SUBQ    $0x08, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Z0
+	VBROADCASTSS c_zero<>+0(SB), Z1
+	VBROADCASTSS c_zero<>+0(SB), Z2
+	VBROADCASTSS c_zero<>+0(SB), Z3
+	VBROADCASTSS c_zero<>+0(SB), Z4
+	VBROADCASTSS c_zero<>+0(SB), Z5
+	VBROADCASTSS c_zero<>+0(SB), Z6
+	VBROADCASTSS c_zero<>+0(SB), Z7
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z8
+	VMOVUPS      64(R12), Z9
+	VBROADCASTSS (R11), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (R11)(CX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R11)(CX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R11)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	VMAXPS  Z2, Z0, Z0
+	VMAXPS  Z4, Z0, Z0
+	VMAXPS  Z6, Z0, Z0
+	VMAXPS  (R10), Z0, Z0
+	VMOVUPS Z0, (R10)
+	VMAXPS  Z3, Z1, Z1
+	VMAXPS  Z5, Z1, Z1
+	VMAXPS  Z7, Z1, Z1
+	VMAXPS  64(R10), Z1, Z1
+	VMOVUPS Z1, 64(R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4239,7 +4877,7 @@ done:
 	RET
 
 // func gemmacc2_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmacc2_avx512(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -4257,7 +4895,7 @@ TEXT ·gemmacc2_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Z0
 	VMOVUPS      64(R11), Z1
@@ -4313,13 +4951,19 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Z16
+	PREFETCHT1   (R14)
 	VMOVUPS      64(R13), Z17
+	PREFETCHT1   64(R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Z18
 	VFMADD231PS  Z16, Z18, Z0
 	VFMADD231PS  Z17, Z18, Z1
@@ -4347,7 +4991,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -4399,6 +5043,97 @@ block_next:
 	SUBQ $0x08, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Z0
+	VMOVUPS      64(R11), Z1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z2
+	VMOVUPS      64(R11), Z3
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z4
+	VMOVUPS      64(R11), Z5
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VBROADCASTSS 4(R10), Z8
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VBROADCASTSS 8(R10), Z8
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VBROADCASTSS 12(R10), Z8
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z8
+	PREFETCHT1   (R13)
+	VMOVUPS      64(R12), Z9
+	PREFETCHT1   64(R13)
+	ADDQ         SI, R13
+	VBROADCASTSS (R11), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (R11)(CX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R11)(CX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R11)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R14
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4414,19 +5149,25 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Z2
+	PREFETCHT1   (R12)
 	VMOVUPS      64(R11), Z3
+	PREFETCHT1   64(R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Z4
 	VFMADD231PS  Z2, Z4, Z0
 	VFMADD231PS  Z3, Z4, Z1
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
@@ -4466,7 +5207,7 @@ TEXT ·gemms1_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	VBROADCASTSS c_zero<>+0(SB), Z0
 	VBROADCASTSS c_zero<>+0(SB), Z1
 	VBROADCASTSS c_zero<>+0(SB), Z2
@@ -4551,6 +5292,58 @@ block_store:
 	SUBQ    $0x08, R9
 	JMP     block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	VBROADCASTSS c_zero<>+0(SB), Z0
+	VBROADCASTSS c_zero<>+0(SB), Z1
+	VBROADCASTSS c_zero<>+0(SB), Z2
+	VBROADCASTSS c_zero<>+0(SB), Z3
+	MOVQ         AX, R11
+	MOVQ         b+24(FP), R12
+	MOVQ         k+64(FP), R13
+	TESTQ        R13, R13
+	JZ           quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z4
+	VBROADCASTSS (R11), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (R11)(CX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (R11)(CX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (R11)(DX*1), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z3, (DX)
+	VMAXPS  Z1, Z0, Z0
+	VMAXPS  Z2, Z0, Z0
+	VMAXPS  Z3, Z0, Z0
+	VMAXPS  (R10), Z0, Z0
+	VMOVUPS Z0, (R10)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	SUBQ    $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4585,7 +5378,7 @@ done:
 	RET
 
 // func gemmacc1_avx512(a *float32, aRow int, aK int, b *float32, ldb int, c *float32, ldc int, rows int, k int, vec *float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmacc1_avx512(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), AX
 	MOVQ aRow+8(FP), CX
@@ -4603,7 +5396,7 @@ TEXT ·gemmacc1_avx512(SB), NOSPLIT, $0-80
 
 block:
 	CMPQ         R9, $0x08
-	JL           single
+	JL           quad
 	MOVQ         DI, R11
 	VMOVUPS      (R11), Z0
 	ADDQ         R8, R11
@@ -4643,12 +5436,17 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  k+64(FP), R14
-	TESTQ R14, R14
+	MOVQ  SI, R14
+	SHLQ  $0x07, R14
+	ADDQ  R13, R14
+	MOVQ  k+64(FP), R15
+	TESTQ R15, R15
 	JZ    block_store
 
 block_loop:
 	VMOVUPS      (R13), Z8
+	PREFETCHT1   (R14)
+	ADDQ         SI, R14
 	VBROADCASTSS (R11), Z9
 	VFMADD231PS  Z8, Z9, Z0
 	VBROADCASTSS (R11)(CX*1), Z9
@@ -4668,7 +5466,7 @@ block_loop:
 	ADDQ         BX, R11
 	ADDQ         BX, R12
 	ADDQ         SI, R13
-	DECQ         R14
+	DECQ         R15
 	JNZ          block_loop
 
 block_store:
@@ -4712,6 +5510,79 @@ block_next:
 	SUBQ $0x08, R9
 	JMP  block
 
+quad:
+	CMPQ         R9, $0x04
+	JL           single
+	MOVQ         DI, R11
+	VMOVUPS      (R11), Z0
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z1
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z2
+	ADDQ         R8, R11
+	VMOVUPS      (R11), Z3
+	TESTQ        R10, R10
+	JZ           quad_noscale
+	VBROADCASTSS (R10), Z4
+	VMULPS       Z4, Z0, Z0
+	VBROADCASTSS 4(R10), Z4
+	VMULPS       Z4, Z1, Z1
+	VBROADCASTSS 8(R10), Z4
+	VMULPS       Z4, Z2, Z2
+	VBROADCASTSS 12(R10), Z4
+	VMULPS       Z4, Z3, Z3
+
+quad_noscale:
+	MOVQ  AX, R11
+	MOVQ  b+24(FP), R12
+	MOVQ  SI, R13
+	SHLQ  $0x07, R13
+	ADDQ  R12, R13
+	MOVQ  k+64(FP), R14
+	TESTQ R14, R14
+	JZ    quad_store
+
+quad_loop:
+	VMOVUPS      (R12), Z4
+	PREFETCHT1   (R13)
+	ADDQ         SI, R13
+	VBROADCASTSS (R11), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (R11)(CX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (R11)(CX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (R11)(DX*1), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         BX, R11
+	ADDQ         SI, R12
+	DECQ         R14
+	JNZ          quad_loop
+
+quad_store:
+	MOVQ    DI, DX
+	VMOVUPS Z0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z3, (DX)
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	ADDQ    CX, AX
+	ADDQ    R8, DI
+	TESTQ   R10, R10
+	JZ      quad_next
+	ADDQ    $0x10, R10
+
+quad_next:
+	SUBQ $0x04, R9
+
 single:
 	TESTQ        R9, R9
 	JZ           done
@@ -4725,17 +5596,22 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  k+64(FP), R12
-	TESTQ R12, R12
+	MOVQ  SI, R12
+	SHLQ  $0x07, R12
+	ADDQ  R11, R12
+	MOVQ  k+64(FP), R13
+	TESTQ R13, R13
 	JZ    single_store
 
 single_loop:
 	VMOVUPS      (R11), Z1
+	PREFETCHT1   (R12)
+	ADDQ         SI, R12
 	VBROADCASTSS (DX), Z2
 	VFMADD231PS  Z1, Z2, Z0
 	ADDQ         BX, DX
 	ADDQ         SI, R11
-	DECQ         R12
+	DECQ         R13
 	JNZ          single_loop
 
 single_store:
