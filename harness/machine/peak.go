@@ -56,13 +56,34 @@ func MeasurePeak(k *asm.Kernels, dur time.Duration) Peak {
 // this machine: one file per CPU model, core count, kernel set and
 // measurement method, under the user's cache directory.
 func CachePath(kernels string) (string, error) {
+	return CacheFile("peak", fmt.Sprintf("%s|%d|%s|%s|%s", CPUModel(), Cores(), runtime.GOARCH, kernels, Method(kernels)))
+}
+
+// CacheFile returns the cache file named prefix for key (what the cached
+// value depends on): prefix-<hash of key>.json in attnbench's directory of
+// the user's cache directory ($XDG_CACHE_HOME/attnbench, else
+// ~/.cache/attnbench on Linux).
+func CacheFile(prefix, key string) (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
 	}
-	key := fmt.Sprintf("%s|%d|%s|%s|%s", CPUModel(), Cores(), runtime.GOARCH, kernels, Method(kernels))
 	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(dir, "attnbench", fmt.Sprintf("peak-%x.json", sum[:8])), nil
+	return filepath.Join(dir, "attnbench", fmt.Sprintf("%s-%x.json", prefix, sum[:8])), nil
+}
+
+// WriteCache writes v as indented JSON to the cache file path, creating its
+// directory and replacing the file atomically (a reader sees the old file
+// or the new one, never half of one).
+func WriteCache(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
 // CachedPeak returns the cached peak of kernel set kernels; ok is false
@@ -94,15 +115,5 @@ func SavePeak(p Peak) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	if err := atomicfile.WriteFile(path, append(b, '\n')); err != nil {
-		return "", err
-	}
-	return path, nil
+	return path, WriteCache(path, p)
 }

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/attnbench/attnbench/harness/machine"
-	"github.com/attnbench/attnbench/internal/atomicfile"
 	"github.com/attnbench/attnbench/variants"
 )
 
@@ -60,12 +58,7 @@ func cacheKey(cpu string, cores int, goarch, kernels string) string {
 // directory ($XDG_CACHE_HOME/attnbench, else ~/.cache/attnbench on Linux),
 // one file per CPU model, core count, architecture and kernel set.
 func CachePath(kernels string) (string, error) {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256([]byte(cacheKey(machine.CPUModel(), machine.Cores(), runtime.GOARCH, kernels)))
-	return filepath.Join(dir, "attnbench", fmt.Sprintf("tune-%x.json", sum[:8])), nil
+	return machine.CacheFile("tune", cacheKey(machine.CPUModel(), machine.Cores(), runtime.GOARCH, kernels))
 }
 
 // NewCache returns the cache of the choices of kernel set kernels, for this
@@ -95,17 +88,7 @@ func Save(c Cache) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	if err := atomicfile.WriteFile(path, append(b, '\n')); err != nil {
-		return "", err
-	}
-	return path, nil
+	return path, machine.WriteCache(path, c)
 }
 
 // Load reads the tuning cache of kernel set kernels. It returns nil (the
