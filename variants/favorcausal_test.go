@@ -159,54 +159,5 @@ func TestFavorOldDefinitionLeaks(t *testing.T) {
 // bruteLinearGlobalStab is causal FAVOR+ as docs/design.md §2 used to define it:
 // one key stabiliser, the max of ω·k′ over every key of the head.
 func bruteLinearGlobalStab(s variants.Shape, q, k, v variants.Tensor, opt variants.Options, omega []float32) []float64 {
-	// A non-causal stabiliser with the causal sum: compute the quadratic
-	// form by hand.
-	out := make([]float64, q.Len())
-	xs := math.Pow(float64(s.D), -0.25)
-	m := opt.Features
-	proj := func(x []float32, f int) float64 {
-		var u float64
-		for d, y := range x {
-			u += float64(omega[f*s.D+d]) * float64(y) * xs
-		}
-		return u
-	}
-	half := func(x []float32) float64 {
-		var ss float64
-		for _, y := range x {
-			ss += float64(y) * xs * float64(y) * xs
-		}
-		return ss / 2
-	}
-	qh, kh, vh := q.Head(0, 0), k.Head(0, 0), v.Head(0, 0)
-	kStab := math.Inf(-1)
-	for j := range s.M {
-		for f := range m {
-			kStab = math.Max(kStab, proj(kh[j*s.D:(j+1)*s.D], f))
-		}
-	}
-	for i := range s.N {
-		qi := qh[i*s.D : (i+1)*s.D]
-		qStab := math.Inf(-1)
-		for f := range m {
-			qStab = math.Max(qStab, proj(qi, f))
-		}
-		num := make([]float64, s.D)
-		var den float64
-		for j := 0; j <= i; j++ {
-			kj := kh[j*s.D : (j+1)*s.D]
-			var w float64
-			for f := range m {
-				w += math.Exp(proj(qi, f)-half(qi)-qStab) * math.Exp(proj(kj, f)-half(kj)-kStab) / float64(m)
-			}
-			den += w
-			for d := range s.D {
-				num[d] += w * float64(vh[j*s.D+d])
-			}
-		}
-		for d := range s.D {
-			out[i*s.D+d] = num[d] / (den + opt.Eps)
-		}
-	}
-	return out
+	return bruteLinearStab(s, q, k, v, opt, omega, true)
 }

@@ -216,6 +216,13 @@ func lshSet(s variants.Shape, q, k variants.Tensor, opt variants.Options, b int)
 // FAVOR+ with the query's own stabiliser and, for keys, the max of ω·k′
 // over all keys of the K/V head, or (causal) over the keys j ≤ p_i only.
 func bruteLinear(s variants.Shape, q, k, v variants.Tensor, opt variants.Options, omega []float32) []float64 {
+	return bruteLinearStab(s, q, k, v, opt, omega, false)
+}
+
+// bruteLinearStab is bruteLinear with FAVOR+'s key stabiliser over every key
+// of the K/V head when allKeys is set (the definition before causal
+// FAVOR+ took it over j ≤ p_i; the same when not causal).
+func bruteLinearStab(s variants.Shape, q, k, v variants.Tensor, opt variants.Options, omega []float32, allKeys bool) []float64 {
 	out := make([]float64, q.Len())
 	xs := math.Pow(float64(s.D), -0.25)
 	proj := func(x []float32, f int) float64 {
@@ -267,7 +274,11 @@ func bruteLinear(s variants.Shape, q, k, v variants.Tensor, opt variants.Options
 					for f := range m {
 						qStab = max(qStab, proj(qi, f))
 					}
-					for j := range end {
+					stabEnd := end
+					if allKeys {
+						stabEnd = s.M
+					}
+					for j := range stabEnd {
 						for f := range m {
 							kStab = max(kStab, proj(kh[j*s.D:(j+1)*s.D], f))
 						}
