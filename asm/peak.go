@@ -63,15 +63,37 @@ func BandwidthBufferBytes() int {
 // Bytes counted per element: x and y read (8). A read stream is what the
 // attention kernels bound by memory do (decode reads K and V once).
 func MeasureBandwidth(dur time.Duration) float64 {
+	return NewStream().Measure(dur)
+}
+
+// Stream holds MeasureBandwidth's buffers, so that the bandwidth can be
+// measured again and again (beside each sample of a case bound by memory)
+// without allocating and touching them each time.
+type Stream struct {
+	x, y []float32
+	sums []float32 // keeps the reads from being dead code
+}
+
+// NewStream allocates and fills the two buffers (2·BandwidthBufferBytes).
+func NewStream() *Stream {
 	n := BandwidthBufferBytes() / 4 // floats per buffer
-	x, y := make([]float32, n), make([]float32, n)
-	for i := range x {
-		x[i], y[i] = 1, 1
+	st := &Stream{x: make([]float32, n), y: make([]float32, n)}
+	for i := range st.x {
+		st.x[i], st.y[i] = 1, 1
 	}
+	return st
+}
+
+// Measure returns the bandwidth in GB/s, best of the passes that fit in
+// about dur (at least one), on GOMAXPROCS goroutines.
+func (st *Stream) Measure(dur time.Duration) float64 {
+	n := len(st.x)
 	k := Active()
 	threads := runtime.GOMAXPROCS(0)
 	chunk := (n + threads - 1) / threads
-	sums := make([]float32, threads) // keeps the reads from being dead code
+	if len(st.sums) != threads {
+		st.sums = make([]float32, threads)
+	}
 	pass := func() float64 {
 		var wg sync.WaitGroup
 		start := time.Now()
@@ -80,7 +102,7 @@ func MeasureBandwidth(dur time.Duration) float64 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sums[t] += k.Dot(x[lo:hi], y[lo:hi])
+				st.sums[t] += k.Dot(st.x[lo:hi], st.y[lo:hi])
 			}()
 		}
 		wg.Wait()

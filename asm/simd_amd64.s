@@ -1339,8 +1339,8 @@ cols:
 	VBROADCASTSS c_zero<>+0(SB), Y7
 	MOVQ         AX, R10
 	MOVQ         R8, R11
-	MOVQ         CX, R12
-	SHLQ         $0x07, R12
+	MOVQ         ·prefetchRows+0(SB), R12
+	IMULQ        CX, R12
 	ADDQ         R10, R12
 	MOVQ         k+64(FP), R13
 
@@ -1699,8 +1699,8 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  SI, R14
-	SHLQ  $0x07, R14
+	MOVQ  ·prefetchRows+0(SB), R14
+	IMULQ SI, R14
 	ADDQ  R13, R14
 	MOVQ  k+64(FP), R15
 	TESTQ R15, R15
@@ -1807,8 +1807,8 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  SI, R13
-	SHLQ  $0x07, R13
+	MOVQ  ·prefetchRows+0(SB), R13
+	IMULQ SI, R13
 	ADDQ  R12, R13
 	MOVQ  k+64(FP), R14
 	TESTQ R14, R14
@@ -1879,8 +1879,8 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  SI, R12
-	SHLQ  $0x07, R12
+	MOVQ  ·prefetchRows+0(SB), R12
+	IMULQ SI, R12
 	ADDQ  R11, R12
 	MOVQ  k+64(FP), R13
 	TESTQ R13, R13
@@ -2165,8 +2165,8 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  SI, R14
-	SHLQ  $0x07, R14
+	MOVQ  ·prefetchRows+0(SB), R14
+	IMULQ SI, R14
 	ADDQ  R13, R14
 	MOVQ  k+64(FP), R15
 	TESTQ R15, R15
@@ -2264,8 +2264,8 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  SI, R13
-	SHLQ  $0x07, R13
+	MOVQ  ·prefetchRows+0(SB), R13
+	IMULQ SI, R13
 	ADDQ  R12, R13
 	MOVQ  k+64(FP), R14
 	TESTQ R14, R14
@@ -2325,8 +2325,8 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  SI, R12
-	SHLQ  $0x07, R12
+	MOVQ  ·prefetchRows+0(SB), R12
+	IMULQ SI, R12
 	ADDQ  R11, R12
 	MOVQ  k+64(FP), R13
 	TESTQ R13, R13
@@ -3798,8 +3798,8 @@ cols:
 	VBROADCASTSS c_zero<>+0(SB), Z15
 	MOVQ         AX, R11
 	MOVQ         R9, R12
-	MOVQ         CX, R13
-	SHLQ         $0x07, R13
+	MOVQ         ·prefetchRows+0(SB), R13
+	IMULQ        CX, R13
 	ADDQ         R11, R13
 	MOVQ         k+64(FP), R14
 
@@ -4332,8 +4332,8 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  SI, R14
-	SHLQ  $0x07, R14
+	MOVQ  ·prefetchRows+0(SB), R14
+	IMULQ SI, R14
 	ADDQ  R13, R14
 	MOVQ  k+64(FP), R15
 	TESTQ R15, R15
@@ -4485,8 +4485,8 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  SI, R13
-	SHLQ  $0x07, R13
+	MOVQ  ·prefetchRows+0(SB), R13
+	IMULQ SI, R13
 	ADDQ  R12, R13
 	MOVQ  k+64(FP), R14
 	TESTQ R14, R14
@@ -4582,8 +4582,8 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  SI, R12
-	SHLQ  $0x07, R12
+	MOVQ  ·prefetchRows+0(SB), R12
+	IMULQ SI, R12
 	ADDQ  R11, R12
 	MOVQ  k+64(FP), R13
 	TESTQ R13, R13
@@ -4951,8 +4951,8 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  SI, R14
-	SHLQ  $0x07, R14
+	MOVQ  ·prefetchRows+0(SB), R14
+	IMULQ SI, R14
 	ADDQ  R13, R14
 	MOVQ  k+64(FP), R15
 	TESTQ R15, R15
@@ -5076,8 +5076,8 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  SI, R13
-	SHLQ  $0x07, R13
+	MOVQ  ·prefetchRows+0(SB), R13
+	IMULQ SI, R13
 	ADDQ  R12, R13
 	MOVQ  k+64(FP), R14
 	TESTQ R14, R14
@@ -5149,8 +5149,8 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  SI, R12
-	SHLQ  $0x07, R12
+	MOVQ  ·prefetchRows+0(SB), R12
+	IMULQ SI, R12
 	ADDQ  R11, R12
 	MOVQ  k+64(FP), R13
 	TESTQ R13, R13
@@ -5436,8 +5436,8 @@ block_noscale:
 	MOVQ  AX, R11
 	LEAQ  (AX)(CX*4), R12
 	MOVQ  b+24(FP), R13
-	MOVQ  SI, R14
-	SHLQ  $0x07, R14
+	MOVQ  ·prefetchRows+0(SB), R14
+	IMULQ SI, R14
 	ADDQ  R13, R14
 	MOVQ  k+64(FP), R15
 	TESTQ R15, R15
@@ -5535,8 +5535,8 @@ quad:
 quad_noscale:
 	MOVQ  AX, R11
 	MOVQ  b+24(FP), R12
-	MOVQ  SI, R13
-	SHLQ  $0x07, R13
+	MOVQ  ·prefetchRows+0(SB), R13
+	IMULQ SI, R13
 	ADDQ  R12, R13
 	MOVQ  k+64(FP), R14
 	TESTQ R14, R14
@@ -5596,8 +5596,8 @@ single:
 single_noscale:
 	MOVQ  AX, DX
 	MOVQ  b+24(FP), R11
-	MOVQ  SI, R12
-	SHLQ  $0x07, R12
+	MOVQ  ·prefetchRows+0(SB), R12
+	IMULQ SI, R12
 	ADDQ  R11, R12
 	MOVQ  k+64(FP), R13
 	TESTQ R13, R13

@@ -33,6 +33,8 @@ func kindText(kind string) (heading, caption string) {
 		return "Time per op vs m", "For sweeps that fix n and vary m (decode, prefill chunks against a growing KV cache): median time of one forward pass against the number of keys, one line per setting of the other keys, log-log."
 	case kind == "bandwidth-m":
 		return "K/V read bandwidth vs m", "For rows with n ≤ 16: K and V bytes read per second (2·B·Hkv·m·d·4 / time) against m; the horizontal line is the memory bandwidth attnbench peak measured (a read stream far beyond the last-level cache)."
+	case kind == "bandwidth-share-m":
+		return "Share of the memory bandwidth vs m", "For rows with n ≤ 16 whose K and V exceed the last-level cache: GB/s as a share of the streaming read bandwidth the sweep measured on all cores just before each sample (%bandwidth), so a machine whose memory bandwidth moves with other tenants' load is compared with itself at that moment."
 	case kind == "pareto":
 		return "Error vs time (Pareto front)", "Each series at one n: time against relative error, both log. Ringed points joined by the dashed staircase are the Pareto front: no other series is both faster and more accurate."
 	case kind == "speedup":

@@ -83,7 +83,30 @@ func (g *Group) mPanels() []panel {
 	if gb := g.mCurves(vocab.GBs); len(gb) > 0 {
 		ps = append(ps, g.bandwidthPanel(gb))
 	}
+	if sh := g.mCurves(vocab.PctBandwidth); len(sh) > 0 {
+		ps = append(ps, bandwidthSharePanel(sh))
+	}
 	return ps
+}
+
+// bandwidthSharePanel draws %bandwidth (GB/s as a share of the bandwidth
+// measured just before each sample) against m, with 100% as a line.
+func bandwidthSharePanel(curves []curve) panel {
+	pn := panel{kind: "bandwidth-share-m", title: "share of the memory bandwidth vs m"}
+	f := newFigure(pn.title, "m (keys)", "% of the bandwidth measured beside")
+	_, hi, err := f.addCurves(curves, true)
+	if err != nil {
+		pn.missing = err.Error()
+		return pn
+	}
+	nAxis(&f.plot.X, curveXs(curves), "m (keys)")
+	line, _ := plotter.NewLine(plotter.XYs{{X: f.plot.X.Min, Y: 100}, {X: f.plot.X.Max, Y: 100}})
+	line.LineStyle = draw.LineStyle{Color: color.Gray{Y: 60}, Width: vg.Points(1.5), Dashes: roofDashes(0)}
+	f.plot.Add(line)
+	f.legend.Add("100%: the streaming read measured before each sample", line)
+	f.plot.Y.Min, f.plot.Y.Max = 0, math.Max(hi, 100)*1.08
+	pn.fig = f
+	return pn
 }
 
 func mLogLogPanel(kind, title, ylabel string, curves []curve, yfmt func(float64) string) panel {

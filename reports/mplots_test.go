@@ -17,9 +17,9 @@ func TestPlotsAgainstM(t *testing.T) {
 	path := filepath.Join(dir, "decode.txt")
 	if err := os.WriteFile(path, []byte(`cpu: x
 peak-bandwidth: 20.5
-BenchmarkAttention/variant=flash/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=4096/d=128-2 10 300000 ns/op 28 GB/s
+BenchmarkAttention/variant=flash/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=4096/d=128-2 10 300000 ns/op 28 GB/s 70 %bandwidth
 BenchmarkAttention/variant=flash/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=1024/d=128-2 10 90000 ns/op 23 GB/s
-BenchmarkAttention/variant=flash/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=16384/d=128-2 10 1200000 ns/op 28 GB/s
+BenchmarkAttention/variant=flash/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=16384/d=128-2 10 1200000 ns/op 28 GB/s 75 %bandwidth
 BenchmarkAttention/variant=window/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=1024/d=128-2 10 9000 ns/op 1 GB/s
 BenchmarkAttention/variant=window/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=4096/d=128-2 10 9100 ns/op 1 GB/s
 `), 0o644); err != nil {
@@ -47,8 +47,12 @@ BenchmarkAttention/variant=window/causal=true/batch=1/heads=32/kv-heads=8/n=1/m=
 			t.Errorf("flash point %d: (%g, %g), want (%g, %g)", i, p.x, p.y, want[i].x, want[i].y)
 		}
 	}
+	share := g.mCurves(vocab.PctBandwidth)
+	if len(share) != 1 || len(share[0].pts) != 2 || share[0].pts[0].x != 4096 || share[0].pts[0].y != 70 || share[0].pts[1].y != 75 {
+		t.Errorf("%%bandwidth curves %+v, want flash's two points (4096, 70), (16384, 75)", share)
+	}
 	ps := g.mPanels()
-	if len(ps) != 2 || ps[0].kind != "time-m" || ps[1].kind != "bandwidth-m" || ps[0].fig == nil || ps[1].fig == nil {
-		t.Fatalf("panels %+v, want time-m and bandwidth-m drawn", ps)
+	if len(ps) != 3 || ps[0].kind != "time-m" || ps[1].kind != "bandwidth-m" || ps[2].kind != "bandwidth-share-m" || ps[0].fig == nil || ps[1].fig == nil || ps[2].fig == nil {
+		t.Fatalf("panels %+v, want time-m, bandwidth-m and bandwidth-share-m drawn", ps)
 	}
 }

@@ -2,6 +2,7 @@ package variants_test
 
 import (
 	"fmt"
+	"github.com/attnbench/attnbench/asm"
 	"testing"
 
 	"github.com/attnbench/attnbench/variants"
@@ -82,6 +83,42 @@ func BenchmarkDecode(b *testing.B) {
 				sec := b.Elapsed().Seconds() / float64(b.N)
 				b.ReportMetric(2*4*float64(s.B*s.KVHeads()*s.M*s.D)/sec/1e9, "GB/s")
 			})
+		}
+	}
+}
+
+// BenchmarkDecodePrefetch times the decode step of BenchmarkDecode (m =
+// 16384) at several prefetch distances of the amd64 GEMM kernels
+// (asm.SetPrefetchRows), interleaved in one run, so the distance
+// asm.prefetchRows documents can be re-checked on any machine:
+//
+//	go test ./variants -run '^$' -bench DecodePrefetch -benchtime 400ms
+func BenchmarkDecodePrefetch(b *testing.B) {
+	v, _ := variants.Lookup("flash")
+	s := variants.Shape{B: 1, H: 32, Hkv: 8, N: 1, M: 16384, D: 128}
+	q, k, vv, err := inputs.Generate("gaussian", s, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer asm.SetPrefetchRows(asm.PrefetchRows())
+	for round := range 2 {
+		for _, rows := range []int{1, 16, 32, 64, 128, 256, 512} {
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("round=%d/prefetch-rows=%d/threads=%d", round, rows, threads), func(b *testing.B) {
+					asm.SetPrefetchRows(rows)
+					opt := variants.DefaultOptions()
+					opt.Causal, opt.Threads = true, threads
+					out := variants.NewTensor(s.B, s.H, s.N, s.D)
+					ws := variants.NewWorkspace()
+					for b.Loop() {
+						if err := v.Forward(q, k, vv, out, opt, ws); err != nil {
+							b.Fatal(err)
+						}
+					}
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					b.ReportMetric(2*4*float64(s.B*s.KVHeads()*s.M*s.D)/sec/1e9, "GB/s")
+				})
+			}
 		}
 	}
 }

@@ -74,10 +74,10 @@ func gemmNT(s isa) {
 	pa, pb := GP64(), GP64()
 	MOVQ(ai, pa)
 	MOVQ(bj, pb)
-	// pf walks prefetchRows A rows ahead (see prefetchRows).
+	// pf walks prefetchRows A rows ahead (asm.prefetchRows).
 	pf := GP64()
-	MOVQ(lda, pf)
-	SHLQ(U8(bitsOf(prefetchRows)), pf)
+	MOVQ(prefetchRowsVar(), pf)
+	IMULQ(lda, pf)
 	ADDQ(pa, pf)
 	cnt := Load(Param("k"), GP64())
 	Label("p")
@@ -127,25 +127,11 @@ func gemmNT(s isa) {
 	RET()
 }
 
-// prefetchRows is how far ahead, in rows, gemmNT prefetches its A rows and
-// the accumulate kernels their B rows, into L2. A decode step streams each
-// key and value row from memory once, a key tile of K then one of V; a
-// kernel asking for the rows one tile ahead (bk = 128 at d = 128) has them
-// arrive while it and the other kernel work, instead of stalling on each
-// (one core's decode went from about 8 to 14 GB/s of K/V, the rate of a
-// plain read stream). Prefetches past the end of a matrix never fault.
-const prefetchRows = 128
-
-// bitsOf returns log₂ n for a power of two n.
-func bitsOf(n int) int {
-	b := 0
-	for 1<<b < n {
-		b++
-	}
-	if 1<<b != n {
-		panic(fmt.Sprint("bitsOf: not a power of two: ", n))
-	}
-	return b
+// prefetchRowsVar addresses asm.prefetchRows (impl_amd64.go: how far
+// ahead, in rows, gemmnt prefetches its A rows and the accumulate kernels
+// their B rows), read at each call so that it is chosen at run time.
+func prefetchRowsVar() Mem {
+	return Mem{Symbol: Symbol{Name: "·prefetchRows"}, Base: StaticBase}
 }
 
 func gemmNTRows(s isa) int {
@@ -279,12 +265,12 @@ func gemm(s isa, cv int, accumulate bool) {
 			LEAQ(Mem{Base: a, Index: aRow, Scale: 4}, pa4)
 		}
 		pb := Load(Param("b"), GP64())
-		// pf walks prefetchRows B rows ahead (see prefetchRows).
+		// pf walks prefetchRows B rows ahead (asm.prefetchRows).
 		var pf Register
 		if accumulate {
 			pf = GP64()
-			MOVQ(ldb, pf)
-			SHLQ(U8(bitsOf(prefetchRows)), pf)
+			MOVQ(prefetchRowsVar(), pf)
+			IMULQ(ldb, pf)
 			ADDQ(pb, pf)
 		}
 		cnt := Load(Param("k"), GP64())

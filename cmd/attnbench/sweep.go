@@ -274,14 +274,19 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	})
 	defer stop()
 	began := time.Now()
-	sum, err := sweep.Run(ctx, cases, out, sweep.Config{
+	cfg := sweep.Config{
 		Count:     *count,
 		BenchTime: bt,
 		MaxMem:    limit,
 		ErrMaxN:   *errMaxN,
 		Peak:      peak,
 		Progress:  prog,
-	})
+	}
+	if sweep.HasGBs(cases) {
+		cfg.Bandwidth, cfg.BandwidthBytes = streamBandwidth()
+		cfg.BandwidthMinKV = float64(asm.CacheBytes())
+	}
+	sum, err := sweep.Run(ctx, cases, out, cfg)
 	stop()
 	switch {
 	case errors.Is(err, sweep.ErrInterrupted):
@@ -454,4 +459,21 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// bandwidthSampleTime is how long the sweep measures the memory bandwidth
+// before each sample of a case that carries GB/s: a dozen or more passes
+// over the two buffers, best of them as attnbench peak takes it.
+const bandwidthSampleTime = 150 * time.Millisecond
+
+// streamBandwidth returns sweep.Config's Bandwidth, whose buffers are
+// allocated at its first call, and their size.
+func streamBandwidth() (func() float64, int64) {
+	var stream *asm.Stream
+	return func() float64 {
+		if stream == nil {
+			stream = asm.NewStream()
+		}
+		return stream.Measure(bandwidthSampleTime)
+	}, 2 * int64(asm.BandwidthBufferBytes())
 }

@@ -81,7 +81,7 @@ func TestTextRoundTrip(t *testing.T) {
 	// The layout of docs/design.md §5: configuration, Unit lines, then results.
 	wantStart := "goos: linux\ngoarch: amd64\ncpu: Test CPU @ 2.10GHz\nkernels: generic\ngo: go1.26.8\n" +
 		"attnbench: v0.0.0-devel\npeak-gflops: 12.5\npeak-gflops-all: 25\ncommand: attnbench sweep -n 16,32\n" +
-		"Unit ns/op better=lower\nUnit GFLOP/s better=higher\nUnit %peak better=higher\nUnit GB/s better=higher\nUnit peak-B/op better=lower\n" +
+		"Unit ns/op better=lower\nUnit GFLOP/s better=higher\nUnit %peak better=higher\nUnit GB/s better=higher\nUnit %bandwidth better=higher\nUnit peak-B/op better=lower\n" +
 		"Unit B/op better=lower\nUnit allocs/op better=lower\nUnit relerr better=lower\nUnit maxerr better=lower\n" +
 		"Unit cosine better=higher\nUnit coverage better=higher\n" +
 		"# skipped: Attention/variant=full/n=1048576: needs 4.0 TiB > -max-mem 8.0 GiB\n" +
@@ -160,7 +160,7 @@ func TestCSVColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"name", "iters", "variant", "n", "causal", "window", "ns/op", "GFLOP/s", "%peak", "GB/s", "peak-B/op", "B/op", "allocs/op", "relerr", "maxerr", "cosine", "coverage", "cpu", "kernels"}
+	want := []string{"name", "iters", "variant", "n", "causal", "window", "ns/op", "GFLOP/s", "%peak", "GB/s", "%bandwidth", "peak-B/op", "B/op", "allocs/op", "relerr", "maxerr", "cosine", "coverage", "cpu", "kernels"}
 	if !slices.Equal(recs[0], want) {
 		t.Fatalf("header %q, want %q", recs[0], want)
 	}

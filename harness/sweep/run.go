@@ -44,6 +44,19 @@ type Config struct {
 	Clock timing.Clock
 	// Progress reports progress and notes; nil reports nothing.
 	Progress *Progress
+	// Bandwidth measures the machine's streaming read bandwidth now, in
+	// GB/s, on all cores. It runs just before each sample of a case whose
+	// lines carry GB/s and whose K and V exceed BandwidthMinKV bytes (they
+	// stream from memory), and those lines then also carry %bandwidth,
+	// their share of it. A bandwidth measured beside the sample, not a
+	// cached one, keeps the share honest on a machine whose memory is
+	// shared with others (on the project's machine it moves between 27
+	// and 49 GB/s within minutes). nil leaves %bandwidth out.
+	Bandwidth      func() float64
+	BandwidthMinKV float64
+	// BandwidthBytes is the memory Bandwidth's buffers take: a case whose
+	// estimate plus these exceeds MaxMem runs without the measurement.
+	BandwidthBytes int64
 }
 
 // Summary counts what a run did.
@@ -103,7 +116,11 @@ func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, erro
 			continue
 		}
 		prog.caseStart(i, c)
-		rows, err := runCase(ctx, c, have, out, cfg, st)
+		ccfg := cfg
+		if !measuresBandwidth(c, cfg, need) {
+			ccfg.Bandwidth = nil
+		}
+		rows, err := runCase(ctx, c, have, out, ccfg, st)
 		sum.Rows += rows
 		sum.Ran++
 		switch {
@@ -188,6 +205,10 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 		}
 		// The peak over every call of the sample is the peak of one call:
 		// each Forward returns all its buffers before the next begins.
+		var bandwidth float64
+		if cfg.Bandwidth != nil {
+			bandwidth = cfg.Bandwidth()
+		}
 		ws.ResetPeak()
 		s, err := tm.Sample(ctx)
 		if err != nil {
@@ -196,7 +217,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 			}
 			return rows, &caseError{c.Name, err}
 		}
-		r := row(c, s, ws.Peak(), flops, cfg.Peak, approx, coverage)
+		r := row(c, s, ws.Peak(), flops, cfg.Peak, bandwidth, approx, coverage)
 		if err := out.Write(r); err != nil {
 			return rows, err
 		}
@@ -217,7 +238,7 @@ func runCase(ctx context.Context, c Case, have int, out Sink, cfg Config, st *ru
 // mean something (timing noise is far above 1e-5), so the file stays
 // readable: 5 significant digits for ns/op, 4 for rates and errors; B/op
 // and allocs/op are whole numbers as go test writes them.
-func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.Peak, approx *oracle.Approximation, coverage *float64) results.Row {
+func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.Peak, bandwidth float64, approx *oracle.Approximation, coverage *float64) results.Row {
 	ns := s.NsPerOp()
 	gflops := flops / ns // flop/ns = GFLOP/s
 	vals := []results.Value{
@@ -229,8 +250,12 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 			vals = append(vals, results.Value{Unit: vocab.PctPeak, Value: sig(100*gflops/p, 4)})
 		}
 	}
-	if c.Shape.N <= KVBoundN && c.Variant.Exact() {
-		vals = append(vals, results.Value{Unit: vocab.GBs, Value: sig(KVBytes(c.Shape)/ns, 4)})
+	if carriesGBs(c) {
+		gbs := KVBytes(c.Shape) / ns
+		vals = append(vals, results.Value{Unit: vocab.GBs, Value: sig(gbs, 4)})
+		if bandwidth > 0 {
+			vals = append(vals, results.Value{Unit: vocab.PctBandwidth, Value: sig(100*gbs/bandwidth, 4)})
+		}
 	}
 	vals = append(vals,
 		results.Value{Unit: vocab.PeakBytes, Value: float64(peakBytes)},
@@ -256,6 +281,30 @@ func row(c Case, s timing.Sample, peakBytes int64, flops float64, peak *machine.
 // machine's memory bandwidth (docs/design.md §4). Only exact variants carry it:
 // they read every key, while a window or a sparse pattern reads a few.
 const KVBoundN = 16
+
+// carriesGBs reports whether c's result lines carry GB/s (KVBoundN).
+func carriesGBs(c Case) bool { return c.Shape.N <= KVBoundN && c.Variant.Exact() }
+
+// measuresBandwidth reports whether case c, estimated to need need bytes,
+// measures the bandwidth beside its samples (Config.Bandwidth).
+func measuresBandwidth(c Case, cfg Config, need int64) bool {
+	if cfg.Bandwidth == nil || !carriesGBs(c) || KVBytes(c.Shape) <= cfg.BandwidthMinKV {
+		return false
+	}
+	total, err := checked.Add(need, cfg.BandwidthBytes)
+	return err == nil && (cfg.MaxMem <= 0 || total <= cfg.MaxMem)
+}
+
+// HasGBs reports whether some case's lines carry GB/s, so that a caller
+// knows whether Config.Bandwidth will be used.
+func HasGBs(cases []Case) bool {
+	for _, c := range cases {
+		if carriesGBs(c) {
+			return true
+		}
+	}
+	return false
+}
 
 // KVBytes is the K and V bytes one Forward reads at least once:
 // 2·B·Hkv·M·D·4.

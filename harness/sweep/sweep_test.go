@@ -665,3 +665,70 @@ func TestKVHeads(t *testing.T) {
 		}
 	}
 }
+
+// TestBandwidthShare: the bandwidth is measured before each sample of a
+// case that carries GB/s with K and V over BandwidthMinKV, never for the
+// others; %bandwidth is GB/s over the measurement taken just before that
+// sample; a case whose estimate plus the measurement's buffers exceeds
+// -max-mem runs without it.
+func TestBandwidthShare(t *testing.T) {
+	spec := baseSpec("flash")
+	spec.N, spec.M, spec.D, spec.Heads = []int{1, 32}, []int{64, 128}, []int{8}, []int{2}
+	spec.Causal, spec.Threads = []bool{true}, []int{1}
+	cases, _, err := Expand(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cases: n = 1 and 32 at m = 64 and 128; only n = 1, m = 128 (K and V:
+	// 2·2·128·8·4 = 16384 bytes) is over the 10000 bytes of BandwidthMinKV.
+	var gbs []Case
+	for _, c := range cases {
+		if HasGBs([]Case{c}) {
+			gbs = append(gbs, c)
+		}
+	}
+	if len(gbs) != 2 || gbs[0].Shape.N != 1 || gbs[1].Shape.N != 1 {
+		t.Fatalf("HasGBs true for %d cases, want the 2 with n = 1", len(gbs))
+	}
+	calls := 0
+	bandwidths := []float64{10, 20, 40}
+	cfg := Config{Count: 3, BenchTime: timing.BenchTime{N: 2}, BandwidthMinKV: 10000, Bandwidth: func() float64 {
+		calls++
+		return bandwidths[(calls-1)%len(bandwidths)]
+	}}
+	sink := &memSink{done: map[string]int{}}
+	if _, err := Run(context.Background(), cases, sink, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 {
+		t.Errorf("bandwidth measured %d times, want 3 (one per sample of the n = 1, m = 128 case)", calls)
+	}
+	i := 0
+	for _, r := range sink.rows {
+		share, ok := value(r, "%bandwidth")
+		if r.Keys["n"] != "1" || r.Keys["m"] != "128" {
+			if ok {
+				t.Errorf("%s: %%bandwidth on a case without GB/s or with K and V in cache", r.Name)
+			}
+			continue
+		}
+		gbs, _ := value(r, "GB/s")
+		if want := 100 * gbs / bandwidths[i]; !ok || math.Abs(share-want) > 1e-3*want {
+			t.Errorf("%s sample %d: %%bandwidth %v (present %v), want %v", r.Name, i, share, ok, want)
+		}
+		i++
+	}
+
+	// With the buffers over -max-mem every case runs, none measures.
+	cfg.MaxMem, cfg.BandwidthBytes, cfg.Count, calls = 1<<30, 1<<30, 1, 0
+	sink = &memSink{done: map[string]int{}}
+	sum, err := Run(context.Background(), cases, sink, cfg)
+	if err != nil || sum.Skipped != 0 || len(sink.rows) != len(cases) || calls != 0 {
+		t.Errorf("with the buffers over -max-mem: err %v, %d skipped, %d rows, %d measurements; want every case run, none measured", err, sum.Skipped, len(sink.rows), calls)
+	}
+	for _, r := range sink.rows {
+		if _, ok := value(r, "%bandwidth"); ok {
+			t.Errorf("%s: %%bandwidth without a measurement", r.Name)
+		}
+	}
+}

@@ -17,17 +17,20 @@ import (
 
 // Units, as result lines carry them (docs/design.md §4).
 const (
-	NsPerOp     = "ns/op"     // time per Forward
-	GFLOPS      = "GFLOP/s"   // useful flops per second
-	PctPeak     = "%peak"     // GFLOP/s as a share of the cached FMA peak
-	GBs         = "GB/s"      // K and V bytes read per second (small n, exact variants)
-	PeakBytes   = "peak-B/op" // workspace peak of one Forward
-	BytesPerOp  = "B/op"      // heap bytes allocated per Forward
-	AllocsPerOp = "allocs/op" // heap allocations per Forward
-	RelErr      = "relerr"    // relative Frobenius error against exact attention
-	MaxErr      = "maxerr"    // largest absolute error
-	Cosine      = "cosine"    // cosine similarity of the output rows
-	Coverage    = "coverage"  // share of the exact attention mass the candidate sets keep
+	NsPerOp = "ns/op"   // time per Forward
+	GFLOPS  = "GFLOP/s" // useful flops per second
+	PctPeak = "%peak"   // GFLOP/s as a share of the cached FMA peak
+	GBs     = "GB/s"    // K and V bytes read per second (small n, exact variants)
+	// PctBandwidth is GB/s as a share of the streaming bandwidth measured
+	// on all cores just before the sample.
+	PctBandwidth = "%bandwidth"
+	PeakBytes    = "peak-B/op" // workspace peak of one Forward
+	BytesPerOp   = "B/op"      // heap bytes allocated per Forward
+	AllocsPerOp  = "allocs/op" // heap allocations per Forward
+	RelErr       = "relerr"    // relative Frobenius error against exact attention
+	MaxErr       = "maxerr"    // largest absolute error
+	Cosine       = "cosine"    // cosine similarity of the output rows
+	Coverage     = "coverage"  // share of the exact attention mass the candidate sets keep
 
 	// SecPerOp is ns/op as benchfmt readers tidy it (benchunit.Tidy): the
 	// unit the gate and the reports see.
@@ -79,6 +82,7 @@ var units = []Unit{
 	{GFLOPS, Higher, Positive},
 	{PctPeak, Higher, Positive},
 	{GBs, Higher, Positive},
+	{PctBandwidth, Higher, Positive},
 	{PeakBytes, Lower, NonNegative},
 	{BytesPerOp, Lower, NonNegative},
 	{AllocsPerOp, Lower, NonNegative},
