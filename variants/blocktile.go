@@ -127,9 +127,16 @@ func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc in
 	t.acc, t.ldacc = acc, ldacc
 }
 
-// narrow sets the query tile to w columns.
-func (t *tileAttn) narrow(w int) {
+// narrow sets the query tile to the columns rows queries need: the
+// fewest 16-column vectors, or a narrow tile (queryTile.narrow: decode, a
+// few heads of one K/V group) when they fit in narrowWidth.
+func (t *tileAttn) narrow(rows int) {
 	qt, full := &t.qt, &t.full
+	w := tileWidth(rows)
+	qt.narrow = rows <= narrowWidth
+	if qt.narrow {
+		w = narrowWidth
+	}
 	qt.width = w
 	qt.qt, qt.o = full.qt[:qt.d*w], full.o[:w*qt.d]
 	qt.m, qt.alpha, qt.l, qt.junk = full.m[:w], full.alpha[:w], full.l[:w], full.junk[:w]
@@ -180,8 +187,9 @@ func (t *tileAttn) beginLocal(rows int, q []float32, ldq int, qperm []int32, col
 // nil) starts them afresh.
 func (t *tileAttn) startRows(rows int, q []float32, ldq int, qperm []int32, colScale bool, m, l []float32) {
 	qt := &t.qt
-	t.narrow(tileWidth(rows))
+	t.narrow(rows)
 	t.rows = rows
+	qt.rows = rows
 	var cs []float32
 	if colScale {
 		cs = t.colScale
@@ -201,7 +209,7 @@ func (t *tileAttn) startRows(rows int, q []float32, ldq int, qperm []int32, colS
 // padding columns: row i is q[r·ldq:] with r = perm[i] (perm nil: i), times
 // colScale[i] (nil: the logit scale).
 func (t *tileAttn) packRows(rows int, q []float32, ldq int, perm []int32, colScale []float32) {
-	t.qt.kern.PackT(rows, t.qt.width, t.qt.d, q, ldq, perm, t.scale, colScale, t.qt.qt)
+	t.qt.pack(rows, q, ldq, perm, t.scale, colScale)
 }
 
 // attend folds keys [k0, k1) into the tile's state, each row seeing only its
@@ -235,9 +243,9 @@ func attendMasked[M tileMasker](t *tileAttn, masker M, k, v []float32, ld, k0, k
 		copy(qt.alpha, qt.m)
 		kc, vc := k[c0*ld:], v[c0*ld:]
 		if full {
-			kern.ScoresT(cols, w, d, kc, ld, qt.qt, w, t.s, qt.m)
+			qt.scoresLd(cols, kc, ld, t.s, qt.m)
 		} else {
-			kern.ScoresT(cols, w, d, kc, ld, qt.qt, w, t.s, qt.junk)
+			qt.scoresLd(cols, kc, ld, t.s, qt.junk)
 			t.mask(c0, c1)
 			if masker.on() {
 				// Every score outside the spans is −∞ already, so the

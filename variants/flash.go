@@ -151,7 +151,7 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 		clear(out.Head(bh/s.H, bh%s.H)[:g.i0*s.D])
 	}
 	units := g.items * g.slices
-	threads := threadCount(opt.Threads, units)
+	threads := threadCount(threadsFor(opt.Threads, f.Flops(s, opt)), units)
 	job := flashJob{s: s, g: g, scale: opt.ScaleFor(s.D), causal: opt.Causal,
 		q: q, k: k, v: v, out: out, kern: asm.Active(), fault: f.fault}
 	if g.slices > 1 {

@@ -71,32 +71,41 @@ func (t *queryTile) start(q []float32, rows int, scale float32) {
 // nil: i).
 func (t *queryTile) startRows(q []float32, perm []int32, rows int, scale float32) {
 	t.rows = rows
-	if t.narrow {
-		// Row-major, times the scale (the plain float32 multiply, as
-		// PackT), padding rows zero.
-		d := t.d
-		for i := range t.width {
-			dst := t.qt[i*d : (i+1)*d]
-			if i >= rows {
-				clear(dst)
-				continue
-			}
-			r := i
-			if perm != nil {
-				r = int(perm[i])
-			}
-			for p, x := range q[r*d : r*d+d] {
-				dst[p] = scale * x
-			}
-		}
-	} else {
-		t.kern.PackT(rows, t.width, t.d, q, t.d, perm, scale, nil, t.qt)
-	}
+	t.pack(rows, q, t.d, perm, scale, nil)
 	clear(t.o)
 	for i := range t.m {
 		t.m[i] = float32(math.Inf(-1))
 	}
 	clear(t.l)
+}
+
+// pack packs rows queries into the tile, Qᵀ (PackT) or, narrow, Q
+// row-major, padding rows zero: row i is q[r·ldq:] with r = perm[i] (perm
+// nil: i), times colScale[i] (nil: scale), the plain float32 multiply in
+// both layouts.
+func (t *queryTile) pack(rows int, q []float32, ldq int, perm []int32, scale float32, colScale []float32) {
+	if !t.narrow {
+		t.kern.PackT(rows, t.width, t.d, q, ldq, perm, scale, colScale, t.qt)
+		return
+	}
+	d := t.d
+	for i := range t.width {
+		dst := t.qt[i*d : (i+1)*d]
+		if i >= rows {
+			clear(dst)
+			continue
+		}
+		r, f := i, scale
+		if perm != nil {
+			r = int(perm[i])
+		}
+		if colScale != nil {
+			f = colScale[i]
+		}
+		for p, x := range q[r*ldq : r*ldq+d] {
+			dst[p] = f * x
+		}
+	}
 }
 
 // step adds keys [c0, c0+cols) of k and v (row-major, d wide) to the tile,
@@ -162,14 +171,19 @@ func (t *queryTile) step(k, v []float32, c0, cols, p0, group int, causal bool, s
 // scores sets s (rows × width) to the scores of rows keys k (d apart)
 // against the tile's queries and folds their column maxima into colMax.
 func (t *queryTile) scores(rows int, k, s, colMax []float32) {
+	t.scoresLd(rows, k, t.d, s, colMax)
+}
+
+// scoresLd is scores with the key rows ldk apart.
+func (t *queryTile) scoresLd(rows int, k []float32, ldk int, s, colMax []float32) {
 	if !t.narrow {
-		t.kern.ScoresT(rows, t.width, t.d, k, t.d, t.qt, t.width, s, colMax)
+		t.kern.ScoresT(rows, t.width, t.d, k, ldk, t.qt, t.width, s, colMax)
 		return
 	}
 	// Only the real queries, in whole 4-column blocks; the padding
 	// columns keep the finite values of the last softmax (never read).
 	n := min(t.width, (t.rows+3)&^3)
-	t.kern.GemmNT(rows, n, t.d, k, t.d, t.qt, t.d, s, t.width)
+	t.kern.GemmNT(rows, n, t.d, k, ldk, t.qt, t.d, s, t.width)
 	t.kern.ColMax(rows, t.width, s, colMax)
 }
 

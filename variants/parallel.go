@@ -15,6 +15,28 @@ func threadCount(threads, items int) int {
 	return max(1, min(threads, items))
 }
 
+// minParallelFlops is the least work, in model flops (Variant.Flops), that
+// a Forward spreads over more than one goroutine: below it, waking a second
+// core costs more than it saves. Measured on the project's 2-core Zen 4
+// (2026-12-03, decode steps, H = 32, Hkv = 8, d = 128, one thread against
+// two): window (2.1 MFLOP) 52 against 70 µs; sparse strided at m = 16384
+// (4.2 MFLOP) 96–131 against 138–158 µs; flash with one K/V head at
+// m = 1024 (2.1 MFLOP) 37 against 45 µs, at m = 4096 (8.4 MFLOP) 146
+// against 115 µs.
+const minParallelFlops = 8e6
+
+// threadsFor is Options.Threads, or 1 for a Forward of fewer than
+// minParallelFlops flops. The split of the work never depends on the
+// thread count, so neither does the result. WorkspaceBytes keeps counting
+// Options.Threads workers: an upper bound, and O(1) for any shape, where
+// the flop count of a candidate-set variant takes O(N).
+func threadsFor(threads int, flops float64) int {
+	if flops < minParallelFlops {
+		return 1
+	}
+	return threads
+}
+
 // forEach calls fn(worker, item) for every item in [0, items) on threads
 // goroutines; worker is in [0, threads) and no two calls with the same
 // worker run at once, so per-worker scratch needs no locking. Items are
@@ -28,20 +50,28 @@ func threadCount(threads, items int) int {
 // allocates nothing.
 func forEach(threads, items int, fn func(worker, item int)) {
 	var next atomic.Int64
+	run := func(w int) {
+		for {
+			it := int(next.Add(1)) - 1
+			if it >= items {
+				return
+			}
+			fn(w, it)
+		}
+	}
 	var wg sync.WaitGroup
-	for w := range threads {
+	for w := 1; w < threads; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				it := int(next.Add(1)) - 1
-				if it >= items {
-					return
-				}
-				fn(w, it)
-			}
+			run(w)
 		}()
 	}
+	// The caller is worker 0: it starts on the items at once instead of
+	// waiting for a goroutine to be scheduled, which on a small Forward
+	// (a decode step with a window: tens of microseconds) is most of the
+	// gain of a second thread.
+	run(0)
 	wg.Wait()
 }
 

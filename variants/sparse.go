@@ -411,7 +411,7 @@ func (sp Sparse) strided(s Shape, opt Options, q, k, v, out Tensor, ws *Workspac
 	clearEmptyRows(s, opt, out)
 	heads := s.B * s.KVHeads()
 	bandItems, columnItems := heads*job.bandTiles, heads*job.classes*job.tilesPerClass
-	workers := newTeam(threadCount(opt.Threads, bandItems), func(int) tileWorker {
+	workers := newTeam(threadCount(threadsFor(opt.Threads, Sparse{}.Flops(s, opt)), bandItems), func(int) tileWorker {
 		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D), rows)
 	})
 	onThreads(job, bandItems, workers, stridedJob.runBand)
@@ -546,7 +546,7 @@ func (sp Sparse) fixed(s Shape, opt Options, q, k, v, out Tensor, ws *Workspace)
 	clearEmptyRows(s, opt, out)
 	// Blocks of l positions holding the query positions [pLo, M).
 	items := ((s.M-1)/l - pLo/l + 1) * job.subTiles
-	workers := newTeam(threadCount(opt.Threads, items), func(int) tileWorker {
+	workers := newTeam(threadCount(threadsFor(opt.Threads, Sparse{}.Flops(s, opt)), items), func(int) tileWorker {
 		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), rows, keyTile(s.D), rows)
 	})
 	for bkv := range s.B * s.KVHeads() {
@@ -647,7 +647,7 @@ func (sp Sparse) bigbird(s Shape, opt Options, q, k, v, out Tensor, ws *Workspac
 	job := bigbirdJob{s: s, b: opt.Block, r: opt.Random, nb: nb, causal: opt.Causal, bq: bq,
 		subTiles: ceilDiv(opt.Block, bq), random: random, q: q, k: k, v: v, out: out, fault: sp.fault}
 	items := s.B * s.H * nb * job.subTiles
-	workers := newTeam(threadCount(opt.Threads, items), func(int) tileWorker {
+	workers := newTeam(threadCount(threadsFor(opt.Threads, Sparse{}.Flops(s, opt)), items), func(int) tileWorker {
 		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), bq, keyTile(s.D), 0)
 	})
 	onThreads(job, items, workers, bigbirdJob.runTile)

@@ -171,7 +171,7 @@ func (wn Window) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error 
 	job := newWindowJob(s, opt, q, k, v, out, wn.fault)
 	clearEmptyRows(s, opt, out)
 	items := s.B * s.KVHeads() * job.perGroup
-	workers := newTeam(threadCount(opt.Threads, items), func(int) tileWorker {
+	workers := newTeam(threadCount(threadsFor(opt.Threads, wn.Flops(s, opt)), items), func(int) tileWorker {
 		return newTileWorker(ws, asm.Active(), s.D, opt.ScaleFor(s.D), job.rows, job.bk, job.rows)
 	})
 	onThreads(job, items, workers, windowJob.runItem)
