@@ -127,10 +127,10 @@ func (t *tileAttn) begin(rows int, q []float32, ldq int, acc []float32, ldacc in
 	t.acc, t.ldacc = acc, ldacc
 }
 
-// narrow sets the query tile to the columns rows queries need: the
+// fitRows sets the query tile to the columns rows queries need: the
 // fewest 16-column vectors, or a narrow tile (queryTile.narrow: decode, a
 // few heads of one K/V group) when they fit in narrowWidth.
-func (t *tileAttn) narrow(rows int) {
+func (t *tileAttn) fitRows(rows int) {
 	qt, full := &t.qt, &t.full
 	w := tileWidth(rows)
 	qt.narrow = rows <= narrowWidth
@@ -187,7 +187,7 @@ func (t *tileAttn) beginLocal(rows int, q []float32, ldq int, qperm []int32, col
 // nil) starts them afresh.
 func (t *tileAttn) startRows(rows int, q []float32, ldq int, qperm []int32, colScale bool, m, l []float32) {
 	qt := &t.qt
-	t.narrow(rows)
+	t.fitRows(rows)
 	t.rows = rows
 	qt.rows = rows
 	var cs []float32

@@ -45,9 +45,9 @@ func threadsFor(threads int, flops float64) int {
 // keep all state that touches results per item, which is why outputs are
 // bit-identical for any thread count.
 //
-// forEach always starts goroutines and its closure escapes to the heap:
-// variants run their items through onThreads, whose single-threaded path
-// allocates nothing.
+// forEach starts threads−1 goroutines (the caller is worker 0) and its
+// closure escapes to the heap: variants run their items through
+// onThreads, whose single-threaded path allocates nothing.
 func forEach(threads, items int, fn func(worker, item int)) {
 	var next atomic.Int64
 	run := func(w int) {
