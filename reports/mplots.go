@@ -89,24 +89,41 @@ func (g *Group) mPanels() []panel {
 	return ps
 }
 
+// addLevel draws a horizontal reference line at y across the x range set
+// so far, in the legend as label.
+func (f *figure) addLevel(y float64, label string) {
+	line, _ := plotter.NewLine(plotter.XYs{{X: f.plot.X.Min, Y: y}, {X: f.plot.X.Max, Y: y}})
+	line.LineStyle = draw.LineStyle{Color: color.Gray{Y: 60}, Width: vg.Points(1.5), Dashes: roofDashes(0)}
+	f.plot.Add(line)
+	f.legend.Add(label, line)
+}
+
 // bandwidthSharePanel draws %bandwidth (GB/s as a share of the bandwidth
 // measured just before each sample) against m, with 100% as a line.
 func bandwidthSharePanel(curves []curve) panel {
 	pn := panel{kind: "bandwidth-share-m", title: "share of the memory bandwidth vs m"}
-	f := newFigure(pn.title, "m (keys)", "% of the bandwidth measured beside")
-	_, hi, err := f.addCurves(curves, true)
-	if err != nil {
-		pn.missing = err.Error()
+	f, hi := mLinearFigure(&pn, "% of the bandwidth measured beside", curves)
+	if f == nil {
 		return pn
 	}
-	nAxis(&f.plot.X, curveXs(curves), "m (keys)")
-	line, _ := plotter.NewLine(plotter.XYs{{X: f.plot.X.Min, Y: 100}, {X: f.plot.X.Max, Y: 100}})
-	line.LineStyle = draw.LineStyle{Color: color.Gray{Y: 60}, Width: vg.Points(1.5), Dashes: roofDashes(0)}
-	f.plot.Add(line)
-	f.legend.Add("100%: the streaming read measured before each sample", line)
+	f.addLevel(100, "100%: the streaming read measured before each sample")
 	f.plot.Y.Min, f.plot.Y.Max = 0, math.Max(hi, 100)*1.08
 	pn.fig = f
 	return pn
+}
+
+// mLinearFigure draws curves against m on a linear y axis for panel pn and
+// returns the figure and the highest y; nil (pn.missing set) when they
+// cannot be drawn.
+func mLinearFigure(pn *panel, ylabel string, curves []curve) (*figure, float64) {
+	f := newFigure(pn.title, "m (keys)", ylabel)
+	_, hi, err := f.addCurves(curves, true)
+	if err != nil {
+		pn.missing = err.Error()
+		return nil, 0
+	}
+	nAxis(&f.plot.X, curveXs(curves), "m (keys)")
+	return f, hi
 }
 
 func mLogLogPanel(kind, title, ylabel string, curves []curve, yfmt func(float64) string) panel {
@@ -133,18 +150,12 @@ func mLogLogPanel(kind, title, ylabel string, curves []curve, yfmt func(float64)
 // with the measured memory bandwidth as a horizontal line.
 func (g *Group) bandwidthPanel(curves []curve) panel {
 	pn := panel{kind: "bandwidth-m", title: "K/V bytes read per second vs m"}
-	f := newFigure(pn.title, "m (keys)", "GB/s")
-	_, hi, err := f.addCurves(curves, true)
-	if err != nil {
-		pn.missing = err.Error()
+	f, hi := mLinearFigure(&pn, "GB/s", curves)
+	if f == nil {
 		return pn
 	}
-	nAxis(&f.plot.X, curveXs(curves), "m (keys)")
 	if bw := g.Machine.PeakBandwidth; bw > 0 {
-		line, _ := plotter.NewLine(plotter.XYs{{X: f.plot.X.Min, Y: bw}, {X: f.plot.X.Max, Y: bw}})
-		line.LineStyle = draw.LineStyle{Color: color.Gray{Y: 60}, Width: vg.Points(1.5), Dashes: roofDashes(0)}
-		f.plot.Add(line)
-		f.legend.Add(fmt.Sprintf("memory bandwidth (attnbench peak): %.1f", bw), line)
+		f.addLevel(bw, fmt.Sprintf("memory bandwidth (attnbench peak): %.1f", bw))
 		hi = math.Max(hi, bw)
 	} else {
 		pn.notes = append(pn.notes, "the files give no measured memory bandwidth (peak-bandwidth): run attnbench peak")
