@@ -26,6 +26,10 @@ import (
 type Kernels struct {
 	// Name identifies the set: "generic", "avx2", "avx512", "neon".
 	Name string
+	// Prefetch says whether the set's GEMM kernels prefetch their rows
+	// PrefetchRows() ahead (the amd64 SIMD sets), so that the distance is
+	// worth tuning.
+	Prefetch bool
 
 	// GemmNT computes c[i*ldc+j] = Σ_p a[i*lda+p]·b[j*ldb+p] for i < m,
 	// j < n, p < k, overwriting c. With a = Q tile and b = K tile this is

@@ -12,8 +12,12 @@ package asm
 // the next slice's, read long after by another thread); PREFETCHT0
 // instead of T1 was as slow as none. Compute-bound flash (keys and values
 // in cache) runs the same at 32 and 128 rows. The NEON kernels do not
-// prefetch.
-var prefetchRows = 32
+// prefetch (Kernels.Prefetch). `attnbench tune` measures the distance on
+// the machine that runs it (variants.Tuning.PrefetchRows).
+var prefetchRows = DefaultPrefetchRows
+
+// DefaultPrefetchRows is the prefetch distance without a tuning.
+const DefaultPrefetchRows = 32
 
 // SetPrefetchRows sets the prefetch distance of the amd64 GEMM kernels,
 // in rows, for benchmarks that compare distances; n < 1 is taken as 1. It

@@ -54,7 +54,10 @@ type simdFuncs struct {
 	flopsPerIter int
 
 	gemmnt func(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, m, n, k int)
-	ntRows int // gemmnt needs m to be a multiple of this (and n of 4)
+	// prefetch: gemmnt and the accumulate kernels prefetch prefetchRows
+	// rows ahead.
+	prefetch bool
+	ntRows   int // gemmnt needs m to be a multiple of this (and n of 4)
 
 	// gemms and gemmacc by decreasing tile width (floats); gemms may be nil.
 	gemms, gemmacc []gemmKernel
@@ -105,6 +108,7 @@ type scatterFunc func(src *float32, lds int, idx *int32, rows, width int, dst *f
 func (f *simdFuncs) kernels() *Kernels {
 	return &Kernels{
 		Name:                  f.name,
+		Prefetch:              f.prefetch,
 		GemmNT:                f.gemmNT,
 		GemmNNAcc:             f.gemmNNAcc,
 		Max:                   f.maxOf,

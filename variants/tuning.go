@@ -20,6 +20,9 @@ type Tuning struct {
 	// it is not used.
 	Kernels string
 	Tiles   map[TileKey]Tiles
+	// PrefetchRows is how far ahead the GEMM kernels prefetch
+	// (asm.SetPrefetchRows); 0 keeps asm.DefaultPrefetchRows.
+	PrefetchRows int
 }
 
 // Engine names one tile engine whose tile sizes a Tuning chooses.
@@ -49,9 +52,18 @@ type Tiles struct{ BQ, BK int }
 
 var tuning atomic.Pointer[Tuning]
 
-// SetTuning makes t the tuning Forward consults (nil: the defaults). Set it
-// once at start-up, or between Forward calls.
-func SetTuning(t *Tuning) { tuning.Store(t) }
+// SetTuning makes t the tuning Forward consults (nil: the defaults), and
+// sets the kernels' prefetch distance to its choice when it was measured
+// with the kernel set in use (else to the default). Set it once at
+// start-up, or between Forward calls.
+func SetTuning(t *Tuning) {
+	tuning.Store(t)
+	rows := asm.DefaultPrefetchRows
+	if t != nil && t.Kernels == asm.Active().Name && t.PrefetchRows > 0 {
+		rows = t.PrefetchRows
+	}
+	asm.SetPrefetchRows(rows)
+}
 
 // ActiveTuning returns the tuning in use, nil when none.
 func ActiveTuning() *Tuning { return tuning.Load() }

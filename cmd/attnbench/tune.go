@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		name:    "tune",
-		summary: "measure the tile sizes of flash, full and the window/sparse/lsh engine on this CPU; cache the fastest for Forward",
+		summary: "measure the tile sizes of flash, full and the window/sparse/lsh engine, and the kernels' prefetch distance, on this CPU; cache the fastest for Forward",
 		run:     runTune,
 	})
 }
@@ -67,7 +67,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	cfg := tune.Config{Kernels: sets, Ds: ds, N: *n, Time: *dur, Rounds: *rounds, MinGain: *minGain, Progress: stderr}
-	fmt.Fprintf(stderr, "tune: %d cases (kernel sets %s; d %s; n=%d, 1 head, 1 thread) in at most %v\n",
+	fmt.Fprintf(stderr, "tune: %d cases (kernel sets %s; d %s; n=%d, 1 head, 1 thread; and where the kernels prefetch, their prefetch distance on a decode step on every core) in at most %v\n",
 		len(tune.Cases(cfg)), strings.Join(sets, ", "), *dList, *n, *dur)
 	choices, runErr := tune.Run(ctx, cfg)
 
@@ -75,7 +75,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(tw, "kernels\tengine\td\tcausal\tdefault\tms\tchosen\tms\tgain\tnoise")
 	for _, c := range choices {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%t\t%s\t%.4g\t%s\t%.4g\t%+.1f%%\t%.1f%%\n", c.Kernels, c.Engine, c.D, c.Causal,
-			tilesText(c.Default), c.DefaultNs/1e6, tilesText(c.Tiles), c.BestNs/1e6, 100*c.Gain(), 100*c.Noise)
+			tune.TilesText(c.Case, c.Default), c.DefaultNs/1e6, tune.TilesText(c.Case, c.Tiles), c.BestNs/1e6, 100*c.Gain(), 100*c.Noise)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -126,13 +126,6 @@ func tuneKernelSets(list string) ([]string, error) {
 		sets = append(sets, k.Name)
 	}
 	return sets, nil
-}
-
-func tilesText(t variants.Tiles) string {
-	if t.BQ == 0 {
-		return fmt.Sprintf("bk=%d", t.BK)
-	}
-	return fmt.Sprintf("%d×%d", t.BQ, t.BK)
 }
 
 // loadTuning makes the cached tuning of the kernel set in use the one

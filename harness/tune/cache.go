@@ -137,6 +137,10 @@ func (c *Cache) check() error {
 	seen := map[variants.TileKey]bool{}
 	for i, e := range c.Choices {
 		switch {
+		case e.Engine == EngineDecode:
+			if e.BK < 1 || e.BK > maxTile {
+				return fmt.Errorf("choice %d: prefetch distance %d out of range", i, e.BK)
+			}
 		case !slices.Contains(variants.Engines(), e.Engine):
 			return fmt.Errorf("choice %d: unknown engine %q", i, e.Engine)
 		case e.D < 1 || e.D > maxTile:
@@ -168,8 +172,12 @@ func (c *Cache) Tuning() *variants.Tuning {
 		if !e.Changed() {
 			continue
 		}
-		t.Tiles[variants.TileKey{Engine: e.Engine, D: e.D, Causal: e.Causal}] = variants.Tiles{BQ: e.BQ, BK: e.BK}
 		lines = append(lines, fmt.Sprintf("%s/%d/%t/%d/%d", e.Engine, e.D, e.Causal, e.BQ, e.BK))
+		if e.Engine == EngineDecode {
+			t.PrefetchRows = e.BK
+			continue
+		}
+		t.Tiles[variants.TileKey{Engine: e.Engine, D: e.D, Causal: e.Causal}] = variants.Tiles{BQ: e.BQ, BK: e.BK}
 	}
 	if len(lines) == 0 {
 		return nil

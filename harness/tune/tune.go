@@ -24,6 +24,15 @@ import (
 	"github.com/attnbench/attnbench/variants/inputs"
 )
 
+// EngineDecode is the tuner's case of the kernels' prefetch distance, timed
+// on a flash decode step whose K and V stream from memory (ForwardRunner):
+// its Tiles carry the distance in rows as BK, and a cache's choice for it
+// becomes variants.Tuning.PrefetchRows, not a tile size.
+const EngineDecode variants.Engine = "decode"
+
+// decodeD is the head dimension of the decode case.
+const decodeD = 128
+
 // Case is one tuned shape of one tile engine under one kernel set.
 type Case struct {
 	Kernels string
@@ -81,6 +90,9 @@ type Config struct {
 	Clock    timing.Clock
 	Run      Runner
 	Progress io.Writer // one line per case; nil: none
+	// Prefetches reports whether kernel set k's kernels prefetch, so that
+	// it gets the decode case; nil means asm's Kernels.Prefetch.
+	Prefetches func(k string) bool
 }
 
 // DefaultRounds and DefaultMinGain are the command's defaults.
@@ -91,7 +103,16 @@ const (
 
 // Cases lists the cases of cfg in the order they are tuned: kernel set by
 // kernel set, d by d, flash before the block engine before full.
+// A kernel set whose kernels prefetch ends with the decode case
+// (EngineDecode).
 func Cases(cfg Config) []Case {
+	prefetches := cfg.Prefetches
+	if prefetches == nil {
+		prefetches = func(k string) bool {
+			kern, err := asm.Lookup(k)
+			return err == nil && kern.Prefetch
+		}
+	}
 	var cs []Case
 	for _, k := range cfg.Kernels {
 		for _, d := range cfg.Ds {
@@ -101,6 +122,9 @@ func Cases(cfg Config) []Case {
 					cs = append(cs, Case{k, e, d, true})
 				}
 			}
+		}
+		if prefetches(k) {
+			cs = append(cs, Case{k, EngineDecode, decodeD, true})
 		}
 	}
 	return cs
@@ -115,7 +139,15 @@ func Cases(cfg Config) []Case {
 // score tiles against the per-tile softmax and rescale overhead (with
 // AVX2's 16-float-wide GEMMs at d = 64 the score tile of the default 256
 // keys, 64 KB, outgrows L1; 64 keys measured up to 6% faster on Zen 4).
+//
+// The decode case's candidates are prefetch distances: the default, half,
+// twice and four times it (asm/prefetch.go has the measurements behind the
+// default).
 func Candidates(c Case) []variants.Tiles {
+	if c.Engine == EngineDecode {
+		def := asm.DefaultPrefetchRows
+		return []variants.Tiles{{BK: def}, {BK: def / 2}, {BK: 2 * def}, {BK: 4 * def}}
+	}
 	def := variants.DefaultTiles(c.Engine, c.D)
 	bks := []int{def.BK, max(32, def.BK/2), max(32, def.BK/4), min(1024, 2*def.BK)}
 	bqs := []int{def.BQ}
@@ -180,7 +212,7 @@ func Run(ctx context.Context, cfg Config) ([]Choice, error) {
 			verdict = fmt.Sprintf("%+.1f%% over the default", 100*ch.Gain())
 		}
 		progress(cfg.Progress, "tune: [%d/%d] %s: default %s %.4g ms, chosen %s (%s; noise %.1f%%)\n",
-			i+1, len(cases), c, tilesString(ch.Default), ch.DefaultNs/1e6, tilesString(ch.Tiles), verdict, 100*ch.Noise)
+			i+1, len(cases), c, TilesText(c, ch.Default), ch.DefaultNs/1e6, TilesText(c, ch.Tiles), verdict, 100*ch.Noise)
 	}
 	return out, nil
 }
@@ -191,7 +223,12 @@ func progress(w io.Writer, format string, a ...any) {
 	}
 }
 
-func tilesString(t variants.Tiles) string {
+// TilesText writes case c's choice t: BQ×BK, bk=BK for the block engine,
+// "prefetch N" for the decode case.
+func TilesText(c Case, t variants.Tiles) string {
+	if c.Engine == EngineDecode {
+		return fmt.Sprintf("prefetch %d", t.BK)
+	}
 	if t.BQ == 0 {
 		return fmt.Sprintf("bk=%d", t.BK)
 	}
@@ -208,6 +245,9 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share, deadline time.Dura
 	seen := map[variants.Tiles]bool{}
 	for _, t := range Candidates(c) {
 		eff := variants.Tiles{BQ: min(t.BQ, cfg.N), BK: min(t.BK, cfg.N)}
+		if c.Engine == EngineDecode {
+			eff = t // a distance, not a tile the shape cuts
+		}
 		if !seen[eff] {
 			seen[eff] = true
 			cands = append(cands, t)
@@ -310,7 +350,9 @@ func choose(c Case, cands []variants.Tiles, s samples, minGain float64) Choice {
 // ForwardRunner times one Forward of the case's variant (flash, full, or
 // window for the block engine, at its default window) on one head of n
 // Gaussian queries, keys and values, on one thread, with the case's kernel
-// set and the candidate's tiles as the only tuning.
+// set and the candidate's tiles as the only tuning. The decode case times
+// a flash decode step instead (decodeShape, on every core), with the
+// candidate's prefetch distance.
 func ForwardRunner(n int) Runner {
 	// The candidates of a case share its inputs.
 	var (
@@ -319,6 +361,16 @@ func ForwardRunner(n int) Runner {
 		haveInputs bool
 	)
 	return func(c Case, t variants.Tiles) (func() error, error) {
+		if c.Engine == EngineDecode {
+			if !haveInputs || last != c {
+				var err error
+				if q, k, vv, err = inputs.Generate("gaussian", decodeShape(), 1); err != nil {
+					return nil, err
+				}
+				last, haveInputs = c, true
+			}
+			return decodeOp(c, t.BK, q, k, vv)
+		}
 		name := string(c.Engine)
 		if c.Engine == variants.EngineBlock {
 			name = "window"
@@ -352,6 +404,42 @@ func ForwardRunner(n int) Runner {
 			return v.Forward(q, k, vv, out, opt, ws)
 		}, nil
 	}
+}
+
+// decodeShape is the decode case's step: one query position of 32 heads
+// on 8 K/V heads, d = 128, against enough keys that K and V (at least
+// 64 MiB, twice the last-level cache) stream from memory, as in decoding
+// against a long KV cache.
+func decodeShape() variants.Shape {
+	const hkv = 8
+	perKey := int64(2 * hkv * decodeD * 4) // K and V bytes per key
+	m := max(8192, int(2*int64(asm.CacheBytes())/perKey))
+	return variants.Shape{B: 1, H: 4 * hkv, Hkv: hkv, N: 1, M: m, D: decodeD}
+}
+
+// decodeOp is one causal flash decode step on every core, under case c's
+// kernel set with prefetch distance rows.
+func decodeOp(c Case, rows int, q, k, v variants.Tensor) (func() error, error) {
+	flash, err := variants.Lookup("flash")
+	if err != nil {
+		return nil, err
+	}
+	kern, err := asm.Lookup(c.Kernels)
+	if err != nil {
+		return nil, err
+	}
+	out := variants.NewTensor(q.B, q.H, q.S, q.D)
+	opt := variants.DefaultOptions()
+	opt.Causal = true
+	tun := &variants.Tuning{Name: "candidate", Kernels: kern.Name, PrefetchRows: rows}
+	ws := variants.NewWorkspace()
+	return func() error {
+		if err := asm.Select(kern.Name); err != nil {
+			return err
+		}
+		variants.SetTuning(tun)
+		return flash.Forward(q, k, v, out, opt, ws)
+	}, nil
 }
 
 func median(x []float64) float64 {

@@ -286,3 +286,63 @@ func TestCandidatesCutToShape(t *testing.T) {
 		t.Errorf("timed %v, want the default and 32×%d only", flash, def.BK)
 	}
 }
+
+// TestPrefetchDistanceChosen: a kernel set whose kernels prefetch ends with
+// the decode case; its faster distance is chosen, cached as the tuning's
+// PrefetchRows (not as a tile), and SetTuning applies it to the kernels
+// only under the kernel set it was measured with.
+func TestPrefetchDistanceChosen(t *testing.T) {
+	m := newFakeMachine(func(c Case, tl variants.Tiles, _ int) time.Duration {
+		if c.Engine == EngineDecode && tl.BK == 2*asm.DefaultPrefetchRows {
+			return 800 * time.Microsecond
+		}
+		return time.Millisecond
+	})
+	cfg := fakeConfig(m, time.Minute)
+	cfg.N = 48 // tiles are cut to the shape; distances are not
+	cfg.Prefetches = func(string) bool { return true }
+	cases := Cases(cfg)
+	if last := cases[len(cases)-1]; last.Engine != EngineDecode || last.D != decodeD {
+		t.Fatalf("last case %v, want the decode case", last)
+	}
+	out, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := choiceOf(t, out, EngineDecode, true)
+	if want := (variants.Tiles{BK: 2 * asm.DefaultPrefetchRows}); dec.Tiles != want || dec.Default.BK != asm.DefaultPrefetchRows {
+		t.Errorf("decode: chose %v from default %v, want %v", dec.Tiles, dec.Default, want)
+	}
+	if dec.Candidates != 4 {
+		t.Errorf("decode: %d candidates timed, want 4 (a distance is not cut to n = 48)", dec.Candidates)
+	}
+	cache := NewCache("generic", cfg.N, out)
+	if err := cache.check(); err != nil {
+		t.Fatalf("cache with the decode choice: %v", err)
+	}
+	tun := cache.Tuning()
+	if tun == nil || tun.PrefetchRows != 2*asm.DefaultPrefetchRows || len(tun.Tiles) != 0 {
+		t.Fatalf("tuning %+v, want PrefetchRows %d and no tiles", tun, 2*asm.DefaultPrefetchRows)
+	}
+
+	defer variants.SetTuning(variants.ActiveTuning())
+	tun.Kernels = asm.Active().Name
+	variants.SetTuning(tun)
+	if got := asm.PrefetchRows(); got != 2*asm.DefaultPrefetchRows {
+		t.Errorf("after SetTuning under its kernel set: prefetch %d rows, want %d", got, 2*asm.DefaultPrefetchRows)
+	}
+	tun.Kernels = "another set"
+	variants.SetTuning(tun)
+	if got := asm.PrefetchRows(); got != asm.DefaultPrefetchRows {
+		t.Errorf("after SetTuning under another kernel set: prefetch %d rows, want the default %d", got, asm.DefaultPrefetchRows)
+	}
+	variants.SetTuning(nil)
+	if got := asm.PrefetchRows(); got != asm.DefaultPrefetchRows {
+		t.Errorf("after SetTuning(nil): prefetch %d rows, want the default %d", got, asm.DefaultPrefetchRows)
+	}
+
+	bad := Cache{Choices: []Entry{{Engine: EngineDecode, D: decodeD, Causal: true, BK: 0, DefaultBK: 32}}}
+	if err := bad.check(); err == nil {
+		t.Error("a prefetch distance of 0 rows passed the cache check")
+	}
+}
