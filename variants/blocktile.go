@@ -49,7 +49,6 @@ type tileAttn struct {
 	// its queries as unit keys times scale·‖q‖), holds them; widest width.
 	colScale []float32
 
-	rows  int       // query rows of the current tile
 	acc   []float32 // where finish or store writes the rows (ldacc apart)
 	ldacc int
 
@@ -188,7 +187,6 @@ func (t *tileAttn) beginLocal(rows int, q []float32, ldq int, qperm []int32, col
 func (t *tileAttn) startRows(rows int, q []float32, ldq int, qperm []int32, colScale bool, m, l []float32) {
 	qt := &t.qt
 	t.fitRows(rows)
-	t.rows = rows
 	qt.rows = rows
 	var cs []float32
 	if colScale {
@@ -221,7 +219,7 @@ func (t *tileAttn) attend(k, v []float32, ld, k0, k1 int) {
 // attendMasked is attend with the pairs masker excludes removed as well.
 func attendMasked[M tileMasker](t *tileAttn, masker M, k, v []float32, ld, k0, k1 int) {
 	qt := &t.qt
-	kern, d, w, rows := qt.kern, qt.d, qt.width, t.rows
+	kern, d, w, rows := qt.kern, qt.d, qt.width, qt.rows
 	for t0 := k0; t0 < k1; t0 += t.bk {
 		// Narrow the key tile to the keys some row can see, and find
 		// whether every row sees all of them.
@@ -286,7 +284,7 @@ func (t *tileAttn) mask(c0, c1 int) {
 			s[(x-c0)*w+i] = negInf
 		}
 	}
-	for i := range t.rows {
+	for i := range t.qt.rows {
 		sp := t.spans[4*i : 4*i+4]
 		lo, hi := max(int(sp[0]), c0), min(int(sp[1]), c1)
 		if lo >= hi {
@@ -303,7 +301,7 @@ func (t *tileAttn) mask(c0, c1 int) {
 // docs/design.md §2 defines an empty candidate set.
 func (t *tileAttn) finish() {
 	d := t.qt.d
-	for i := range t.rows {
+	for i := range t.qt.rows {
 		r := i
 		a := t.acc[r*t.ldacc : r*t.ldacc+d]
 		if l := t.qt.l[i]; l > 0 {
@@ -343,7 +341,7 @@ func (t *tileAttn) finishPacked(out Tensor, b, h0, group int, perm []int32) {
 // sum to m and l, for a later pass to continue.
 func (t *tileAttn) store(m, l []float32) {
 	d := t.qt.d
-	for i := range t.rows {
+	for i := range t.qt.rows {
 		r := i
 		if !t.inPlace {
 			copy(t.acc[r*t.ldacc:r*t.ldacc+d], t.qt.o[i*d:(i+1)*d])
