@@ -117,8 +117,14 @@ func Run(ctx context.Context, cases []Case, out Sink, cfg Config) (Summary, erro
 		}
 		prog.caseStart(i, c)
 		ccfg := cfg
-		if !measuresBandwidth(c, cfg, need) {
+		measure, fits := measuresBandwidth(c, cfg, need)
+		if !measure {
 			ccfg.Bandwidth = nil
+		}
+		if !fits && !st.bandwidthWarned {
+			st.bandwidthWarned = true
+			prog.note(fmt.Sprintf("%s runs without %%bandwidth: measuring the bandwidth beside it needs %s more than -max-mem %s leaves",
+				c.Name, FormatBytes(cfg.BandwidthBytes), FormatBytes(cfg.MaxMem)))
 		}
 		rows, err := runCase(ctx, c, have, out, ccfg, st)
 		sum.Rows += rows
@@ -155,6 +161,9 @@ type runState struct {
 	errInputs  inputCache // the error inputs, when they are not the timing inputs
 	exact      exactCache
 	peakWarned bool
+	// bandwidthWarned: the note that a case runs without %bandwidth
+	// (its buffers over -max-mem) was given.
+	bandwidthWarned bool
 }
 
 // runCase warms up, computes the approximation error, then takes the
@@ -286,13 +295,16 @@ const KVBoundN = 16
 func carriesGBs(c Case) bool { return c.Shape.N <= KVBoundN && c.Variant.Exact() }
 
 // measuresBandwidth reports whether case c, estimated to need need bytes,
-// measures the bandwidth beside its samples (Config.Bandwidth).
-func measuresBandwidth(c Case, cfg Config, need int64) bool {
+// measures the bandwidth beside its samples (Config.Bandwidth), and, when
+// it would but the measurement's buffers do not fit under MaxMem, fits =
+// false.
+func measuresBandwidth(c Case, cfg Config, need int64) (measure, fits bool) {
 	if cfg.Bandwidth == nil || !carriesGBs(c) || KVBytes(c.Shape) <= cfg.BandwidthMinKV {
-		return false
+		return false, true
 	}
 	total, err := checked.Add(need, cfg.BandwidthBytes)
-	return err == nil && (cfg.MaxMem <= 0 || total <= cfg.MaxMem)
+	fits = err == nil && (cfg.MaxMem <= 0 || total <= cfg.MaxMem)
+	return fits, fits
 }
 
 // HasGBs reports whether some case's lines carry GB/s, so that a caller

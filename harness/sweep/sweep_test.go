@@ -719,12 +719,18 @@ func TestBandwidthShare(t *testing.T) {
 		i++
 	}
 
-	// With the buffers over -max-mem every case runs, none measures.
+	// With the buffers over -max-mem every case runs, none measures, and
+	// a note says so.
 	cfg.MaxMem, cfg.BandwidthBytes, cfg.Count, calls = 1<<30, 1<<30, 1, 0
+	var notes bytes.Buffer
+	cfg.Progress = NewProgress(&notes, Lines)
 	sink = &memSink{done: map[string]int{}}
 	sum, err := Run(context.Background(), cases, sink, cfg)
 	if err != nil || sum.Skipped != 0 || len(sink.rows) != len(cases) || calls != 0 {
 		t.Errorf("with the buffers over -max-mem: err %v, %d skipped, %d rows, %d measurements; want every case run, none measured", err, sum.Skipped, len(sink.rows), calls)
+	}
+	if n := strings.Count(notes.String(), "runs without %bandwidth"); n != 1 {
+		t.Errorf("%d notes about the missing %%bandwidth, want 1:\n%s", n, notes.String())
 	}
 	for _, r := range sink.rows {
 		if _, ok := value(r, "%bandwidth"); ok {

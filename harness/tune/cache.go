@@ -138,8 +138,11 @@ func (c *Cache) check() error {
 	for i, e := range c.Choices {
 		switch {
 		case e.Engine == EngineDecode:
-			if e.BK < 1 || e.BK > maxTile {
-				return fmt.Errorf("choice %d: prefetch distance %d out of range", i, e.BK)
+			// One decode case per file (the duplicate check below), as
+			// Cases makes it: its BK is a distance, and nothing else is set.
+			if e.D != decodeD || !e.Causal || e.BQ != 0 || e.BK < 1 || e.BK > maxTile {
+				return fmt.Errorf("choice %d: the decode choice must be d=%d, causal, a prefetch distance of 1..%d rows (has d=%d causal=%t bq=%d bk=%d)",
+					i, decodeD, maxTile, e.D, e.Causal, e.BQ, e.BK)
 			}
 		case !slices.Contains(variants.Engines(), e.Engine):
 			return fmt.Errorf("choice %d: unknown engine %q", i, e.Engine)

@@ -341,8 +341,23 @@ func TestPrefetchDistanceChosen(t *testing.T) {
 		t.Errorf("after SetTuning(nil): prefetch %d rows, want the default %d", got, asm.DefaultPrefetchRows)
 	}
 
-	bad := Cache{Choices: []Entry{{Engine: EngineDecode, D: decodeD, Causal: true, BK: 0, DefaultBK: 32}}}
-	if err := bad.check(); err == nil {
-		t.Error("a prefetch distance of 0 rows passed the cache check")
+	good := Entry{Engine: EngineDecode, D: decodeD, Causal: true, BK: 64, DefaultBK: 32}
+	for _, bad := range []Entry{
+		{Engine: EngineDecode, D: decodeD, Causal: true, BK: 0, DefaultBK: 32},
+		{Engine: EngineDecode, D: -5, Causal: true, BK: 64, DefaultBK: 32},
+		{Engine: EngineDecode, D: decodeD, Causal: false, BK: 64, DefaultBK: 32},
+		{Engine: EngineDecode, D: decodeD, Causal: true, BQ: 8, BK: 64, DefaultBK: 32},
+		good, // a second decode choice
+	} {
+		c := Cache{Choices: []Entry{bad}}
+		if bad == good {
+			c.Choices = []Entry{good, good}
+		}
+		if err := c.check(); err == nil {
+			t.Errorf("cache check passed %+v", c.Choices)
+		}
+	}
+	if err := (&Cache{Choices: []Entry{good}}).check(); err != nil {
+		t.Errorf("cache check refused a valid decode choice: %v", err)
 	}
 }
