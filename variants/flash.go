@@ -13,6 +13,13 @@ import (
 // by l once at the end. Causal attention skips key tiles wholly above the
 // diagonal and masks only the tiles that cross it. Working memory is a few
 // tiles per thread, independent of N and M.
+//
+// The loop order is a tuned choice (Tiles.Pass): by default each query tile
+// makes its own pass over the keys; with Pass = P, P consecutive query tiles
+// share one pass, each key tile stepping all P of them while it is in L1/L2,
+// so K and V are read from L3 or memory once per P tiles instead of once
+// per tile. Every query tile sees the same key tiles in the same order
+// either way, so the output bits do not depend on the order.
 type Flash struct {
 	// fault injects one known bug, for the tests that prove the parity
 	// rule catches it (see export_test.go). Always zero outside tests.
@@ -68,6 +75,8 @@ func flashTiles(s Shape, opt Options) (bq, bk int) {
 // constants only, never on the thread count, so the bits do not either.
 type flashGeom struct {
 	bq, bk   int
+	pass     int  // query tiles per pass over the keys (Tiles.Pass)
+	passes   int  // passes per K/V head: ⌈qTiles/pass⌉
 	group    int  // G
 	rq       int  // query positions per tile
 	width    int  // tile columns
@@ -91,6 +100,7 @@ const (
 func flashGeometry(s Shape, opt Options) flashGeom {
 	g := flashGeom{group: s.Group()}
 	g.bq, g.bk = flashTiles(s, opt)
+	g.pass = tilesFor(EngineFlash, s.D, opt.Causal).Pass
 	if opt.Causal {
 		g.i0 = s.FirstVisible()
 	}
@@ -108,13 +118,29 @@ func flashGeometry(s Shape, opt Options) flashGeom {
 		g.sliceLen = ceilDiv(ceilDiv(s.M, n), g.bk) * g.bk
 		g.slices = ceilDiv(s.M, g.sliceLen)
 	}
+	// Split-K already gives each unit a fraction of the keys: tiles
+	// sharing a pass would only take units from the cores.
+	if g.slices > 1 {
+		g.pass = 1
+	}
+	g.pass = max(1, min(g.pass, g.qTiles, MaxFlashPass))
+	g.passes = ceilDiv(g.qTiles, g.pass)
 	return g
 }
 
-// flashScratch is the per-thread working set, in floats: the query tile's
-// state plus one score tile.
+// units is the number of work units: a pass (g.pass query tiles over the
+// keys) per K/V head, or a (tile, key slice) pair when the keys are split.
+func (g *flashGeom) units(s Shape) int {
+	if g.slices > 1 {
+		return mulSize(g.items, g.slices)
+	}
+	return mulSize(s.B, s.KVHeads(), g.passes)
+}
+
+// flashScratch is the per-thread working set, in floats: the state of the
+// query tiles of one pass plus one score tile.
 func flashScratch(s Shape, g flashGeom) int {
-	return addSize(queryTileFloats(s.D, g.width), mulSize(g.bk, g.width))
+	return addSize(mulSize(g.pass, queryTileFloats(s.D, g.width)), mulSize(g.bk, g.width))
 }
 
 // flashSplitFloats is the split-K buffer: per (tile, slice) its
@@ -128,7 +154,7 @@ func flashSplitFloats(s Shape, g flashGeom) int {
 
 func (Flash) WorkspaceBytes(s Shape, opt Options) int64 {
 	g := flashGeometry(s, opt)
-	threads := threadCount(opt.Threads, mulSize(g.items, g.slices))
+	threads := threadCount(opt.Threads, g.units(s))
 	return workspaceBytes(addSize(mulSize(threads, addSize(flashScratch(s, g), g.width)), flashSplitFloats(s, g)))
 }
 
@@ -150,7 +176,7 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 	for bh := range s.B * s.H {
 		clear(out.Head(bh/s.H, bh%s.H)[:g.i0*s.D])
 	}
-	units := g.items * g.slices
+	units := g.units(s)
 	threads := threadCount(threadsFor(opt.Threads, f.Flops(s, opt)), units)
 	job := flashJob{s: s, g: g, scale: opt.ScaleFor(s.D), causal: opt.Causal,
 		q: q, k: k, v: v, out: out, kern: asm.Active(), fault: f.fault}
@@ -175,13 +201,26 @@ func (f Flash) Forward(q, k, v, out Tensor, opt Options, ws *Workspace) error {
 }
 
 // flashWorker is one goroutine's scratch (flashScratch floats, g.width
-// ints).
+// ints) and room for the query tiles of one pass, held in the value so
+// that a Forward allocates nothing.
 type flashWorker struct {
 	scratch []float32
 	perm    []int32
+	tiles   [MaxFlashPass]queryTile
+	spans   [MaxFlashPass]tileSpan
 }
 
-func (j flashJob) runUnit(u int, w flashWorker) { j.tile(u, w.scratch, w.perm) }
+// MaxFlashPass bounds Tiles.Pass: 8 query tiles of 64 rows at d = 128 keep
+// 0.5 MB of query and output state, about the L2 of the cores it helps.
+const MaxFlashPass = 8
+
+func (j flashJob) runUnit(u int, w flashWorker) {
+	if j.g.slices > 1 {
+		j.slice(u, w.scratch, w.perm)
+		return
+	}
+	j.pass(u, w)
+}
 
 type flashJob struct {
 	s            Shape
@@ -204,52 +243,100 @@ func (f *flashJob) rowsOf(it int) (b, kvh, r0, rq, rows int) {
 	return b, kvh, r0, rq, rq * g.group
 }
 
-// tile computes unit u (tile u/slices, key slice u%slices): for each key
-// tile of the slice, scores (with the running max), the online-softmax
-// step and the rescaled P·V accumulation; then the division by l, or
-// (split) the unnormalised state for merge.
-func (f *flashJob) tile(u int, scratch []float32, perm []int32) {
+// tileSpan is where one query tile lies: batch, K/V head, first query head
+// h0, first row r0, its rows (columns of the tile), the position p0 of row
+// r0, and kEnd, the end of the keys some row of it sees: all, or j ≤ its
+// last position when causal (tiles wholly above the diagonal are skipped).
+type tileSpan struct{ b, kvh, h0, r0, rows, p0, kEnd int }
+
+func (f *flashJob) span(it int) tileSpan {
+	b, kvh, r0, rq, rows := f.rowsOf(it)
+	sp := tileSpan{b: b, kvh: kvh, h0: kvh * f.g.group, r0: r0, rows: rows, p0: f.s.QueryPos(r0), kEnd: f.s.M}
+	if f.causal {
+		sp.kEnd = min(f.s.M, sp.p0+rq)
+	}
+	return sp
+}
+
+// open lays the state of the tile at sp out in scratch and packs its
+// queries (perm is the gather's scratch).
+func (f *flashJob) open(sp tileSpan, scratch []float32, perm []int32) queryTile {
+	s, g := f.s, &f.g
+	d := s.D
+	t := newQueryTile(f.kern, d, g.width, scratch, f.fault)
+	t.narrow = g.narrow
+	// The group's query heads are consecutive, N·D apart.
+	qg := f.q.Data[(sp.b*s.H+sp.h0)*s.N*d:]
+	if g.group == 1 {
+		t.startRows(qg[sp.r0*d:], nil, sp.rows, f.scale)
+	} else {
+		for c := range sp.rows {
+			perm[c] = int32((c%g.group)*s.N + sp.r0 + c/g.group)
+		}
+		t.startRows(qg, perm[:sp.rows], sp.rows, f.scale)
+	}
+	return t
+}
+
+// keyTile adds key tile c0 of the keys [c0, k1) to t: scores (with the
+// running max), the online-softmax step and the rescaled P·V
+// accumulation. It reports false for a key tile the tile does not take
+// (the injected faultDropTail).
+func (f *flashJob) keyTile(t *queryTile, sp tileSpan, c0, k1 int, sTile []float32) bool {
+	g := &f.g
+	cols := min(g.bk, k1-c0)
+	if f.fault == faultDropTail && cols < g.bk {
+		return false
+	}
+	t.step(f.k.Head(sp.b, sp.kvh), f.v.Head(sp.b, sp.kvh), c0, cols, sp.p0, g.group, f.causal, sTile)
+	return true
+}
+
+// pass computes unit u, g.pass consecutive query tiles of one K/V head
+// (fewer at the end): each key tile steps every tile that sees it, in tile
+// order, then each tile's rows are divided by l.
+func (f *flashJob) pass(u int, w flashWorker) {
+	s, g := f.s, &f.g
+	bkv, p := u/g.passes, u%g.passes
+	first, n := bkv*g.qTiles+p*g.pass, min(g.pass, g.qTiles-p*g.pass)
+	tileFloats := queryTileFloats(s.D, g.width)
+	sTile := w.scratch[g.pass*tileFloats:][:g.bk*g.width]
+	kEnd := 0
+	for i := range n {
+		w.spans[i] = f.span(first + i)
+		w.tiles[i] = f.open(w.spans[i], w.scratch[i*tileFloats:], w.perm)
+		kEnd = max(kEnd, w.spans[i].kEnd)
+	}
+	for c0 := 0; c0 < kEnd; c0 += g.bk {
+		for i := range n {
+			if sp := w.spans[i]; c0 < sp.kEnd {
+				f.keyTile(&w.tiles[i], sp, c0, sp.kEnd, sTile)
+			}
+		}
+	}
+	for i := range n {
+		sp := w.spans[i]
+		f.finish(&w.tiles[i], sp.b, sp.h0, sp.r0, sp.rows)
+	}
+}
+
+// slice computes unit u of a split-K Forward: tile u/slices over its key
+// slice u%slices, leaving the unnormalised state for merge.
+func (f *flashJob) slice(u int, scratch []float32, perm []int32) {
 	s, g := f.s, &f.g
 	it, slice := u/g.slices, u%g.slices
-	b, kvh, r0, rq, rows := f.rowsOf(it)
+	sp := f.span(it)
 	d, w := s.D, g.width
-
-	t := newQueryTile(f.kern, d, w, scratch, f.fault)
-	t.narrow = g.narrow
+	t := f.open(sp, scratch, perm)
 	sTile := scratch[queryTileFloats(d, w):][:g.bk*w]
-	// The group's query heads are consecutive, N·D apart.
-	h0 := kvh * g.group
-	qg := f.q.Data[(b*s.H+h0)*s.N*d:]
-	if g.group == 1 {
-		t.startRows(qg[r0*d:], nil, rows, f.scale)
-	} else {
-		for c := range rows {
-			perm[c] = int32((c%g.group)*s.N + r0 + c/g.group)
-		}
-		t.startRows(qg, perm[:rows], rows, f.scale)
-	}
-	kh, vh := f.k.Head(b, kvh), f.v.Head(b, kvh)
-
-	// Keys visible to some row of this tile: all, or j ≤ its last
-	// position when causal (tiles wholly above the diagonal are skipped).
-	p0 := s.QueryPos(r0)
-	kEnd := s.M
-	if f.causal {
-		kEnd = min(s.M, p0+rq)
-	}
-	k0, k1 := slice*g.sliceLen, min(kEnd, (slice+1)*g.sliceLen)
+	k0, k1 := slice*g.sliceLen, min(sp.kEnd, (slice+1)*g.sliceLen)
 	for c0 := k0; c0 < k1; c0 += g.bk {
-		cols := min(g.bk, k1-c0)
-		if f.fault == faultDropTail && cols < g.bk {
+		if !f.keyTile(&t, sp, c0, k1, sTile) {
 			break
 		}
-		t.step(kh, vh, c0, cols, p0, g.group, f.causal, sTile)
-	}
-	if g.slices == 1 {
-		f.finish(&t, b, h0, r0, rows)
-		return
 	}
 	// Unnormalised state for merge; a slice past the tile's keys is empty.
+	rows := sp.rows
 	slot := f.split[u*(w*d+2*w):][:w*d+2*w]
 	copy(slot[:rows*d], t.o[:rows*d])
 	ms, ls := slot[w*d:w*d+w], slot[w*d+w:]

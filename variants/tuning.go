@@ -46,9 +46,10 @@ type TileKey struct {
 	Causal bool
 }
 
-// Tiles is a choice of tile sizes: BQ query rows, BK key rows; 0 leaves
-// that size at its default.
-type Tiles struct{ BQ, BK int }
+// Tiles is a choice of tile sizes, and of flash's loop order: BQ query
+// rows, BK key rows, Pass query tiles sharing each pass over the keys
+// (flash only; see Flash); 0 leaves a field at its default.
+type Tiles struct{ BQ, BK, Pass int }
 
 var tuning atomic.Pointer[Tuning]
 
@@ -94,7 +95,9 @@ func DefaultTiles(e Engine, d int) Tiles {
 	// spare; bk in 64..256 as docs/design.md §2 says.
 	bk := min(256, max(64, 16384/max(d, 1)))
 	switch e {
-	case EngineFlash, EngineFull:
+	case EngineFlash:
+		return Tiles{BQ: 64, BK: bk, Pass: 1}
+	case EngineFull:
 		return Tiles{BQ: 64, BK: bk}
 	}
 	return Tiles{BK: bk}
@@ -104,5 +107,5 @@ func DefaultTiles(e Engine, d int) Tiles {
 // ones where the active tuning has them, else the defaults.
 func tilesFor(e Engine, d int, causal bool) Tiles {
 	t, def := tuned(TileKey{e, d, causal}), DefaultTiles(e, d)
-	return Tiles{BQ: cmp.Or(t.BQ, def.BQ), BK: cmp.Or(t.BK, def.BK)}
+	return Tiles{BQ: cmp.Or(t.BQ, def.BQ), BK: cmp.Or(t.BK, def.BK), Pass: cmp.Or(t.Pass, def.Pass)}
 }

@@ -67,6 +67,58 @@ func TestTunedTilesParity(t *testing.T) {
 	})
 }
 
+// TestFlashPassOrderBits: flash's loop order (Tiles.Pass, query tiles
+// sharing a pass over the keys) changes the order of the work only, never
+// a query's arithmetic, so every pass gives the bits of the default order,
+// on 1 and 2 threads, causal or not, with grouped heads, N ≠ M and tiles
+// that leave partial ones everywhere; and the default order is itself held
+// to the float64 definition by TestTunedTilesParity and TestParity.
+func TestFlashPassOrderBits(t *testing.T) {
+	defer variants.SetTuning(nil)
+	flash, err := variants.Lookup("flash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes := append([]variants.Shape{
+		{B: 1, H: 4, Hkv: 2, N: 150, M: 130, D: 24},
+		{B: 2, H: 2, Hkv: 1, N: 90, M: 160, D: 33},
+	}, parityShapes...)
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, s := range shapes {
+			q, k, v, err := inputs.Generate("gaussian", s, 21)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, causal := range []bool{false, true} {
+				for _, threads := range []int{1, 2} {
+					opt := variants.DefaultOptions()
+					opt.Causal, opt.Threads = causal, threads
+					var want []float32
+					for _, pass := range []int{1, 2, 3, 8, 100} {
+						variants.SetTuning(&variants.Tuning{Name: "test", Kernels: asm.Active().Name, Tiles: map[variants.TileKey]variants.Tiles{
+							{Engine: variants.EngineFlash, D: s.D, Causal: causal}: {BQ: 16, BK: 24, Pass: pass},
+						}})
+						out := variants.NewTensor(s.B, s.H, s.N, s.D)
+						if err := flash.Forward(q, k, v, out, opt, variants.NewWorkspace()); err != nil {
+							t.Fatal(err)
+						}
+						if want == nil {
+							want = out.Data
+							continue
+						}
+						for i := range want {
+							if math.Float32bits(out.Data[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%v causal=%v threads=%d: pass %d differs from pass 1 at %d: %g vs %g",
+									s, causal, threads, pass, i, out.Data[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestFullDirtyWorkspace: full takes its score matrix uncleared, so it must
 // write every score before reading it: a workspace whose buffers hold NaN
 // gives bit for bit the output of a fresh one.

@@ -31,20 +31,26 @@ type Cache struct {
 
 // Entry is one case's choice as the cache file holds it.
 type Entry struct {
-	Engine    variants.Engine `json:"engine"`
-	D         int             `json:"d"`
-	Causal    bool            `json:"causal"`
-	BQ        int             `json:"bq,omitempty"`
-	BK        int             `json:"bk"`
-	DefaultBQ int             `json:"default_bq,omitempty"`
-	DefaultBK int             `json:"default_bk"`
-	DefaultNs float64         `json:"default_ns"`
-	BestNs    float64         `json:"best_ns"`
-	Noise     float64         `json:"noise"`
+	Engine variants.Engine `json:"engine"`
+	D      int             `json:"d"`
+	Causal bool            `json:"causal"`
+	BQ     int             `json:"bq,omitempty"`
+	BK     int             `json:"bk"`
+	// Pass is flash's loop order (variants.Tiles.Pass), 0 for the other
+	// engines.
+	Pass        int     `json:"pass,omitempty"`
+	DefaultBQ   int     `json:"default_bq,omitempty"`
+	DefaultBK   int     `json:"default_bk"`
+	DefaultPass int     `json:"default_pass,omitempty"`
+	DefaultNs   float64 `json:"default_ns"`
+	BestNs      float64 `json:"best_ns"`
+	Noise       float64 `json:"noise"`
 }
 
 // Changed reports whether the entry differs from the default.
-func (e Entry) Changed() bool { return e.BQ != e.DefaultBQ || e.BK != e.DefaultBK }
+func (e Entry) Changed() bool {
+	return e.BQ != e.DefaultBQ || e.BK != e.DefaultBK || e.Pass != e.DefaultPass
+}
 
 // cacheKey is what a cache file is specific to, besides the attnbench
 // version (which is checked inside, so that a stale file is reported rather
@@ -74,7 +80,8 @@ func NewCache(kernels string, n int, choices []Choice) Cache {
 		}
 		c.Choices = append(c.Choices, Entry{
 			Engine: ch.Engine, D: ch.D, Causal: ch.Causal,
-			BQ: ch.Tiles.BQ, BK: ch.Tiles.BK, DefaultBQ: ch.Default.BQ, DefaultBK: ch.Default.BK,
+			BQ: ch.Tiles.BQ, BK: ch.Tiles.BK, Pass: ch.Tiles.Pass,
+			DefaultBQ: ch.Default.BQ, DefaultBK: ch.Default.BK, DefaultPass: ch.Default.Pass,
 			DefaultNs: ch.DefaultNs, BestNs: ch.BestNs, Noise: ch.Noise,
 		})
 	}
@@ -140,9 +147,9 @@ func (c *Cache) check() error {
 		case e.Engine == EngineDecode:
 			// One decode case per file (the duplicate check below), as
 			// Cases makes it: its BK is a distance, and nothing else is set.
-			if e.D != decodeD || !e.Causal || e.BQ != 0 || e.BK < 1 || e.BK > maxTile {
-				return fmt.Errorf("choice %d: the decode choice must be d=%d, causal, a prefetch distance of 1..%d rows (has d=%d causal=%t bq=%d bk=%d)",
-					i, decodeD, maxTile, e.D, e.Causal, e.BQ, e.BK)
+			if e.D != decodeD || !e.Causal || e.BQ != 0 || e.BK < 1 || e.BK > maxTile || e.Pass != 0 {
+				return fmt.Errorf("choice %d: the decode choice must be d=%d, causal, a prefetch distance of 1..%d rows and nothing else (has d=%d causal=%t bq=%d bk=%d pass=%d)",
+					i, decodeD, maxTile, e.D, e.Causal, e.BQ, e.BK, e.Pass)
 			}
 		case !slices.Contains(variants.Engines(), e.Engine):
 			return fmt.Errorf("choice %d: unknown engine %q", i, e.Engine)
@@ -152,6 +159,10 @@ func (c *Cache) check() error {
 			return fmt.Errorf("choice %d: tiles %d×%d out of range", i, e.BQ, e.BK)
 		case e.Engine != variants.EngineBlock && e.BQ < 1:
 			return fmt.Errorf("choice %d: %s needs a query tile", i, e.Engine)
+		case e.Engine == variants.EngineFlash && (e.Pass < 0 || e.Pass > variants.MaxFlashPass):
+			return fmt.Errorf("choice %d: flash pass %d out of range 0..%d", i, e.Pass, variants.MaxFlashPass)
+		case e.Engine != variants.EngineFlash && e.Pass != 0:
+			return fmt.Errorf("choice %d: a pass (loop order) is flash's only, %s has %d", i, e.Engine, e.Pass)
 		}
 		k := variants.TileKey{Engine: e.Engine, D: e.D, Causal: e.Causal}
 		if seen[k] {
@@ -175,12 +186,12 @@ func (c *Cache) Tuning() *variants.Tuning {
 		if !e.Changed() {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%s/%d/%t/%d/%d", e.Engine, e.D, e.Causal, e.BQ, e.BK))
+		lines = append(lines, fmt.Sprintf("%s/%d/%t/%d/%d/%d", e.Engine, e.D, e.Causal, e.BQ, e.BK, e.Pass))
 		if e.Engine == EngineDecode {
 			t.PrefetchRows = e.BK
 			continue
 		}
-		t.Tiles[variants.TileKey{Engine: e.Engine, D: e.D, Causal: e.Causal}] = variants.Tiles{BQ: e.BQ, BK: e.BK}
+		t.Tiles[variants.TileKey{Engine: e.Engine, D: e.D, Causal: e.Causal}] = variants.Tiles{BQ: e.BQ, BK: e.BK, Pass: e.Pass}
 	}
 	if len(lines) == 0 {
 		return nil

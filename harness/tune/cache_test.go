@@ -23,7 +23,8 @@ func tempCache(t *testing.T) string {
 func sampleChoices() []Choice {
 	def := variants.DefaultTiles(variants.EngineFlash, 64)
 	return []Choice{
-		{Case: Case{"avx2", variants.EngineFlash, 64, false}, Default: def, Tiles: variants.Tiles{BQ: 128, BK: 128}, DefaultNs: 2e6, BestNs: 1.6e6, Noise: 0.01},
+		{Case: Case{"avx2", variants.EngineFlash, 64, false}, Default: def, Tiles: variants.Tiles{BQ: 128, BK: 128, Pass: 1}, DefaultNs: 2e6, BestNs: 1.6e6, Noise: 0.01},
+		{Case: Case{"avx2", variants.EngineFlash, 128, false}, Default: variants.DefaultTiles(variants.EngineFlash, 128), Tiles: variants.Tiles{BQ: 64, BK: 128, Pass: 4}, DefaultNs: 2e6, BestNs: 1.8e6},
 		{Case: Case{"avx2", variants.EngineFlash, 64, true}, Default: def, Tiles: def, DefaultNs: 1e6, BestNs: 1e6, Noise: 0.02},
 		{Case: Case{"avx2", variants.EngineBlock, 32, false}, Default: variants.DefaultTiles(variants.EngineBlock, 32), Tiles: variants.Tiles{BK: 512}, DefaultNs: 1e6, BestNs: 0.9e6},
 		{Case: Case{"avx512", variants.EngineFlash, 64, false}, Default: def, Tiles: variants.Tiles{BQ: 32, BK: 256}, DefaultNs: 2e6, BestNs: 1e6},
@@ -48,13 +49,14 @@ func TestCacheRoundTrip(t *testing.T) {
 	if c == nil || note != "" || got != path {
 		t.Fatalf("Load: cache %v, path %s, note %q", c, got, note)
 	}
-	if len(c.Choices) != 3 || c.Changed() != 2 || c.N != 1024 {
-		t.Errorf("cache holds %d choices (%d changed, n=%d), want 3 (2 changed, n=1024)", len(c.Choices), c.Changed(), c.N)
+	if len(c.Choices) != 4 || c.Changed() != 3 || c.N != 1024 {
+		t.Errorf("cache holds %d choices (%d changed, n=%d), want 4 (3 changed, n=1024)", len(c.Choices), c.Changed(), c.N)
 	}
 	tun := c.Tuning()
 	want := map[variants.TileKey]variants.Tiles{
-		{Engine: variants.EngineFlash, D: 64}: {BQ: 128, BK: 128},
-		{Engine: variants.EngineBlock, D: 32}: {BK: 512},
+		{Engine: variants.EngineFlash, D: 64}:  {BQ: 128, BK: 128, Pass: 1},
+		{Engine: variants.EngineFlash, D: 128}: {BQ: 64, BK: 128, Pass: 4}, // a loop order only
+		{Engine: variants.EngineBlock, D: 32}:  {BK: 512},
 	}
 	if tun == nil || tun.Kernels != "avx2" || len(tun.Tiles) != len(want) {
 		t.Fatalf("tuning %+v, want kernels avx2 with %v", tun, want)
@@ -87,7 +89,12 @@ func TestTuningName(t *testing.T) {
 	if a.Tuning().Name != c.Tuning().Name {
 		t.Errorf("same choices, names %s and %s", a.Tuning().Name, c.Tuning().Name)
 	}
-	kept := NewCache("avx2", 512, sampleChoices()[1:2])
+	d := NewCache("avx2", 512, sampleChoices())
+	d.Choices[1].Pass = 2 // another loop order, same tiles: another name
+	if a.Tuning().Name == d.Tuning().Name {
+		t.Errorf("different loop orders, same name %s", a.Tuning().Name)
+	}
+	kept := NewCache("avx2", 512, sampleChoices()[2:3])
 	if kept.Tuning() != nil {
 		t.Errorf("a cache that keeps every default gives tuning %+v, want none", kept.Tuning())
 	}
@@ -167,7 +174,10 @@ func TestLoadIgnoresBadCaches(t *testing.T) {
 		{name: "unknown engine", edit: func(c *Cache) { c.Choices[1].Engine = "warp" }, why: "unknown engine"},
 		{name: "no query tile", edit: func(c *Cache) { c.Choices[0].BQ = 0 }, why: "needs a query tile"},
 		{name: "zero d", edit: func(c *Cache) { c.Choices[2].D = 0 }, why: "d=0"},
-		{name: "duplicate", edit: func(c *Cache) { c.Choices[1] = c.Choices[0] }, why: "listed twice"},
+		{name: "duplicate", edit: func(c *Cache) { c.Choices[2] = c.Choices[0] }, why: "listed twice"},
+		{name: "pass too long", edit: func(c *Cache) { c.Choices[1].Pass = variants.MaxFlashPass + 1 }, why: "flash pass 9 out of range"},
+		{name: "negative pass", edit: func(c *Cache) { c.Choices[1].Pass = -1 }, why: "flash pass -1 out of range"},
+		{name: "pass on the block engine", edit: func(c *Cache) { c.Choices[3].Pass = 2 }, why: "flash's only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tempCache(t)

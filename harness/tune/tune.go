@@ -140,6 +140,13 @@ func Cases(cfg Config) []Case {
 // AVX2's 16-float-wide GEMMs at d = 64 the score tile of the default 256
 // keys, 64 KB, outgrows L1; 64 keys measured up to 6% faster on Zen 4).
 //
+// Flash also has loop orders to choose from: 2, 4 and 8 query tiles
+// sharing each pass over the keys (Tiles.Pass) at the default tile sizes,
+// which read K and V from L3 or memory once per pass instead of once per
+// query tile: the order for a core whose L3 is slow beside its FMAs or is
+// shared with busy neighbours (on Zen 4 alone they measured within noise of
+// the default).
+//
 // The decode case's candidates are prefetch distances: the default, half,
 // twice and four times it (asm/prefetch.go has the measurements behind the
 // default).
@@ -157,10 +164,15 @@ func Candidates(c Case) []variants.Tiles {
 	var out []variants.Tiles
 	for _, bq := range bqs {
 		for _, bk := range bks {
-			t := variants.Tiles{BQ: bq, BK: bk}
+			t := variants.Tiles{BQ: bq, BK: bk, Pass: def.Pass}
 			if !slices.Contains(out, t) {
 				out = append(out, t)
 			}
+		}
+	}
+	if c.Engine == variants.EngineFlash {
+		for _, pass := range []int{2, 4, 8} {
+			out = append(out, variants.Tiles{BQ: def.BQ, BK: def.BK, Pass: pass})
 		}
 	}
 	return out
@@ -223,14 +235,17 @@ func progress(w io.Writer, format string, a ...any) {
 	}
 }
 
-// TilesText writes case c's choice t: BQ×BK, bk=BK for the block engine,
+// TilesText writes case c's choice t: BQ×BK (with "pass P" when P query
+// tiles share a pass over the keys), bk=BK for the block engine,
 // "prefetch N" for the decode case.
 func TilesText(c Case, t variants.Tiles) string {
-	if c.Engine == EngineDecode {
+	switch {
+	case c.Engine == EngineDecode:
 		return fmt.Sprintf("prefetch %d", t.BK)
-	}
-	if t.BQ == 0 {
+	case t.BQ == 0:
 		return fmt.Sprintf("bk=%d", t.BK)
+	case t.Pass > 1:
+		return fmt.Sprintf("%d×%d pass %d", t.BQ, t.BK, t.Pass)
 	}
 	return fmt.Sprintf("%d×%d", t.BQ, t.BK)
 }
@@ -244,7 +259,10 @@ func tuneCase(ctx context.Context, cfg Config, c Case, share, deadline time.Dura
 	var cands []variants.Tiles
 	seen := map[variants.Tiles]bool{}
 	for _, t := range Candidates(c) {
-		eff := variants.Tiles{BQ: min(t.BQ, cfg.N), BK: min(t.BK, cfg.N)}
+		eff := variants.Tiles{BQ: min(t.BQ, cfg.N), BK: min(t.BK, cfg.N), Pass: t.Pass}
+		if t.BQ > 0 {
+			eff.Pass = min(t.Pass, ceilDiv(cfg.N, eff.BQ)) // no more tiles than the sequence has
+		}
 		if c.Engine == EngineDecode {
 			eff = t // a distance, not a tile the shape cuts
 		}
@@ -449,3 +467,5 @@ func median(x []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -55,14 +55,17 @@ func choiceOf(t *testing.T, out []Choice, e variants.Engine, causal bool) Choice
 }
 
 // TestWinnerChosen: a candidate 20% faster than the default in every
-// sample wins; with several faster ones the fastest wins.
+// sample wins; with several faster ones the fastest wins; a loop order
+// (flash's pass) wins like a tile size.
 func TestWinnerChosen(t *testing.T) {
 	m := newFakeMachine(func(c Case, tl variants.Tiles, _ int) time.Duration {
 		switch {
-		case c.Engine == variants.EngineFlash && !c.Causal && tl == (variants.Tiles{BQ: 128, BK: 512}):
+		case c.Engine == variants.EngineFlash && !c.Causal && tl == (variants.Tiles{BQ: 128, BK: 512, Pass: 1}):
 			return 800 * time.Microsecond
-		case c.Engine == variants.EngineFlash && !c.Causal && tl == (variants.Tiles{BQ: 32, BK: 256}):
+		case c.Engine == variants.EngineFlash && !c.Causal && tl == (variants.Tiles{BQ: 32, BK: 256, Pass: 1}):
 			return 900 * time.Microsecond
+		case c.Engine == variants.EngineFlash && c.Causal && tl.Pass == 4:
+			return 850 * time.Microsecond
 		case c.Engine == variants.EngineBlock && tl.BK == 128:
 			return 700 * time.Microsecond
 		}
@@ -79,7 +82,7 @@ func TestWinnerChosen(t *testing.T) {
 		t.Fatalf("%d choices, want 5 (flash and full × causal, block)", len(out))
 	}
 	flash := choiceOf(t, out, variants.EngineFlash, false)
-	if want := (variants.Tiles{BQ: 128, BK: 512}); flash.Tiles != want {
+	if want := (variants.Tiles{BQ: 128, BK: 512, Pass: 1}); flash.Tiles != want {
 		t.Errorf("flash: chose %v, want %v (20%% faster)", flash.Tiles, want)
 	}
 	if g := flash.Gain(); g < 0.249 || g > 0.251 {
@@ -88,7 +91,10 @@ func TestWinnerChosen(t *testing.T) {
 	if b := choiceOf(t, out, variants.EngineBlock, false); b.Tiles != (variants.Tiles{BK: 128}) {
 		t.Errorf("block: chose %v, want bk=128", b.Tiles)
 	}
-	for _, c := range []Choice{choiceOf(t, out, variants.EngineFlash, true), choiceOf(t, out, variants.EngineFull, false)} {
+	if c := choiceOf(t, out, variants.EngineFlash, true); c.Tiles != (variants.Tiles{BQ: 64, BK: 256, Pass: 4}) {
+		t.Errorf("causal flash: chose %v, want 4 query tiles a pass (15%% faster)", c.Tiles)
+	}
+	for _, c := range []Choice{choiceOf(t, out, variants.EngineFull, true), choiceOf(t, out, variants.EngineFull, false)} {
 		if c.Tiles != c.Default {
 			t.Errorf("%s: chose %v although every candidate costs the same as the default %v", c.Case, c.Tiles, c.Default)
 		}
@@ -243,6 +249,18 @@ func TestCandidates(t *testing.T) {
 		if c.Engine != variants.EngineBlock && !(bqs[32] && bqs[64] && bqs[128]) {
 			t.Errorf("%s: query tiles %v, want 32, 64 and 128", c, bqs)
 		}
+		// Loop orders: flash's passes of 1 (the default), 2, 4 and 8
+		// query tiles; none for the other engines.
+		passes := map[int]bool{}
+		for _, x := range cands {
+			passes[x.Pass] = true
+		}
+		if c.Engine == variants.EngineFlash && !(passes[1] && passes[2] && passes[4] && passes[8]) {
+			t.Errorf("%s: passes %v, want 1, 2, 4 and 8", c, passes)
+		}
+		if c.Engine != variants.EngineFlash && (len(passes) != 1 || !passes[0]) {
+			t.Errorf("%s: passes %v, want none (flash's only)", c, passes)
+		}
 	}
 }
 
@@ -282,7 +300,7 @@ func TestCandidatesCutToShape(t *testing.T) {
 	flash := m.calls[Case{"generic", variants.EngineFlash, 64, false}]
 	def := variants.DefaultTiles(variants.EngineFlash, 64)
 	// 64×k and 128×k for every k are 48×48 at n = 48; 32×k is 32×48.
-	if len(flash) != 2 || flash[def] == 0 || flash[variants.Tiles{BQ: 32, BK: def.BK}] == 0 {
+	if len(flash) != 2 || flash[def] == 0 || flash[variants.Tiles{BQ: 32, BK: def.BK, Pass: 1}] == 0 {
 		t.Errorf("timed %v, want the default and 32×%d only", flash, def.BK)
 	}
 }
@@ -347,6 +365,7 @@ func TestPrefetchDistanceChosen(t *testing.T) {
 		{Engine: EngineDecode, D: -5, Causal: true, BK: 64, DefaultBK: 32},
 		{Engine: EngineDecode, D: decodeD, Causal: false, BK: 64, DefaultBK: 32},
 		{Engine: EngineDecode, D: decodeD, Causal: true, BQ: 8, BK: 64, DefaultBK: 32},
+		{Engine: EngineDecode, D: decodeD, Causal: true, BK: 64, DefaultBK: 32, Pass: 2},
 		good, // a second decode choice
 	} {
 		c := Cache{Choices: []Entry{bad}}
