@@ -58,52 +58,99 @@ func (c *expConsts) get(name string) VecVirtual {
 //
 // The clamps keep n in [−126, 128] (128 gives +Inf: exp overflows from
 // 88.38 on, slightly before float32's 88.72).
-func exp(s isa, c *expConsts, x VecVirtual) {
+func exp(s isa, c *expConsts, x VecVirtual) { expN(s, c, []VecVirtual{x}) }
+
+// expN is exp on each of xs, the vectors interleaved step by step so that
+// each constant is fetched once for all of them (on AVX2, one broadcast
+// where there were len(xs)) and their dependency chains overlap. Each
+// vector gets exactly exp's operations.
+func expN(s isa, c *expConsts, xs []VecVirtual) {
 	const nlt = 5 // "not less than", true for NaN
+	n := len(xs)
+	each := func(f func(i int)) {
+		for i := range n {
+			f(i)
+		}
+	}
 	lo := c.get(c.lo)
-	var keep Op
-	if s.avx512 {
-		k := K()
-		VCMPPS(U8(nlt), lo, x, k)
-		keep = k
-	} else {
-		m := s.vec()
-		VCMPPS(U8(nlt), lo, x, m)
-		keep = m
-	}
-	t, n, p := s.vec(), s.vec(), s.vec()
+	keep := make([]Op, n)
+	each(func(i int) {
+		if s.avx512 {
+			k := K()
+			VCMPPS(U8(nlt), lo, xs[i], k)
+			keep[i] = k
+		} else {
+			m := s.vec()
+			VCMPPS(U8(nlt), lo, xs[i], m)
+			keep[i] = m
+		}
+	})
+	t, e, p := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
 	// VMAXPS/VMINPS return their first Go operand when either is NaN.
-	VMAXPS(x, lo, t)
-	VMINPS(t, c.get(c.hi), t)
+	each(func(i int) {
+		t[i], e[i], p[i] = s.vec(), s.vec(), s.vec()
+		VMAXPS(xs[i], lo, t[i])
+	})
+	hi := c.get(c.hi)
+	each(func(i int) { VMINPS(t[i], hi, t[i]) })
 	if !c.base2 {
-		VMULPS(c.get("log2e"), t, n)
-		round(s, n, n)
-		VFNMADD231PS(c.get("ln2hi"), n, t) // t −= n·ln2hi
-		VFNMADD231PS(c.get("ln2lo"), n, t) // t −= n·ln2lo
-		VMOVAPS(c.get(c.poly[0]), p)
+		log2e := c.get("log2e")
+		each(func(i int) { VMULPS(log2e, t[i], e[i]); round(s, e[i], e[i]) })
+		ln2hi := c.get("ln2hi")
+		each(func(i int) { VFNMADD231PS(ln2hi, e[i], t[i]) }) // t −= n·ln2hi
+		ln2lo := c.get("ln2lo")
+		each(func(i int) { VFNMADD231PS(ln2lo, e[i], t[i]) }) // t −= n·ln2lo
+		polyStart(s, c, p)
 		for _, k := range c.poly[1:] {
-			VFMADD213PS(c.get(k), t, p) // p = p·r + k
+			kv := c.get(k)
+			each(func(i int) { VFMADD213PS(kv, t[i], p[i]) }) // p = p·r + k
 		}
-		VMULPS(t, t, x)      // r²
-		VFMADD213PS(t, x, p) // p·r² + r
-		VADDPS(c.get("one"), p, p)
+		each(func(i int) {
+			VMULPS(t[i], t[i], xs[i])      // r²
+			VFMADD213PS(t[i], xs[i], p[i]) // p·r² + r
+		})
+		one := c.get("one")
+		each(func(i int) { VADDPS(one, p[i], p[i]) })
 	} else {
-		round(s, t, n)
-		VSUBPS(n, t, t) // r = t − n, exact
-		VMOVAPS(c.get(c.poly[0]), p)
+		each(func(i int) {
+			round(s, t[i], e[i])
+			VSUBPS(e[i], t[i], t[i]) // r = t − n, exact
+		})
+		polyStart(s, c, p)
 		for _, k := range c.poly[1:] {
-			VFMADD213PS(c.get(k), t, p)
+			kv := c.get(k)
+			each(func(i int) { VFMADD213PS(kv, t[i], p[i]) })
 		}
-		VFMADD213PS(c.get("one"), t, p) // 1 + r·Q(r)
+		one := c.get("one")
+		each(func(i int) { VFMADD213PS(one, t[i], p[i]) }) // 1 + r·Q(r)
 	}
-	VCVTPS2DQ(n, n)
-	VPADDD(c.get("bias"), n, n)
-	VPSLLD(U8(23), n, n)
-	if s.avx512 {
-		VMULPS_Z(n, p, keep, x)
-	} else {
-		VMULPS(n, p, p)
-		VANDPS(keep, p, x)
+	bias := c.get("bias")
+	each(func(i int) {
+		VCVTPS2DQ(e[i], e[i])
+		VPADDD(bias, e[i], e[i])
+		VPSLLD(U8(23), e[i], e[i])
+	})
+	each(func(i int) {
+		if s.avx512 {
+			VMULPS_Z(e[i], p[i], keep[i], xs[i])
+		} else {
+			VMULPS(e[i], p[i], p[i])
+			VANDPS(keep[i], p[i], xs[i])
+		}
+	})
+}
+
+// polyStart sets each p to the polynomial's leading coefficient: a copy of
+// the held register on AVX-512, a broadcast straight into p on AVX2.
+func polyStart(s isa, c *expConsts, p []VecVirtual) {
+	if v, ok := c.held[c.poly[0]]; ok {
+		for _, pi := range p {
+			VMOVAPS(v, pi)
+		}
+		return
+	}
+	for _, pi := range p {
+		VBROADCASTSS(consts[c.poly[0]], pi)
 	}
 }
 
@@ -177,16 +224,49 @@ func exp2Cols(s isa) {
 	Load(Param("rows"), rows)
 	TESTQ(rows, rows)
 	JZ(LabelRef("alpha"))
-	Label("row")
-	for g := range group {
-		v := s.vec()
-		VMOVUPS(Mem{Base: row, Disp: g * s.bytes()}, v)
-		VSUBPS(mv[g], v, v)
-		VMULPS(c.get("log2e"), v, v)
-		exp(s, c, v)
-		VMOVUPS(v, Mem{Base: row, Disp: g * s.bytes()})
-		VADDPS(v, sum[g], sum[g])
+	// rowBlock handles r rows of the group: each row's vectors, then the
+	// sums in row order (the order of one row at a time).
+	rowBlock := func(r int) {
+		vs := make([]VecVirtual, 0, r*group)
+		for j := range r {
+			for g := range group {
+				v := s.vec()
+				VMOVUPS(rowGroupAddr(row, ld, j, g*s.bytes()), v)
+				VSUBPS(mv[g], v, v)
+				vs = append(vs, v)
+			}
+		}
+		log2e := c.get("log2e")
+		for _, v := range vs {
+			VMULPS(log2e, v, v)
+		}
+		expN(s, c, vs)
+		for j := range r {
+			for g := range group {
+				v := vs[j*group+g]
+				VMOVUPS(v, rowGroupAddr(row, ld, j, g*s.bytes()))
+				VADDPS(v, sum[g], sum[g])
+			}
+		}
 	}
+	// AVX2 takes two rows at a time, so that the constants it broadcasts
+	// serve two vectors (AVX-512 holds them in registers).
+	rowsAtOnce := exp2ColsRows(s)
+	if rowsAtOnce > 1 {
+		Label("rows2")
+		CMPQ(rows, U8(rowsAtOnce))
+		JL(LabelRef("row"))
+		rowBlock(rowsAtOnce)
+		LEAQ(Mem{Base: row, Index: ld, Scale: byte(rowsAtOnce)}, row)
+		SUBQ(U8(rowsAtOnce), rows)
+		JMP(LabelRef("rows2"))
+	}
+	Label("row")
+	if rowsAtOnce > 1 {
+		TESTQ(rows, rows)
+		JZ(LabelRef("alpha"))
+	}
+	rowBlock(1)
 	ADDQ(ld, row)
 	DECQ(rows)
 	JNZ(LabelRef("row"))
@@ -279,6 +359,23 @@ func colMax(s isa) {
 	}
 
 	columnGroups(s, width, group, columns)
+}
+
+// exp2ColsRows is the number of rows exp2cols handles at once.
+func exp2ColsRows(s isa) int {
+	if s.avx512 {
+		return 1
+	}
+	return 2
+}
+
+// rowGroupAddr addresses row j (0 or 1) of a tile from row, ld bytes
+// apart, disp bytes in.
+func rowGroupAddr(row, ld Register, j, disp int) Mem {
+	if j == 0 {
+		return Mem{Base: row, Disp: disp}
+	}
+	return Mem{Base: row, Index: ld, Scale: 1, Disp: disp}
 }
 
 // exp2ColsGroup is the number of column vectors exp2cols handles at once.

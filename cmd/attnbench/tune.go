@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		name:    "tune",
-		summary: "measure the tile sizes of flash, full and the window/sparse/lsh engine, and the kernels' prefetch distance, on this CPU; cache the fastest for Forward",
+		summary: "measure the tile sizes of flash, full and the window/sparse/lsh engine, flash's loop order and the kernels' prefetch distance on this CPU; cache the fastest for Forward",
 		run:     runTune,
 	})
 }
