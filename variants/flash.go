@@ -19,7 +19,9 @@ import (
 // share one pass, each key tile stepping all P of them while it is in L1/L2,
 // so K and V are read from L3 or memory once per P tiles instead of once
 // per tile. Every query tile sees the same key tiles in the same order
-// either way, so the output bits do not depend on the order.
+// either way, so the output bits do not depend on the order. (P > 1
+// departs from the design's "query tiles outer, key tiles inner":
+// docs/design.md, Departures.)
 type Flash struct {
 	// fault injects one known bug, for the tests that prove the parity
 	// rule catches it (see export_test.go). Always zero outside tests.
