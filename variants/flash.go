@@ -121,11 +121,16 @@ func flashGeometry(s Shape, opt Options) flashGeom {
 		g.slices = ceilDiv(s.M, g.sliceLen)
 	}
 	// Split-K already gives each unit a fraction of the keys: tiles
-	// sharing a pass would only take units from the cores.
+	// sharing a pass would only take units from the cores. Otherwise a
+	// pass is cut so that every thread still gets flashUnitsPerThread
+	// units (the tuner chose it on one thread; on many cores and few
+	// heads a long pass would leave cores idle). The output bits do not
+	// depend on the pass, so it may depend on the thread count.
 	if g.slices > 1 {
 		g.pass = 1
 	}
-	g.pass = max(1, min(g.pass, g.qTiles, MaxFlashPass))
+	threads := threadCount(opt.Threads, g.items)
+	g.pass = max(1, min(g.pass, g.qTiles, MaxFlashPass, g.items/(flashUnitsPerThread*threads)))
 	g.passes = ceilDiv(g.qTiles, g.pass)
 	return g
 }
@@ -211,6 +216,11 @@ type flashWorker struct {
 	tiles   [MaxFlashPass]queryTile
 	spans   [MaxFlashPass]tileSpan
 }
+
+// flashUnitsPerThread is the least number of work units per thread that a
+// pass of several query tiles may leave, so that uneven units (causal
+// tiles) still balance across the threads.
+const flashUnitsPerThread = 4
 
 // MaxFlashPass bounds Tiles.Pass: 8 query tiles of 64 rows at d = 128 keep
 // 0.5 MB of query and output state, about the L2 of the cores it helps.

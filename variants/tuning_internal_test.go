@@ -64,3 +64,40 @@ func TestTuningLookup(t *testing.T) {
 	bq, bk = flashTiles(s, opt)
 	check("flash, tuning of another kernel set", bq, bk, 64, 256)
 }
+
+// TestFlashPassCut: a tuned pass (query tiles per pass over the keys)
+// applies as chosen where the work has units to spare, and is cut where it
+// would leave a thread fewer than flashUnitsPerThread units, or the keys
+// are split (decode); it never exceeds a head's tiles.
+func TestFlashPassCut(t *testing.T) {
+	defer SetTuning(nil)
+	SetTuning(&Tuning{Name: "x", Kernels: asm.Active().Name, Tiles: map[TileKey]Tiles{
+		{EngineFlash, 64, false}: {Pass: 8},
+		{EngineFlash, 64, true}:  {Pass: 8},
+	}})
+	for _, c := range []struct {
+		what     string
+		s        Shape
+		threads  int
+		causal   bool
+		wantPass int
+	}{
+		{"64 tiles, 1 thread", Shape{B: 1, H: 1, N: 4096, M: 4096, D: 64}, 1, false, 8},
+		{"64 tiles, 2 threads", Shape{B: 1, H: 1, N: 4096, M: 4096, D: 64}, 2, false, 8},
+		{"64 tiles, 4 threads: 16 units", Shape{B: 1, H: 1, N: 4096, M: 4096, D: 64}, 4, false, 4},
+		{"64 tiles, 16 threads", Shape{B: 1, H: 1, N: 4096, M: 4096, D: 64}, 16, false, 1},
+		{"8 heads × 64 tiles, 16 threads", Shape{B: 1, H: 8, N: 4096, M: 4096, D: 64}, 16, true, 8},
+		{"3 tiles a head", Shape{B: 4, H: 4, N: 150, M: 150, D: 64}, 1, false, 3},
+		{"decode: keys split", Shape{B: 1, H: 32, Hkv: 8, N: 1, M: 16384, D: 64}, 1, true, 1},
+	} {
+		opt := DefaultOptions()
+		opt.Threads, opt.Causal = c.threads, c.causal
+		g := flashGeometry(c.s, opt)
+		if g.pass != c.wantPass {
+			t.Errorf("%s: pass %d, want %d", c.what, g.pass, c.wantPass)
+		}
+		if units := g.units(c.s); g.slices == 1 && c.wantPass > 1 && units < flashUnitsPerThread*c.threads {
+			t.Errorf("%s: %d units for %d threads", c.what, units, c.threads)
+		}
+	}
+}
