@@ -12,7 +12,8 @@ import (
 // built on it (expsum, exp2cols, colmax).
 
 // expConsts supplies the broadcast constants of one exp flavour: held in
-// registers on AVX-512 (32 of them), broadcast at each use on AVX2.
+// registers on AVX-512 (32 of them), broadcast at each use on AVX2 (one use
+// per expN call serves all its vectors).
 type expConsts struct {
 	s      isa
 	base2  bool
