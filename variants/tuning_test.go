@@ -13,18 +13,19 @@ import (
 
 // TestTunedTilesParity runs the variants whose tiles a tuning chooses
 // (flash, full, and window/sparse/lsh through the block engine) with odd
-// tuned tile sizes, which leave partial tiles everywhere, against their
-// float64 definitions, for every kernel set.
+// tuned tile sizes, which leave partial tiles everywhere, and flash with
+// passes of 3 query tiles, against their float64 definitions, for every
+// kernel set.
 func TestTunedTilesParity(t *testing.T) {
 	defer variants.SetTuning(nil)
-	tiles := []variants.Tiles{{BQ: 20, BK: 7}, {BQ: 48, BK: 40}}
+	tiles := []variants.Tiles{{BQ: 20, BK: 7}, {BQ: 48, BK: 40}, {BQ: 16, BK: 24, Pass: 3}}
 	forEachKernelSet(t, func(t *testing.T) {
 		for _, tl := range tiles {
 			tun := &variants.Tuning{Name: "test", Kernels: asm.Active().Name, Tiles: map[variants.TileKey]variants.Tiles{}}
 			for _, s := range parityShapes {
 				for _, causal := range []bool{false, true} {
 					tun.Tiles[variants.TileKey{Engine: variants.EngineFlash, D: s.D, Causal: causal}] = tl
-					tun.Tiles[variants.TileKey{Engine: variants.EngineFull, D: s.D, Causal: causal}] = tl
+					tun.Tiles[variants.TileKey{Engine: variants.EngineFull, D: s.D, Causal: causal}] = variants.Tiles{BQ: tl.BQ, BK: tl.BK} // a pass is flash's only
 				}
 				tun.Tiles[variants.TileKey{Engine: variants.EngineBlock, D: s.D}] = variants.Tiles{BK: tl.BK}
 			}
