@@ -408,19 +408,25 @@ func ForwardRunner(n int) Runner {
 			}
 			last, haveInputs = c, true
 		}
-		q, k, vv := q, k, vv
-		out := variants.NewTensor(1, 1, n, c.D)
 		opt := variants.DefaultOptions()
 		opt.Causal, opt.Threads = c.Causal, 1
 		tun := &variants.Tuning{Name: "candidate", Kernels: kern.Name, Tiles: map[variants.TileKey]variants.Tiles{c.Key(): t}}
-		ws := variants.NewWorkspace()
-		return func() error {
-			if err := asm.Select(kern.Name); err != nil {
-				return err
-			}
-			variants.SetTuning(tun)
-			return v.Forward(q, k, vv, out, opt, ws)
-		}, nil
+		return candidateOp(v, tun, q, k, vv, opt), nil
+	}
+}
+
+// candidateOp is one Forward of v under tuning tun (its kernel set and
+// choices set up at each call, since other candidates run between its
+// samples), with its own output and workspace.
+func candidateOp(v variants.Variant, tun *variants.Tuning, q, k, vv variants.Tensor, opt variants.Options) func() error {
+	out := variants.NewTensor(q.B, q.H, q.S, q.D)
+	ws := variants.NewWorkspace()
+	return func() error {
+		if err := asm.Select(tun.Kernels); err != nil {
+			return err
+		}
+		variants.SetTuning(tun)
+		return v.Forward(q, k, vv, out, opt, ws)
 	}
 }
 
@@ -446,18 +452,10 @@ func decodeOp(c Case, rows int, q, k, v variants.Tensor) (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := variants.NewTensor(q.B, q.H, q.S, q.D)
 	opt := variants.DefaultOptions()
 	opt.Causal = true
 	tun := &variants.Tuning{Name: "candidate", Kernels: kern.Name, PrefetchRows: rows}
-	ws := variants.NewWorkspace()
-	return func() error {
-		if err := asm.Select(kern.Name); err != nil {
-			return err
-		}
-		variants.SetTuning(tun)
-		return flash.Forward(q, k, v, out, opt, ws)
-	}, nil
+	return candidateOp(flash, tun, q, k, v, opt), nil
 }
 
 func median(x []float64) float64 {
